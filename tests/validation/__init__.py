@@ -1,0 +1,1 @@
+"""Validation of multifolio against peer libraries (vectorbt)."""
