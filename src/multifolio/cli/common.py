@@ -1,0 +1,145 @@
+"""Shared CLI plumbing: consoles, the one-red-line error policy, progress bars, list parsing."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.text import Text
+
+# Reports go to stdout; errors and progress to stderr, so `--json > out.json` stays clean.
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
+
+#: Exit code for bad input (config, arguments, data), as for a usage error.
+EXIT_BAD_INPUT = 2
+EXIT_INTERNAL = 1
+
+
+class BadInput(ValueError):
+    """A problem with what the user gave (raised by the CLI itself)."""
+
+
+def error_line(message: str) -> None:
+    """Print one red line on stderr (no markup interpretation: messages hold brackets like risk[0])."""
+    text = " ".join(str(message).split("\n")[0:1]) if message else "error"
+    err_console.print(Text(f"error: {text}", style="bold red"))
+
+
+@contextmanager
+def guard(debug: bool = False) -> Iterator[None]:
+    """Turn exceptions into one red line and an exit code; ``debug`` re-raises with the traceback.
+
+    Bad input (``ValueError`` and its subclasses ``ConfigError``/``MarketDataError``, missing files,
+    missing optional packages) exits with code 2; anything else is an internal error (code 1).
+    """
+    try:
+        yield
+    except (typer.Exit, typer.Abort, KeyboardInterrupt):
+        raise
+    except (ValueError, FileNotFoundError, NotADirectoryError, IsADirectoryError, ImportError) as exc:
+        if debug:
+            raise
+        error_line(_describe(exc))
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    except Exception as exc:  # noqa: BLE001 - the policy is: no traceback unless --debug
+        if debug:
+            raise
+        error_line(f"internal error: {type(exc).__name__}: {exc} (run again with --debug for the traceback)")
+        raise typer.Exit(EXIT_INTERNAL) from None
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, FileNotFoundError) and exc.filename:
+        return f"file not found: {exc.filename}"
+    if isinstance(exc, ModuleNotFoundError) and exc.name:
+        extra = {"ccxt": "exchange", "skfolio": "optimize", "dask": "distributed"}.get(exc.name.split(".")[0])
+        hint = f" (pip install 'multifolio[{extra}]')" if extra else ""
+        return f"missing package {exc.name!r}{hint}"
+    return str(exc) or type(exc).__name__
+
+
+def parse_list(value: str | None, *, option: str) -> list[str] | None:
+    """``"A,B, C"`` -> ``["A", "B", "C"]``; None stays None."""
+    if value is None:
+        return None
+    items = [v.strip() for v in value.split(",") if v.strip()]
+    if not items:
+        raise BadInput(f"{option}: empty list")
+    return items
+
+
+def parse_assets(value: str | None) -> list[str] | int | None:
+    """``--assets``: a count (``5`` = the first five symbols in config order) or ``A,B,...``."""
+    if value is None:
+        return None
+    stripped = value.strip()
+    if stripped.isdigit():
+        return int(stripped)
+    return parse_list(value, option="--assets")
+
+
+class _BarsPerSecond(ProgressColumn):
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text(f"{speed:,.0f} bars/s" if speed else "- bars/s", style="cyan")
+
+
+class ProgressReporter:
+    """A ``progress(bars_done, total)`` callback that shows a Rich bar once a run passes ``delay`` s.
+
+    Short runs never flash a bar; ``enabled=False`` (``--quiet``, or stdout not a terminal) turns it off.
+    Use as a context manager so the bar is removed when the run ends.
+    """
+
+    def __init__(self, enabled: bool, *, label: str = "backtest", delay: float = 1.0) -> None:
+        self.enabled = enabled
+        self.label = label
+        self.delay = delay
+        self._t0 = time.monotonic()
+        self._progress: Progress | None = None
+        self._task: Any = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        if self._progress is None:
+            if time.monotonic() - self._t0 < self.delay:
+                return
+            self._progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(),
+                                      MofNCompleteColumn(), _BarsPerSecond(), TimeElapsedColumn(),
+                                      TextColumn("ETA"), TimeRemainingColumn(),
+                                      console=err_console, transient=True)
+            self._progress.start()
+            self._task = self._progress.add_task(self.label, total=total, completed=done)
+        else:
+            self._progress.update(self._task, completed=done, total=total)
+
+    def __enter__(self) -> ProgressReporter:
+        self._t0 = time.monotonic()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+
+
+def progress_enabled(quiet: bool) -> bool:
+    """Progress bars only for a person watching: not with --quiet, not when stdout is redirected."""
+    return not quiet and sys.stdout.isatty()

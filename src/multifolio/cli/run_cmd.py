@@ -1,0 +1,131 @@
+"""`multifolio run CONFIG` and `multifolio demo`."""
+
+from __future__ import annotations
+
+import inspect
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from multifolio.cli.common import (
+    BadInput,
+    ProgressReporter,
+    console,
+    err_console,
+    guard,
+    parse_assets,
+    progress_enabled,
+)
+
+
+def show_report(result: Any) -> None:
+    """Print the terminal report (the five answers, per-asset table, trades, kill-switch events)."""
+    from multifolio.report.terminal import render_report
+
+    params = inspect.signature(render_report).parameters
+    out = render_report(result, console=console) if "console" in params else render_report(result)
+    if out is not None:
+        console.print(out)
+
+
+def execute(config_path: Path, *, json_out: bool = False, output: Path | None = None,
+            html: Path | None = None, capital: float | None = None, assets: str | None = None,
+            days: float | None = None, start: str | None = None, end: str | None = None,
+            exchange: str | None = None, kill_switch_pct: float | None = None,
+            kill_switch_window: float | None = None, quiet: bool = False,
+            default_json: Path | None = None) -> Any:
+    """Load, override, run and report; shared by ``run`` and ``demo``. Returns the Result."""
+    from multifolio.config import load_config, run_config, with_kill_switch
+
+    cfg = load_config(config_path)
+    if exchange is not None:
+        if cfg.data.store is None:
+            raise BadInput("--exchange selects the exchange inside a candle store; this config's data "
+                           "source is not a store (data.store)")
+        cfg = cfg.model_copy(update={"data": cfg.data.model_copy(update={"exchange": exchange})})
+    cfg = with_kill_switch(cfg, pct=kill_switch_pct, window=kill_switch_window)
+
+    with ProgressReporter(progress_enabled(quiet) and not json_out) as progress:
+        result = run_config(cfg, capital=capital, assets=parse_assets(assets), days=days, start=start,
+                            end=end, progress=progress)
+
+    json_path = output or (Path(cfg.output.json_path) if cfg.output.json_path else default_json)
+    html_path = html or (Path(cfg.output.html) if cfg.output.html else None)
+    if json_out:
+        # Machine-readable mode: stdout carries the JSON alone.
+        console.out(result.to_json(), highlight=False)
+    else:
+        show_report(result)
+    if json_path is not None:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        result.to_json(str(json_path))
+        if not quiet:
+            err_console.print(f"JSON report written to {json_path}", highlight=False)
+    if html_path is not None:
+        html_path.parent.mkdir(parents=True, exist_ok=True)
+        result.to_html(str(html_path))
+        if not quiet:
+            err_console.print(f"HTML report written to {html_path}", highlight=False)
+    return result
+
+
+def run(
+    config: Path = typer.Argument(..., help="YAML run configuration", show_default=False),
+    json_out: bool = typer.Option(False, "--json", help="print the JSON report to stdout instead of tables"),
+    output: Path | None = typer.Option(None, "--output", "-o", help="write the JSON report to FILE"),
+    html: Path | None = typer.Option(None, "--html", help="write the HTML report to FILE"),
+    capital: float | None = typer.Option(None, "--capital", help="initial capital (overrides the config)"),
+    assets: str | None = typer.Option(None, "--assets",
+                                      help="symbols A,B,... or a count N (the first N in config order)"),
+    days: float | None = typer.Option(None, "--days", help="run the last N days (or N days from --start)"),
+    start: str | None = typer.Option(None, "--start", help="first day of the result period"),
+    end: str | None = typer.Option(None, "--end", help="last day of the result period"),
+    exchange: str | None = typer.Option(None, "--exchange", help="exchange inside the candle store"),
+    kill_switch_pct: float | None = typer.Option(
+        None, "--kill-switch-pct", help="kill switch: equity drop in % within the window (rule default 30)"),
+    kill_switch_window: float | None = typer.Option(
+        None, "--kill-switch-window", help="kill switch: rolling window in hours (rule default 24)"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar, no status lines"),
+    debug: bool = typer.Option(False, "--debug", help="show the traceback on errors"),
+) -> None:
+    """Run the backtest a YAML config describes and print the report.
+
+    Overrides given here (--start, --end, --days) replace the config's period as a whole.
+    """
+    with guard(debug):
+        execute(config, json_out=json_out, output=output, html=html, capital=capital, assets=assets,
+                days=days, start=start, end=end, exchange=exchange, kill_switch_pct=kill_switch_pct,
+                kill_switch_window=kill_switch_window, quiet=quiet)
+
+
+#: Bundled configs tried in order by `multifolio demo`: the grid portfolio, else the top-N example.
+DEMO_CONFIGS = ("grid_portfolio.yaml", "top_n_crypto.yaml")
+
+
+def demo_config_path() -> Path:
+    """The bundled demo configuration (inside the installed package)."""
+    folder = resources.files("multifolio") / "examples"
+    for name in DEMO_CONFIGS:
+        candidate = folder / name
+        if candidate.is_file():
+            return Path(str(candidate))
+    raise FileNotFoundError(f"no bundled demo config ({', '.join(DEMO_CONFIGS)}) in {folder}")
+
+
+def demo(
+    output: Path = typer.Option(Path("multifolio-demo.json"), "--output", "-o",
+                                help="where to write the JSON report"),
+    html: Path | None = typer.Option(None, "--html", help="also write the HTML report to FILE"),
+    days: float | None = typer.Option(None, "--days", help="run the last N days instead of the config's"),
+    capital: float | None = typer.Option(None, "--capital", help="initial capital"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar, no status lines"),
+    debug: bool = typer.Option(False, "--debug", help="show the traceback on errors"),
+) -> None:
+    """Run the bundled multi-asset example on the sample crypto data, print the report, write the JSON."""
+    with guard(debug):
+        path = demo_config_path()
+        if not quiet:
+            err_console.print(f"demo config: {path}", highlight=False)
+        execute(path, output=output, html=html, days=days, capital=capital, quiet=quiet)
