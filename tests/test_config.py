@@ -1,0 +1,259 @@
+"""Run configuration: parsing, validation messages (path, line, did-you-mean), windows, overrides."""
+
+from __future__ import annotations
+
+import pickle
+import textwrap
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from multifolio.config import (
+    ConfigError,
+    RunConfig,
+    _pick_symbols,
+    load_config,
+    parse_config,
+    run_config,
+    select_window,
+    with_kill_switch,
+)
+
+MINIMAL = {"data": {"sample": "crypto_hourly"}, "strategy": {"name": "equal_weight"}}
+
+
+def write(tmp_path: Path, text: str, name: str = "run.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text).lstrip("\n"))
+    return path
+
+
+def problem(tmp_path: Path, text: str) -> ConfigError:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    return info.value
+
+
+def test_defaults_and_per_asset_values(tmp_path: Path) -> None:
+    cfg = load_config(write(tmp_path, """
+        data:
+          sample: crypto_hourly
+          symbols: [BTC/USDT, ETH/USDT]
+          start: 2024-01-01
+          days: 30
+        capital: 5000
+        fees: {BTC/USDT: 0.001, ETH/USDT: 0.002}
+        qty_step: 0.001
+        leverage: 3
+        strategy:
+          name: equal_weight
+          params: {schedule: monthly}
+          per_asset: {BTC/USDT: {schedule: weekly}}
+        risk:
+          - name: kill_switch
+            params: {window: 24, threshold: 30}
+        output: {json: out.json}
+    """))
+    assert cfg.capital == 5000.0
+    assert cfg.fees == {"BTC/USDT": 0.001, "ETH/USDT": 0.002}
+    assert cfg.qty_step == 0.001 and cfg.leverage == 3.0
+    assert cfg.execution == "next_open" and cfg.allow_short is False
+    assert cfg.data.start == "2024-01-01" and cfg.data.days == 30
+    assert cfg.strategy.per_asset == {"BTC/USDT": {"schedule": "weekly"}}
+    assert cfg.risk[0].params == {"window": 24, "threshold": 30}
+    assert cfg.output.json_path == "out.json"
+    assert cfg.per_asset_settings == {"fees": {"BTC/USDT": 0.001, "ETH/USDT": 0.002}}
+
+
+def test_unknown_key_names_path_line_and_suggestion(tmp_path: Path) -> None:
+    err = problem(tmp_path, """
+        data:
+          sample: crypto_hourly
+        strategy:
+          name: equal_weight
+          parms: {schedule: monthly}
+    """)
+    assert str(err) == f"{tmp_path / 'run.yaml'}:5: unknown key 'strategy.parms'; did you mean 'params'?"
+
+
+def test_unknown_key_in_list_item_lists_allowed_keys(tmp_path: Path) -> None:
+    err = problem(tmp_path, """
+        data: {sample: crypto_hourly}
+        strategy: {name: equal_weight}
+        risk:
+          - name: kill_switch
+            zzz: 1
+    """)
+    assert err.problems == [f"{tmp_path / 'run.yaml'}:5: unknown key 'risk[0].zzz' (allowed: name, params)"]
+
+
+def test_top_level_typo_suggests(tmp_path: Path) -> None:
+    err = problem(tmp_path, """
+        data: {sample: crypto_hourly}
+        strategy: {name: equal_weight}
+        slipage: 0.001
+    """)
+    assert ":3: unknown key 'slipage'; did you mean 'slippage'?" in str(err)
+
+
+def test_problems_sorted_by_line_and_counted(tmp_path: Path) -> None:
+    err = problem(tmp_path, """
+        data:
+          sample: crypto_hourly
+        capital: -5
+        strategy: {name: equal_weight}
+        execution: tomorrow
+    """)
+    assert len(err.problems) == 2
+    assert err.problems[0].endswith(":3: capital: Input should be greater than 0 (got -5)")
+    assert ":5: execution: Input should be 'next_open' or 'close'" in err.problems[1]
+    assert str(err).endswith("(and 1 more problem)")
+
+
+@pytest.mark.parametrize(("snippet", "expected"), [
+    ("fees: abc", "fees: the value must be a number, got 'abc'"),
+    ("fees: -0.1", "fees: the value must be a finite number >= 0, got -0.1"),
+    ("fees: true", "fees: the value must be a number, got True"),
+    ("slippage: {BTC/USDT: x}", "slippage: the value for 'BTC/USDT' must be a number, got 'x'"),
+    ("leverage: 0", "leverage: leverage must be > 0, got 0"),
+    ("maintenance_margin: 2", "maintenance_margin: Input should be less than or equal to 1 (got 2)"),
+    ("allow_short: maybe", "allow_short: Input should be a valid boolean"),
+    ("crash_pct: 0", "crash_pct: Input should be greater than 0 (got 0)"),
+])
+def test_wrong_type_or_range_reports_pydantic_message_with_path(tmp_path: Path, snippet: str,
+                                                               expected: str) -> None:
+    err = problem(tmp_path, f"""
+        data: {{sample: crypto_hourly}}
+        strategy: {{name: equal_weight}}
+        {snippet}
+    """)
+    assert str(err).startswith(f"{tmp_path / 'run.yaml'}:3: {expected}")
+
+
+def test_data_source_rules(tmp_path: Path) -> None:
+    err = problem(tmp_path, """
+        data: {sample: crypto_hourly, csv: prices.csv}
+        strategy: {name: equal_weight}
+    """)
+    assert "exactly one data source" in str(err) and "found sample, csv" in str(err)
+    assert ":1: data:" in str(err)
+    err = problem(tmp_path, """
+        data: {sample: nasdaq}
+        strategy: {name: equal_weight}
+    """)
+    assert "data.sample: Input should be 'crypto_hourly' or 'sp500_daily'" in str(err)
+    err = problem(tmp_path, """
+        data: {sample: crypto_hourly, symbols: [A, B, A]}
+        strategy: {name: equal_weight}
+    """)
+    assert "symbols listed twice: A" in str(err)
+    err = problem(tmp_path, """
+        data: {sample: crypto_hourly, start: 2024-01-01, end: 2024-02-01, days: 3}
+        strategy: {name: equal_weight}
+    """)
+    assert "at most two of start, end and days" in str(err)
+
+
+def test_missing_keys_and_non_mapping(tmp_path: Path) -> None:
+    err = problem(tmp_path, """
+        data: {sample: crypto_hourly}
+    """)
+    assert str(err) == f"{tmp_path / 'run.yaml'}: missing key 'strategy'"
+    err = problem(tmp_path, "- just\n- a list\n")
+    assert "must be a mapping of keys (found a list)" in str(err)
+    err = problem(tmp_path, "")
+    assert "(found empty)" in str(err)
+
+
+def test_missing_file_and_bad_yaml(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="config file not found: .*nope.yaml"):
+        load_config(tmp_path / "nope.yaml")
+    err = problem(tmp_path, """
+        data:
+          sample: crypto_hourly
+         strategy: x
+    """)
+    assert str(err).startswith(f"{tmp_path / 'run.yaml'}:3: invalid YAML")
+
+
+def test_yaml_is_loaded_safely(tmp_path: Path) -> None:
+    # A python/object tag would run code with an unsafe loader; safe_load refuses it.
+    err = problem(tmp_path, """
+        data: !!python/object/apply:os.system ["echo unsafe"]
+        strategy: {name: equal_weight}
+    """)
+    assert "invalid YAML" in str(err)
+
+
+def test_relative_data_paths_resolve_against_the_config_folder(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    path = write(tmp_path / "sub", """
+        data: {csv: data/prices.csv}
+        strategy: {name: equal_weight}
+    """)
+    cfg = load_config(path)
+    assert cfg.data.csv == str((tmp_path / "sub" / "data" / "prices.csv").resolve())
+    # Built in Python (no file), paths are left as given.
+    assert parse_config({"data": {"csv": "x.csv"}, "strategy": {"name": "equal_weight"}}).data.csv == "x.csv"
+
+
+def test_config_is_frozen_and_picklable() -> None:
+    cfg = RunConfig.model_validate(MINIMAL)
+    with pytest.raises(Exception):  # noqa: B017 - pydantic's frozen-instance error type
+        cfg.capital = 1.0  # type: ignore[misc]
+    assert pickle.loads(pickle.dumps(cfg)) == cfg
+    # run_config itself must travel to worker processes by reference.
+    assert pickle.loads(pickle.dumps(run_config)) is run_config
+
+
+def test_with_kill_switch_adds_or_updates_the_rule() -> None:
+    cfg = RunConfig.model_validate(MINIMAL)
+    assert with_kill_switch(cfg) is cfg
+    added = with_kill_switch(cfg, pct=25)
+    assert [(r.name, r.params) for r in added.risk] == [("kill_switch", {"threshold": 25})]
+    updated = with_kill_switch(added, window=12)
+    assert [(r.name, r.params) for r in updated.risk] == [("kill_switch", {"threshold": 25, "window": 12})]
+    assert cfg.risk == []  # the original is untouched
+    with pytest.raises(ConfigError, match="threshold must be in"):
+        with_kill_switch(cfg, pct=150)
+    with pytest.raises(ConfigError, match="window must be > 0"):
+        with_kill_switch(cfg, window=0)
+
+
+HOURS = pd.date_range("2024-01-01", periods=24 * 10, freq="h", tz="UTC")
+
+
+def test_select_window_last_days_holds_exactly_that_many_bars() -> None:
+    s, e = select_window(HOURS, days=2)
+    assert e == HOURS[-1]
+    assert ((HOURS >= s) & (HOURS <= e)).sum() == 48
+
+
+def test_select_window_start_plus_days_and_clipping() -> None:
+    s, e = select_window(HOURS, start="2024-01-03", days=1)
+    assert (s, e) == (pd.Timestamp("2024-01-03", tz="UTC"), pd.Timestamp("2024-01-04", tz="UTC"))
+    s, e = select_window(HOURS, start="2023-06-01", end="2030-01-01")
+    assert (s, e) == (HOURS[0], HOURS[-1])
+    s, e = select_window(HOURS, end="2024-01-05", days=1)
+    assert e == pd.Timestamp("2024-01-05", tz="UTC") and s == pd.Timestamp("2024-01-04 01:00", tz="UTC")
+    with pytest.raises(ConfigError, match="holds no data"):
+        select_window(HOURS, start="2025-01-01")
+    with pytest.raises(ConfigError, match="start: not a date"):
+        select_window(HOURS, start="soon")
+
+
+def test_pick_symbols_config_order_counts_and_unknowns() -> None:
+    avail = ["BTC/USDT", "ETH/USDT", "SOL/USDT", "XRP/USDT"]
+    assert _pick_symbols(avail, None, None) == avail
+    assert _pick_symbols(avail, ["SOL/USDT", "BTC/USDT"], None) == ["SOL/USDT", "BTC/USDT"]
+    assert _pick_symbols(avail, ["SOL/USDT", "BTC/USDT", "XRP/USDT"], 2) == ["SOL/USDT", "BTC/USDT"]
+    assert _pick_symbols(avail, None, ["XRP/USDT"]) == ["XRP/USDT"]
+    with pytest.raises(ConfigError, match=r"assets: unknown symbol 'ETH/USD'; did you mean 'ETH/USDT'\? "
+                                          r"\(available: BTC/USDT, ETH/USDT, SOL/USDT, XRP/USDT\)"):
+        _pick_symbols(avail, None, ["ETH/USD"])
+    with pytest.raises(ConfigError, match="data.symbols: unknown symbol 'DOGE'"):
+        _pick_symbols(avail, ["DOGE"], None)
+    with pytest.raises(ConfigError, match="asked for the first 5 assets, the config has 4"):
+        _pick_symbols(avail, None, 5)
