@@ -1,0 +1,134 @@
+"""`multifolio sweep CONFIG`: how many assets can each capital carry?
+
+Runs the configuration for every (capital, number of assets) pair -- the first n assets in config order,
+one shared pool each -- in parallel, prints one row per pair and, per capital, the most assets that stay
+within ``--max-dd`` with no liquidation and no minimum-notional rejection.
+"""
+
+from __future__ import annotations
+
+import json as jsonlib
+import math
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import typer
+from rich.table import Table
+
+from multifolio.cli.common import BadInput, console, err_console, guard
+
+
+def _number_list(value: str, option: str, integer: bool) -> list[Any]:
+    items = [v.strip() for v in value.split(",") if v.strip()]
+    if not items:
+        raise BadInput(f"{option}: empty list")
+    out: list[Any] = []
+    for item in items:
+        try:
+            x = float(item)
+        except ValueError:
+            raise BadInput(f"{option}: {item!r} is not a number") from None
+        if not math.isfinite(x) or x <= 0:
+            raise BadInput(f"{option}: values must be > 0, got {item!r}")
+        if integer and x != int(x):
+            raise BadInput(f"{option}: {item!r} is not a whole number of assets")
+        out.append(int(x) if integer else x)
+    return out
+
+
+def sweep_payload(table: pd.DataFrame, answer: pd.DataFrame, max_dd: float) -> dict[str, Any]:
+    """The JSON document of a sizing sweep: the table rows and the per-capital answer."""
+    def clean(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        out = []
+        for rec in records:
+            row = {}
+            for k, v in rec.items():
+                if hasattr(v, "item"):
+                    v = v.item()
+                row[k] = None if isinstance(v, float) and not math.isfinite(v) else v
+            out.append(row)
+        return out
+
+    return {"max_dd_pct": float(max_dd), "runs": clean(table.to_dict(orient="records")),
+            "max_assets": clean(answer.to_dict(orient="records"))}
+
+
+def render_sweep(table: pd.DataFrame, answer: pd.DataFrame, max_dd: float) -> Table:
+    """A Rich table of the sweep; rows that fail the sizing rule are dimmed."""
+    t = Table(title=f"Sizing sweep (max drawdown {max_dd:g}%, no liquidation, no min-notional rejection)")
+    for name, justify in (("capital", "right"), ("assets", "right"), ("max DD %", "right"),
+                          ("return %", "right"), ("peak margin %", "right"), ("kill switch", "right"),
+                          ("rej. margin", "right"), ("rej. min notional", "right"),
+                          ("liquidations", "right"), ("ok", "center")):
+        t.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for row in table.itertuples(index=False):
+        ok = bool(row.ok)
+        t.add_row(f"{row.capital:,.0f}", str(row.n_assets), f"{row.max_drawdown_pct:.1f}",
+                  f"{row.total_return_pct:+.1f}", f"{row.peak_margin_ratio * 100:.1f}",
+                  str(row.kill_switch_triggers), str(row.rejected_margin), str(row.rejected_min_notional),
+                  str(row.liquidations), "yes" if ok else "no", style=None if ok else "dim")
+    return t
+
+
+def answer_lines(answer: pd.DataFrame, max_dd: float) -> list[str]:
+    """One sentence per capital: the most assets it can carry under the rule."""
+    lines = []
+    for row in answer.itertuples(index=False):
+        if row.max_assets > 0:
+            lines.append(f"capital {row.capital:,.0f}: at most {row.max_assets} assets "
+                         f"(max drawdown {row.max_drawdown_pct:.1f}% <= {max_dd:g}%)")
+        else:
+            lines.append(f"capital {row.capital:,.0f}: no tested asset count meets the rule")
+    return lines
+
+
+def sweep(
+    config: Path = typer.Argument(..., help="YAML run configuration", show_default=False),
+    capital: str = typer.Option("1000,5000,10000", "--capital", help="capitals to test, comma-separated"),
+    n_assets: str = typer.Option("3,5,10,15,21", "--n-assets",
+                                 help="asset counts to test (the first n in config order)"),
+    max_dd: float = typer.Option(30.0, "--max-dd", help="largest acceptable portfolio drawdown, %"),
+    workers: int | None = typer.Option(None, "--workers", help="parallel runs (default: one per core)"),
+    backend: str = typer.Option("processes", "--backend", help="processes | dask"),
+    json: bool = typer.Option(False, "--json", help="print the sweep as JSON instead of tables"),
+    output: Path | None = typer.Option(None, "--output", "-o",
+                                       help="write the sweep to FILE (.csv: the table; else JSON)"),
+    debug: bool = typer.Option(False, "--debug", help="show the traceback on errors"),
+) -> None:
+    """Capital sizing sweep: every capital x asset-count pair on one shared pool, run in parallel."""
+    with guard(debug):
+        from multifolio.config import load_config
+        from multifolio.sweep.sizing import max_assets_per_capital, sizing_sweep
+
+        caps = _number_list(capital, "--capital", integer=False)
+        counts = _number_list(n_assets, "--n-assets", integer=True)
+        if not (math.isfinite(max_dd) and 0 < max_dd <= 100):
+            raise BadInput(f"--max-dd must be in (0, 100] %, got {max_dd}")
+        if workers is not None and workers < 1:
+            raise BadInput(f"--workers must be >= 1, got {workers}")
+        if backend not in ("processes", "dask"):
+            raise BadInput(f"--backend must be processes or dask, got {backend!r}")
+        cfg = load_config(config)  # errors (with line numbers) before any worker starts
+        n_cfg = len(cfg.data.symbols) if cfg.data.symbols else None
+        if n_cfg is not None and max(counts) > n_cfg:
+            raise BadInput(f"--n-assets {max(counts)} exceeds the {n_cfg} symbols of {config}")
+        if not json:
+            err_console.print(f"sweep: {len(caps) * len(counts)} runs, backend {backend}", highlight=False)
+        table = sizing_sweep(cfg, caps, counts, max_dd=max_dd, workers=workers, backend=backend)
+        answer = max_assets_per_capital(table, max_dd)
+        payload = sweep_payload(table, answer, max_dd)
+        if json:
+            console.out(jsonlib.dumps(payload, indent=2), highlight=False)
+        else:
+            console.print(render_sweep(table, answer, max_dd))
+            for line in answer_lines(answer, max_dd):
+                console.print(line, highlight=False)
+        if output is not None:
+            output.parent.mkdir(parents=True, exist_ok=True)
+            if output.suffix.lower() == ".csv":
+                table.to_csv(output, index=False)
+            else:
+                output.write_text(jsonlib.dumps(payload, indent=2), encoding="utf-8")
+            if not json:
+                err_console.print(f"sweep written to {output}", highlight=False)

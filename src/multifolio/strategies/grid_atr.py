@@ -1,0 +1,364 @@
+"""GridATR: an ATR-spaced limit-order grid around a moving average, one grid per asset, one shared pool.
+
+For every asset, each bar:
+
+* the *centre* is SMA(``ma_period``) of the close and the spacing unit is ATR(``atr_period``);
+* long levels rest at ``centre - ATR * (atr_multiplier_start + i * atr_multiplier_step)``,
+  ``i < num_levels``; short levels (``sides="short"`` or ``"both"``) mirror them above the centre;
+* each level is a resting limit order of notional ``budget / num_levels * leverage`` (quantity =
+  notional / level price), where ``budget`` = initial capital / N, or capital x normalised
+  ``budget_weights``;
+* the grids are cancelled and re-placed, re-centred, on every bar with one bulk ``place_limits`` call
+  for all assets; levels that already filled in the current cycle are not placed again (the grid only
+  offers its remaining, deeper levels), so an asset never holds more than ``num_levels`` levels;
+* the whole position of an asset is closed (market order) when the close returns to the centre
+  (reason ``take_profit``) or moves ``sl_percent`` against the average entry (reason ``stop_loss``);
+* nothing is placed before SMA and ATR are warm, nor on a bar where the asset has no price.
+
+Two-sided grids (``sides="both"``) offer both sides only while flat: once one side fills, the asset is in
+a long (or short) cycle and only that side's remaining levels are offered until the position is closed.
+
+Minimum notional: a level's notional is fixed per asset (it does not depend on the price), so either all
+levels of an asset are tradable or none is. The grid places them anyway on the first warm bar so that the
+engine rejects them with reason ``min_notional`` -- which is what a capital sweep must count ("this capital
+is too small for that many assets") -- and then disables that asset's grid for the rest of the run
+(an event ``grid_disabled`` is logged). The count of min-notional rejections is therefore
+``num_levels`` per disabled asset (per side), not one per bar.
+
+The per-bar work runs in one numba kernel (exits, level bookkeeping and the level arrays for all assets);
+Python is called once per bar, plus once per asset that exits on that bar.
+
+>>> GridATR(ma_period=24, atr_period=14, num_levels=4).num_levels
+4
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numba as nb
+import numpy as np
+
+from multifolio.engine.strategy import Strategy
+from multifolio.strategies.indicators import atr, sma
+
+__all__ = ["GridATR"]
+
+SIDES = {"long": 1, "short": 2, "both": 3}
+
+# Exit codes written by the kernel.
+_EXIT_NONE, _EXIT_TP, _EXIT_SL = 0, 1, 2
+
+# Relative tolerance used to call a quantity zero (positions are floats accumulated over many fills).
+_QTY_EPS = 1e-12
+
+PARAMS: dict[str, tuple[type, Any, str]] = {
+    "ma_period": (int, 48, "bars of the SMA that centres the grid"),
+    "atr_period": (int, 14, "bars of the (Wilder) ATR that spaces the levels"),
+    "atr_multiplier_start": (float, 1.0, "distance of the first level from the centre, in ATRs"),
+    "atr_multiplier_step": (float, 0.5, "extra distance of each further level, in ATRs"),
+    "num_levels": (int, 5, "levels per side"),
+    "leverage": (float, 1.0, "notional per level = budget / num_levels x leverage"),
+    "sides": (str, "long", "long | short | both"),
+    "sl_percent": (float, 10.0, "stop-loss distance from the average entry, % (None = no stop)"),
+    "budget_weights": (dict, None, "{symbol: weight} budget split (normalised); default capital / N"),
+    "per_asset": (dict, None, "{symbol: {param: value}} per-asset overrides of the parameters above"),
+}
+
+# Parameters that may be overridden per asset.
+_PER_ASSET_PARAMS = ("ma_period", "atr_period", "atr_multiplier_start", "atr_multiplier_step",
+                     "num_levels", "leverage", "sides", "sl_percent")
+
+
+def _check_params(p: dict[str, Any], where: str = "") -> dict[str, Any]:
+    """Validate one parameter set; errors name the parameter (and the symbol for per-asset values)."""
+    out: dict[str, Any] = {}
+    for name in ("ma_period", "atr_period", "num_levels"):
+        v = p[name]
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+            raise ValueError(f"{name}{where} must be an integer >= 1, got {v!r}")
+        out[name] = int(v)
+    for name, low, inclusive in (("atr_multiplier_start", 0.0, False), ("atr_multiplier_step", 0.0, True),
+                                 ("leverage", 0.0, False)):
+        v = p[name]
+        try:
+            x = float(v)
+        except (TypeError, ValueError):
+            raise ValueError(f"{name}{where} must be a number, got {v!r}") from None
+        if isinstance(v, bool) or not math.isfinite(x) or (x < low if inclusive else x <= low):
+            bound = ">= 0" if inclusive else "> 0"
+            raise ValueError(f"{name}{where} must be finite and {bound}, got {v!r}")
+        out[name] = x
+    sides = p["sides"]
+    if sides not in SIDES:
+        raise ValueError(f"sides{where} must be one of {sorted(SIDES)}, got {sides!r}")
+    out["sides"] = sides
+    sl = p["sl_percent"]
+    if sl is None:
+        out["sl_percent"] = None
+    else:
+        try:
+            x = float(sl)
+        except (TypeError, ValueError):
+            raise ValueError(f"sl_percent{where} must be a number or None, got {sl!r}") from None
+        # A long stop 100% below the entry could never trigger; above 100 is meaningless for longs.
+        if isinstance(sl, bool) or not math.isfinite(x) or not 0.0 < x < 100.0:
+            raise ValueError(f"sl_percent{where} must be in (0, 100), got {sl!r}")
+        out["sl_percent"] = x
+    return out
+
+
+class GridATR(Strategy):
+    """ATR grid per asset on one shared account (see the module docstring for the rules).
+
+    Parameters are keyword-only; ``per_asset={"BTC/USDT": {"num_levels": 8, ...}}`` overrides any of
+    ``ma_period, atr_period, atr_multiplier_start, atr_multiplier_step, num_levels, leverage, sides,
+    sl_percent`` for one symbol. Symbols of ``per_asset``/``budget_weights`` that are not in the run's
+    data are ignored (a run may use the first n assets of a larger configuration).
+
+    After a run, ``peak_filled_levels`` holds, per asset, the most levels held at once.
+    """
+
+    schedule = "every_bar"
+    PARAMS = PARAMS
+
+    def __init__(self, *, ma_period: int = 48, atr_period: int = 14, atr_multiplier_start: float = 1.0,
+                 atr_multiplier_step: float = 0.5, num_levels: int = 5, leverage: float = 1.0,
+                 sides: str = "long", sl_percent: float | None = 10.0,
+                 budget_weights: Mapping[str, float] | Sequence[float] | None = None,
+                 per_asset: Mapping[str, Mapping[str, Any]] | None = None) -> None:
+        base = _check_params({"ma_period": ma_period, "atr_period": atr_period,
+                              "atr_multiplier_start": atr_multiplier_start,
+                              "atr_multiplier_step": atr_multiplier_step, "num_levels": num_levels,
+                              "leverage": leverage, "sides": sides, "sl_percent": sl_percent})
+        for k, v in base.items():
+            setattr(self, k, v)
+        self._base = base
+        self.per_asset: dict[str, dict[str, Any]] = {}
+        if per_asset is not None:
+            if not isinstance(per_asset, Mapping):
+                raise ValueError(f"per_asset must be a {{symbol: {{param: value}}}} mapping, "
+                                 f"got {type(per_asset).__name__}")
+            for sym, overrides in per_asset.items():
+                if not isinstance(overrides, Mapping):
+                    raise ValueError(f"per_asset[{sym!r}] must be a {{param: value}} mapping, "
+                                     f"got {type(overrides).__name__}")
+                unknown = [k for k in overrides if k not in _PER_ASSET_PARAMS]
+                if unknown:
+                    raise ValueError(f"per_asset[{sym!r}] has unknown parameter(s) {unknown}; "
+                                     f"allowed: {list(_PER_ASSET_PARAMS)}")
+                self.per_asset[str(sym)] = _check_params({**base, **overrides}, f" for {sym!r}")
+        self.budget_weights = self._check_weights(budget_weights)
+        self.peak_filled_levels: np.ndarray | None = None
+
+    @staticmethod
+    def _check_weights(w: Any) -> dict[str, float] | list[float] | None:
+        if w is None:
+            return None
+        items = list(w.items()) if isinstance(w, Mapping) else list(enumerate(w))
+        for key, v in items:
+            try:
+                x = float(v)
+            except (TypeError, ValueError):
+                raise ValueError(f"budget_weights[{key!r}] must be a number, got {v!r}") from None
+            if not math.isfinite(x) or x < 0:
+                raise ValueError(f"budget_weights[{key!r}] must be finite and >= 0, got {v!r}")
+        if not items or sum(float(v) for _, v in items) <= 0:
+            raise ValueError("budget_weights must hold at least one positive weight")
+        if isinstance(w, Mapping):
+            return {str(k): float(v) for k, v in w.items()}
+        return [float(v) for v in w]
+
+    # -- set-up ----------------------------------------------------------------------------------
+    def asset_params(self, symbols: Sequence[str]) -> list[dict[str, Any]]:
+        """The resolved parameter set of each symbol (base parameters plus its overrides)."""
+        return [self.per_asset.get(s, self._base) for s in symbols]
+
+    def budgets(self, symbols: Sequence[str], capital: float) -> np.ndarray:
+        """Budget of each asset: capital / N, or capital x weight / sum of the run's weights.
+
+        >>> GridATR(budget_weights={"A": 3, "B": 1}).budgets(["A", "B"], 1000.0).tolist()
+        [750.0, 250.0]
+        """
+        n = len(symbols)
+        if self.budget_weights is None:
+            return np.full(n, capital / n)
+        if isinstance(self.budget_weights, dict):
+            w = np.array([self.budget_weights.get(s, 0.0) for s in symbols])
+        else:
+            if len(self.budget_weights) != n:
+                raise ValueError(f"budget_weights has {len(self.budget_weights)} values for {n} assets")
+            w = np.asarray(self.budget_weights, dtype=np.float64)
+        if w.sum() <= 0:
+            raise ValueError(f"budget_weights give no positive weight to any of {list(symbols)}")
+        return capital * w / w.sum()
+
+    def init(self, ctx: Any) -> None:
+        data = ctx.data
+        symbols = list(ctx.symbols)
+        n = len(symbols)
+        params = self.asset_params(symbols)
+        # Indicators once for the whole run, vectorised; assets sharing a period share one call.
+        self._centre = np.full((data.n_bars, n), np.nan)
+        self._atr = np.full((data.n_bars, n), np.nan)
+        for period in {p["ma_period"] for p in params}:
+            cols = [j for j, p in enumerate(params) if p["ma_period"] == period]
+            self._centre[:, cols] = sma(data.close[:, cols], period)
+        for period in {p["atr_period"] for p in params}:
+            cols = [j for j, p in enumerate(params) if p["atr_period"] == period]
+            self._atr[:, cols] = atr(data.high[:, cols], data.low[:, cols], data.close[:, cols], period)
+
+        n_levels = np.array([p["num_levels"] for p in params], dtype=np.int64)
+        max_levels = int(n_levels.max())
+        self._n_levels = n_levels
+        # offsets[j, i] = start + i * step in ATRs; NaN beyond the asset's num_levels.
+        i = np.arange(max_levels, dtype=np.float64)
+        start = np.array([p["atr_multiplier_start"] for p in params])
+        step = np.array([p["atr_multiplier_step"] for p in params])
+        self._offsets = np.ascontiguousarray(start[:, None] + i[None, :] * step[:, None])
+        self._offsets[i[None, :] >= n_levels[:, None]] = np.nan
+        self._budget = self.budgets(symbols, float(ctx.initial_cash))
+        lev = np.array([p["leverage"] for p in params])
+        self._level_notional = self._budget / n_levels * lev
+        self._sides = np.array([SIDES[p["sides"]] for p in params], dtype=np.int64)
+        self._sl = np.array([np.nan if p["sl_percent"] is None else p["sl_percent"] / 100.0
+                             for p in params])
+        self._active = np.ones(n, dtype=np.bool_)
+
+        # Per-bar state, updated in place by the kernel.
+        self._last_pos = np.zeros(n)
+        self._n_filled = np.zeros(n, dtype=np.int64)
+        self._placed_long = np.zeros((n, max_levels))
+        self._placed_short = np.zeros((n, max_levels))
+        self.peak_filled_levels = np.zeros(n, dtype=np.int64)
+        cap = 2 * n * max_levels
+        self._buf_idx = np.empty(cap, dtype=np.int64)
+        self._buf_qty = np.empty(cap)
+        self._buf_price = np.empty(cap)
+        self._exit = np.zeros(n, dtype=np.int64)
+        self._symbols = symbols
+        self._min_notional_seen = None
+        self._has_rejections = hasattr(ctx, "rejections")
+
+    # -- per bar ---------------------------------------------------------------------------------
+    def _check_min_notional(self, ctx: Any) -> None:
+        """Disable the grids the engine rejected for minimum notional (their levels never fit)."""
+        rej = np.asarray(ctx.rejections("min_notional"))
+        if self._min_notional_seen is None:
+            self._min_notional_seen = np.zeros(len(self._symbols), dtype=rej.dtype)
+        new = (rej > self._min_notional_seen) & self._active
+        if new.any():
+            for j in np.flatnonzero(new):
+                self._active[j] = False
+                ctx.log_event("grid_disabled", symbol=self._symbols[j], reason="min_notional",
+                              level_notional=float(self._level_notional[j]))
+        self._min_notional_seen = rej.copy()
+
+    def on_bar(self, ctx: Any) -> None:
+        t = int(ctx.bar)
+        if self._has_rejections:
+            self._check_min_notional(ctx)
+        k = _grid_step(
+            self._centre[t], self._atr[t], np.asarray(ctx.close, dtype=np.float64),
+            np.asarray(ctx.positions, dtype=np.float64), np.asarray(ctx.avg_price, dtype=np.float64),
+            self._offsets, self._n_levels, self._level_notional, self._sides, self._sl, self._active,
+            self._last_pos, self._n_filled, self._placed_long, self._placed_short, self.peak_filled_levels,
+            self._exit, self._buf_idx, self._buf_qty, self._buf_price)
+        ctx.cancel_all()
+        exits = np.flatnonzero(self._exit)
+        for j in exits:
+            reason = "take_profit" if self._exit[j] == _EXIT_TP else "stop_loss"
+            ctx.close(self._symbols[j], reason=reason)
+        if k:
+            ctx.place_limits(self._buf_idx[:k], self._buf_qty[:k], self._buf_price[:k], tag="grid")
+        ctx.record(n_filled_levels=float(self._n_filled.sum()))
+
+
+@nb.njit(cache=True)
+def _grid_step(centre, atr_t, close, pos, avg, offsets, n_levels, notional, sides, sl, active,
+               last_pos, n_filled, placed_long, placed_short, peak, exit_code,
+               out_idx, out_qty, out_price):  # pragma: no cover - numba
+    """One bar for every asset: count newly filled levels, decide exits, write the levels to place.
+
+    Filled levels are counted from the position change since the previous call: the levels placed then
+    fill in order (the nearest first), so the new levels are the prefix of the placed quantities whose
+    running sum covers the change (half a level of tolerance absorbs quantity rounding).
+    """
+    n, max_levels = offsets.shape
+    k = 0
+    for j in range(n):
+        exit_code[j] = _EXIT_NONE
+        p = pos[j]
+        scale = abs(p) + abs(last_pos[j]) + 1.0
+        if abs(p) <= _QTY_EPS * scale:
+            n_filled[j] = 0
+        else:
+            placed = placed_long if p > 0 else placed_short
+            prev = last_pos[j] if p * last_pos[j] > 0 else 0.0
+            delta = abs(p) - abs(prev)
+            if delta > 0:
+                cum = 0.0
+                for i in range(max_levels):
+                    q = placed[j, i]
+                    if q <= 0:
+                        continue
+                    cum += q
+                    if cum - 0.5 * q <= delta:
+                        n_filled[j] += 1
+                    else:
+                        break
+                if n_filled[j] > n_levels[j]:
+                    n_filled[j] = n_levels[j]
+        if n_filled[j] > peak[j]:
+            peak[j] = n_filled[j]
+        last_pos[j] = p
+        for i in range(max_levels):
+            placed_long[j, i] = 0.0
+            placed_short[j, i] = 0.0
+
+        c = close[j]
+        m = centre[j]
+        a = atr_t[j]
+        if not (np.isfinite(c) and np.isfinite(m) and np.isfinite(a)):
+            continue  # no price or indicators not warm: hold, place nothing
+        if p > 0 and abs(p) > _QTY_EPS * scale:
+            if c >= m:
+                exit_code[j] = _EXIT_TP
+                continue
+            if np.isfinite(sl[j]) and c <= avg[j] * (1.0 - sl[j]):
+                exit_code[j] = _EXIT_SL
+                continue
+        elif p < 0 and abs(p) > _QTY_EPS * scale:
+            if c <= m:
+                exit_code[j] = _EXIT_TP
+                continue
+            if np.isfinite(sl[j]) and c >= avg[j] * (1.0 + sl[j]):
+                exit_code[j] = _EXIT_SL
+                continue
+        if not active[j]:
+            continue
+        flat = abs(p) <= _QTY_EPS * scale
+        do_long = (sides[j] & 1) != 0 and (flat or p > 0)
+        do_short = (sides[j] & 2) != 0 and (flat or p < 0)
+        for i in range(n_filled[j], n_levels[j]):
+            off = a * offsets[j, i]
+            if do_long:
+                price = m - off
+                if price > 0:
+                    q = notional[j] / price
+                    placed_long[j, i] = q
+                    out_idx[k] = j
+                    out_qty[k] = q
+                    out_price[k] = price
+                    k += 1
+            if do_short:
+                price = m + off
+                q = notional[j] / price
+                placed_short[j, i] = q
+                out_idx[k] = j
+                out_qty[k] = -q
+                out_price[k] = price
+                k += 1
+    return k

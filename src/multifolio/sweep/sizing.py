@@ -1,0 +1,160 @@
+"""Capital sizing sweep: how many assets can a given capital carry?
+
+Every (capital, number of assets) pair is one full backtest of a run configuration (the first n assets
+in config order, on one shared pool), run in parallel. The table says, per pair, how deep the portfolio
+drew down, what it returned, how much margin it tied up at the peak, how often the kill switch fired and
+how many orders were refused (margin or cash; minimum notional), and how many liquidations happened.
+:func:`max_assets_per_capital` then answers the sizing question: for each capital, the most assets whose
+run stays within ``max_dd`` with no liquidation and no minimum-notional rejection.
+
+>>> import pandas as pd
+>>> table = pd.DataFrame({"capital": [1000, 1000, 1000], "n_assets": [3, 5, 10],
+...                       "max_drawdown_pct": [12.0, 25.0, 40.0], "liquidations": [0, 0, 0],
+...                       "rejected_min_notional": [0, 0, 0]})
+>>> max_assets_per_capital(table, max_dd=30)["max_assets"].tolist()
+[5]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from multifolio.sweep.runner import run_sweep
+
+__all__ = ["sizing_sweep", "max_assets_per_capital", "summarize_result", "SIZING_COLUMNS"]
+
+SIZING_COLUMNS = ("capital", "n_assets", "max_drawdown_pct", "total_return_pct", "peak_margin_ratio",
+                  "kill_switch_triggers", "rejected_margin", "rejected_min_notional", "liquidations",
+                  "final_equity", "n_trades")
+
+_MARGIN_REASONS = ("insufficient_margin", "insufficient_cash")
+
+
+def _count(frame: pd.DataFrame, column: str, values: Iterable[str]) -> int:
+    if frame is None or len(frame) == 0 or column not in frame.columns:
+        return 0
+    return int(frame[column].isin(list(values)).sum())
+
+
+def summarize_result(result: Any) -> dict[str, float | int]:
+    """The sizing figures of one Result (computed here from the ledgers, not from cached metrics).
+
+    max_drawdown_pct: deepest fall of total equity (unrealised PnL included) below its running peak,
+    in % of that peak. peak_margin_ratio: highest margin used / initial capital (a fraction).
+    Rejections are counted from ``result.orders`` (status ``rejected``); kill-switch triggers and
+    liquidations from ``result.events``.
+    """
+    equity = result.equity.to_numpy(dtype=np.float64)
+    initial = float(result.initial_capital)
+    if len(equity):
+        peak = np.maximum.accumulate(np.concatenate([[initial], equity]))[1:]
+        dd = float(np.max(1.0 - equity / peak)) * 100.0
+        final = float(equity[-1])
+    else:
+        dd, final = 0.0, initial
+    snaps = result.snapshots
+    margin = float(snaps["margin_ratio"].max()) if len(snaps) and "margin_ratio" in snaps else 0.0
+    orders = result.orders
+    rejected = orders[orders["status"] == "rejected"] if len(orders) else orders
+    return {
+        "max_drawdown_pct": max(dd, 0.0),
+        "total_return_pct": (final / initial - 1.0) * 100.0,
+        "peak_margin_ratio": margin if np.isfinite(margin) else 0.0,
+        "kill_switch_triggers": _count(result.events, "kind", ["kill_switch"]),
+        "rejected_margin": _count(rejected, "reason", _MARGIN_REASONS),
+        "rejected_min_notional": _count(rejected, "reason", ["min_notional"]),
+        "liquidations": _count(result.events, "kind", ["liquidation"]),
+        "final_equity": final,
+        "n_trades": int(len(result.trades)),
+    }
+
+
+def _sizing_run(config: Any, capital: float, n_assets: int) -> dict[str, float | int]:
+    """One cell of the sweep (module level so that worker processes can unpickle it)."""
+    from multifolio.config import load_config, run_config
+
+    cfg = load_config(config) if isinstance(config, str) else config
+    result = run_config(cfg, capital=capital, assets=n_assets)
+    return {"capital": float(capital), "n_assets": int(n_assets), **summarize_result(result)}
+
+
+def _parse_list(values: Sequence[float] | str, name: str, kind: type) -> list[Any]:
+    if isinstance(values, str):
+        parts = [v.strip() for v in values.split(",") if v.strip()]
+    else:
+        parts = list(values)
+    if not parts:
+        raise ValueError(f"{name} needs at least one value")
+    out = []
+    for v in parts:
+        try:
+            x = kind(float(v)) if kind is int else kind(v)
+        except (TypeError, ValueError):
+            raise ValueError(f"{name}: {v!r} is not a number") from None
+        if kind is int and float(v) != int(float(v)):
+            raise ValueError(f"{name}: {v!r} is not a whole number")
+        if x <= 0:
+            raise ValueError(f"{name}: values must be > 0, got {v!r}")
+        out.append(x)
+    return out
+
+
+def sizing_sweep(config: Any, capitals: Sequence[float] | str, n_assets: Sequence[int] | str,
+                 max_dd: float = 30.0, workers: int | None = None, backend: str = "processes",
+                 **backend_options: Any) -> pd.DataFrame:
+    """Run every (capital, n_assets) pair of a configuration; one row per pair.
+
+    ``config`` is a ``RunConfig`` or a path to a YAML config (loaded in each worker). ``capitals`` and
+    ``n_assets`` are sequences or comma-separated strings ("1000,5000"). ``max_dd`` adds the boolean
+    column ``ok`` (drawdown <= max_dd, no liquidation, no min-notional rejection). ``backend_options``
+    go to :func:`~multifolio.sweep.runner.run_sweep` (``client``, ``address`` for Dask).
+    Columns: ``SIZING_COLUMNS`` plus ``ok``; rows sorted by capital then n_assets.
+    """
+    caps = _parse_list(capitals, "capital", float)
+    ns = _parse_list(n_assets, "n_assets", int)
+    if not isinstance(config, str):
+        _check_asset_count(config, ns)
+    params = [{"config": config, "capital": c, "n_assets": n} for c in caps for n in ns]
+    rows = run_sweep(_sizing_run, params, workers=workers, backend=backend, **backend_options)
+    table = pd.DataFrame(rows, columns=list(SIZING_COLUMNS))
+    table["ok"] = _ok(table, max_dd)
+    return table.sort_values(["capital", "n_assets"], kind="stable").reset_index(drop=True)
+
+
+def _check_asset_count(config: Any, ns: list[int]) -> None:
+    assets = getattr(config, "assets", None)
+    if isinstance(assets, (list, tuple)) and assets and max(ns) > len(assets):
+        raise ValueError(f"n_assets {max(ns)} exceeds the {len(assets)} assets of the configuration")
+
+
+def _ok(table: pd.DataFrame, max_dd: float) -> pd.Series:
+    return ((table["max_drawdown_pct"] <= float(max_dd)) & (table["liquidations"] == 0)
+            & (table["rejected_min_notional"] == 0))
+
+
+def max_assets_per_capital(table: pd.DataFrame, max_dd: float = 30.0) -> pd.DataFrame:
+    """Per capital, the most assets meeting ``max_dd`` with no liquidation and no min-notional rejection.
+
+    Columns: ``capital``, ``max_assets`` (0 when no tested count qualifies), ``max_drawdown_pct`` of
+    that run (NaN when none qualifies). The largest qualifying count is reported even if a smaller count
+    failed (drawdown is not monotonic in the number of assets).
+    """
+    missing = {"capital", "n_assets", "max_drawdown_pct", "liquidations",
+               "rejected_min_notional"} - set(table.columns)
+    if missing:
+        raise ValueError(f"sizing table lacks column(s) {sorted(missing)}")
+    ok = _ok(table, max_dd)
+    rows = []
+    for capital, group in table.groupby("capital", sort=True):
+        good = group[ok.loc[group.index]]
+        if len(good):
+            best = good.loc[good["n_assets"].idxmax()]
+            rows.append({"capital": capital, "max_assets": int(best["n_assets"]),
+                         "max_drawdown_pct": float(best["max_drawdown_pct"])})
+        else:
+            rows.append({"capital": capital, "max_assets": 0, "max_drawdown_pct": float("nan")})
+    return pd.DataFrame(rows, columns=["capital", "max_assets", "max_drawdown_pct"])
