@@ -1,0 +1,1 @@
+"""Benchmarks: multifolio against vectorbt, bt and backtrader on equal inputs (`python bench/run.py`)."""
