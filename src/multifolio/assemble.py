@@ -1,0 +1,181 @@
+"""Turn a RawRun (kernel arrays and ledgers) into the pandas-facing Result."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from multifolio.engine import codes as C
+from multifolio.engine.kernels import build_trades
+from multifolio.engine.raw import RawRun
+from multifolio.result import Result
+
+FILL_COLUMNS = ["timestamp", "symbol", "qty", "price", "base_price", "fee", "slippage_cost", "order_id",
+                "kind", "reason", "status", "realized_pnl"]
+TRADE_COLUMNS = ["symbol", "direction", "entry_time", "exit_time", "qty", "entry_price", "exit_price",
+                 "pnl", "return_pct", "fees", "exit_reason", "bars_held"]
+ORDER_COLUMNS = ["order_id", "timestamp", "symbol", "kind", "qty", "price", "status", "reason",
+                 "filled_qty", "fill_price", "fill_time"]
+EVENT_COLUMNS = ["timestamp", "kind", "symbol", "details"]
+
+
+def _names(codes: np.ndarray, table: dict[int, str], extra: dict[int, str]) -> np.ndarray:
+    lookup = {**table, **extra}
+    return np.array([lookup.get(int(c), str(int(c))) for c in codes], dtype=object)
+
+
+def _map_names(codes: np.ndarray, table: dict[int, str], extra: dict[int, str] | None = None) -> np.ndarray:
+    """Vectorised code -> name mapping (codes are few distinct small ints)."""
+    out = np.empty(len(codes), dtype=object)
+    if len(codes) == 0:
+        return out
+    uniq, inv = np.unique(codes, return_inverse=True)
+    names = _names(uniq, table, extra or {})
+    return names[inv]
+
+
+def build_fills(raw: RawRun) -> pd.DataFrame:
+    ff, fi = raw.state.fills()
+    symbols = np.array(raw.symbols, dtype=object)
+    qty = ff[:, C.F_QTY]
+    frame = pd.DataFrame({
+        "timestamp": raw.index[fi[:, C.I_BAR]],
+        "symbol": symbols[fi[:, C.I_ASSET]] if len(fi) else np.array([], dtype=object),
+        "qty": qty,
+        "price": ff[:, C.F_PRICE],
+        "base_price": ff[:, C.F_BASE_PRICE],
+        "fee": ff[:, C.F_FEE],
+        "slippage_cost": np.abs(qty) * np.abs(ff[:, C.F_PRICE] - ff[:, C.F_BASE_PRICE]),
+        "order_id": fi[:, C.I_ORDER],
+        "kind": _map_names(fi[:, C.I_KIND], C.KIND_NAMES),
+        "reason": _map_names(fi[:, C.I_REASON], C.REASON_NAMES, raw.tag_names),
+        "status": _map_names(fi[:, C.I_STATUS], C.STATUS_NAMES),
+        "realized_pnl": ff[:, C.F_REALIZED],
+    }, columns=FILL_COLUMNS)
+    return frame
+
+
+def build_trades_frame(raw: RawRun) -> pd.DataFrame:
+    ff, fi = raw.state.fills()
+    (asset, direction, entry, exit_, peak, epx, xpx, pnl, fees, reason) = build_trades(
+        np.ascontiguousarray(ff[:, C.F_QTY]), np.ascontiguousarray(ff[:, C.F_PRICE]),
+        np.ascontiguousarray(ff[:, C.F_FEE]), np.ascontiguousarray(fi[:, C.I_BAR]),
+        np.ascontiguousarray(fi[:, C.I_ASSET]), np.ascontiguousarray(fi[:, C.I_REASON]), len(raw.symbols))
+    symbols = np.array(raw.symbols, dtype=object)
+    closed = exit_ >= 0
+    exit_times = pd.DatetimeIndex(np.where(closed, raw.index.asi8[np.maximum(exit_, 0)],
+                                           np.datetime64("NaT", "ns").astype(np.int64))).tz_localize("UTC")
+    net = pnl - fees
+    basis = epx * peak
+    frame = pd.DataFrame({
+        "symbol": symbols[asset] if len(asset) else np.array([], dtype=object),
+        "direction": np.where(direction > 0, "long", "short"),
+        "entry_time": raw.index[entry],
+        "exit_time": exit_times,
+        "qty": peak,
+        "entry_price": epx,
+        "exit_price": xpx,
+        "pnl": net,
+        "return_pct": np.where(basis > 0, net / np.where(basis > 0, basis, 1.0) * 100.0, np.nan),
+        "fees": fees,
+        "exit_reason": np.where(closed, _map_names(reason, C.REASON_NAMES, raw.tag_names), "open"),
+        "bars_held": np.where(closed, exit_ - entry, len(raw.index) - 1 - entry),
+    }, columns=TRADE_COLUMNS)
+    return frame
+
+
+def build_orders(raw: RawRun, fills: pd.DataFrame) -> pd.DataFrame:
+    """One row per order that did something: filled (wholly or scaled), rejected, or still open."""
+    parts = []
+    _, fi = raw.state.fills()
+    if len(fills):
+        ids = fills["order_id"].to_numpy().copy()
+        # forced closes (liquidation, delisting, end of data) carry id -1: give each its own id
+        forced = ids < 0
+        if forced.any():
+            top = max(int(ids.max()), _max_id(raw)) + 1
+            ids[forced] = np.arange(top, top + int(forced.sum()))
+        f = fills.assign(order_id=ids, _notional=fills["qty"] * fills["price"],
+                         _placed=raw.index[fi[:, C.I_PLACED]],
+                         _oprice=raw.state.ff[:len(fills), C.F_ORDER_PRICE])
+        g = f.groupby("order_id", sort=False)
+        agg = g.agg(timestamp=("_placed", "first"), symbol=("symbol", "first"), kind=("kind", "first"),
+                    price=("_oprice", "first"), status=("status", "last"), reason=("reason", "first"),
+                    filled_qty=("qty", "sum"), notional=("_notional", "sum"),
+                    fill_time=("timestamp", "first")).reset_index()
+        agg["qty"] = agg["filled_qty"]
+        agg["fill_price"] = agg["notional"] / agg["filled_qty"].where(agg["filled_qty"] != 0)
+        parts.append(agg[ORDER_COLUMNS])
+    rf, ri = raw.state.rejections()
+    if len(ri):
+        symbols = np.array(raw.symbols, dtype=object)
+        parts.append(pd.DataFrame({
+            "order_id": ri[:, C.I_ORDER],
+            "timestamp": raw.index[ri[:, C.I_PLACED]],
+            "symbol": symbols[ri[:, C.I_ASSET]],
+            "kind": _map_names(ri[:, C.I_KIND], C.KIND_NAMES),
+            "qty": rf[:, C.R_QTY],
+            "price": rf[:, C.R_PRICE],
+            "status": "rejected",
+            "reason": _map_names(ri[:, C.I_REASON], C.REASON_NAMES, raw.tag_names),
+            "filled_qty": 0.0,
+            "fill_price": np.nan,
+            "fill_time": raw.index[ri[:, C.I_BAR]],
+        }, columns=ORDER_COLUMNS))
+    if raw.open_orders is not None and len(raw.open_orders):
+        parts.append(raw.open_orders[ORDER_COLUMNS])
+    if not parts:
+        return pd.DataFrame(columns=ORDER_COLUMNS)
+    orders = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    return orders.sort_values(["timestamp", "order_id"], kind="stable").reset_index(drop=True)
+
+
+def _max_id(raw: RawRun) -> int:
+    _, ri = raw.state.rejections()
+    return int(ri[:, C.I_ORDER].max()) if len(ri) else 0
+
+
+def build_events(raw: RawRun) -> pd.DataFrame:
+    ef, ei = raw.state.kernel_events()
+    rows = []
+    for k in range(len(ei)):
+        bar, kind, asset = (int(x) for x in ei[k])
+        sym = raw.symbols[asset] if asset >= 0 else None
+        if kind == C.EV_SCALED:
+            details = {"factor": float(ef[k, 0]), "free": float(ef[k, 1]), "needed": float(ef[k, 2])}
+        elif kind == C.EV_LIQUIDATION:
+            details = {"equity": float(ef[k, 0]), "margin_used": float(ef[k, 1]),
+                       "equity_to_margin": float(ef[k, 2])}
+        else:
+            details = {"qty": float(ef[k, 0]), "price": float(ef[k, 1])}
+        rows.append((bar, C.EVENT_NAMES[kind], sym, details))
+    rows.extend(raw.events)
+    rows.sort(key=lambda r: r[0])
+    return pd.DataFrame({
+        "timestamp": raw.index[[r[0] for r in rows]] if rows else pd.DatetimeIndex([], tz="UTC"),
+        "kind": [r[1] for r in rows],
+        "symbol": [r[2] for r in rows],
+        "details": [r[3] for r in rows],
+    }, columns=EVENT_COLUMNS)
+
+
+def assemble(raw: RawRun) -> Result:
+    """Build the Result; the warm-up bars before ``raw.start_bar`` are left out of every frame."""
+    state = raw.state
+    s0 = raw.start_bar
+    index = raw.index[s0:]
+    snap = pd.DataFrame(state.snap[s0:], index=index, columns=list(C.SNAPSHOT_COLUMNS))
+    for col in ("n_open_positions", "n_assets_with_positions", "n_open_orders"):
+        snap[col] = snap[col].astype(np.int64)
+    for name, values in raw.records.items():
+        snap[name] = values[s0:]
+    positions = pd.DataFrame(state.qh[s0:], index=index, columns=raw.symbols)
+    fills = build_fills(raw)
+    trades = build_trades_frame(raw)
+    orders = build_orders(raw, fills)
+    events = build_events(raw)
+    settings = dict(raw.settings, symbols=list(raw.symbols), start=str(index[0]) if len(index) else None)
+    return Result(equity=snap["total_equity"].rename("equity"), snapshots=snap, positions=positions,
+                  fills=fills, trades=trades, orders=orders, events=events,
+                  initial_capital=float(state.acct[C.A_INITIAL]), symbols=list(raw.symbols),
+                  settings=settings, freq=raw.freq)

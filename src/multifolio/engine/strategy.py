@@ -1,0 +1,79 @@
+"""Strategy base class and decision schedules."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+SCHEDULES = ("every_bar", "daily", "weekly", "monthly")
+
+
+def decision_mask(index: pd.DatetimeIndex, schedule: str | int) -> np.ndarray:
+    """Bars at which ``on_bar`` runs: every bar, every N bars, or the last bar of each day/week/month.
+
+    A calendar schedule decides on the last bar of each period (the close of the period, e.g. month end),
+    so that with ``execution="next_open"`` it trades at the first open of the next period. The last bar of
+    the data always counts as a period end.
+
+    >>> idx = pd.date_range("2024-01-30", periods=4, freq="D", tz="UTC")
+    >>> decision_mask(idx, "monthly").tolist()
+    [False, True, False, True]
+    """
+    n = len(index)
+    if isinstance(schedule, (int, np.integer)) and not isinstance(schedule, bool):
+        if schedule < 1:
+            raise ValueError(f"schedule: every N bars needs N >= 1, got {schedule}")
+        mask = np.zeros(n, dtype=bool)
+        mask[::int(schedule)] = True
+        return mask
+    if schedule == "every_bar":
+        return np.ones(n, dtype=bool)
+    if schedule not in SCHEDULES:
+        raise ValueError(f"schedule must be one of {SCHEDULES} or an int (every N bars), got {schedule!r}")
+    if n == 0:
+        return np.zeros(0, dtype=bool)
+    naive = index.tz_convert("UTC").tz_localize(None)
+    days = naive.asi8 // 86_400_000_000_000
+    if schedule == "daily":
+        key = days
+    elif schedule == "weekly":
+        key = (days + 3) // 7          # 1970-01-01 was a Thursday: weeks start on Monday
+    else:
+        key = np.asarray(naive.year * 12 + naive.month)
+    mask = np.empty(n, dtype=bool)
+    mask[:-1] = key[1:] != key[:-1]
+    mask[-1] = True
+    return mask
+
+
+class Strategy:
+    """Base class: override ``init(ctx)`` (once) and ``on_bar(ctx)`` (at each decision bar).
+
+    ``schedule`` limits when ``on_bar`` runs: ``"every_bar"`` (default), ``"daily"``, ``"weekly"``,
+    ``"monthly"`` (last bar of each period) or an int N (every N bars). Orders go through the context's
+    verbs (``ctx.target_weights``, ``ctx.order``, ``ctx.place_limits``, ...); see ``Context``.
+
+    >>> import numpy as np
+    >>> class Hold(Strategy):
+    ...     def on_bar(self, ctx):
+    ...         ctx.target_weights(np.full(ctx.n_assets, 1.0 / ctx.n_assets))
+    >>> Hold().schedule
+    'every_bar'
+    """
+
+    schedule: str | int = "every_bar"
+    name: ClassVar[str] = ""
+    PARAMS: ClassVar[dict[str, tuple[type, Any, str]]] = {}
+
+    def init(self, ctx: Any) -> None:
+        """Called once before the first bar; precompute causal indicators from ``ctx.data`` here."""
+
+    def on_bar(self, ctx: Any) -> None:
+        """Called at each decision bar with the cross-section up to and including ``ctx.time``."""
+
+    def describe(self) -> dict[str, Any]:
+        """Name and parameters (for reports and settings)."""
+        params = {k: getattr(self, k) for k in self.PARAMS if hasattr(self, k)}
+        return {"strategy": self.name or type(self).__name__, "params": params}

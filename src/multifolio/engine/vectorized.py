@@ -1,0 +1,101 @@
+"""``from_weights``: the whole target-weight loop in one compiled kernel call."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from multifolio.engine import codes as C
+from multifolio.engine import kernels as K
+from multifolio.engine.raw import RawRun
+from multifolio.engine.settings import make_settings
+from multifolio.engine.state import EngineState, last_valid_rows
+from multifolio.engine.validation import as_utc_index, check_prices, infer_freq
+
+_EMPTY_BOOK_I = np.zeros((0, C.N_BOOK_I), dtype=np.int64)
+
+
+def _weights_array(weights: Any, close: pd.DataFrame, allow_short: bool) -> np.ndarray:
+    symbols = [str(c) for c in close.columns]
+    if isinstance(weights, pd.DataFrame):
+        cols = [str(c) for c in weights.columns]
+        unknown = [c for c in cols if c not in symbols]
+        if unknown:
+            raise ValueError(f"weights has unknown symbol(s) {unknown}; close has {symbols}")
+        if len(weights.index) != len(close.index) or not as_utc_index(weights.index, "weights").equals(
+                as_utc_index(close.index, "close")):
+            raise ValueError("weights index must equal close's index (same timestamps, same order); "
+                             f"got {len(weights.index)} rows vs {len(close.index)}")
+        w = np.full(close.shape, np.nan)
+        pos = [symbols.index(c) for c in cols]
+        w[:, pos] = weights.to_numpy(dtype=np.float64)
+    else:
+        w = np.asarray(weights, dtype=np.float64)
+        if w.shape != close.shape:
+            raise ValueError(f"weights must have close's shape {close.shape}, got {w.shape}")
+        w = w.copy()
+    bad = np.isinf(w)
+    if not allow_short:
+        bad |= w < 0
+    if bad.any():
+        t, j = np.argwhere(bad)[0]
+        what = "infinite" if np.isinf(w[t, j]) else "negative (pass allow_short=True to short)"
+        raise ValueError(f"weights: {what} weight {w[t, j]!r} for {symbols[j]!r} at {close.index[t]}")
+    return np.ascontiguousarray(w)
+
+
+def simulate_weights(close: pd.DataFrame, weights: Any, *, open: pd.DataFrame | None = None,
+                     cash: float = 1_000_000.0, fees: Any = 0.0, fixed_fees: Any = 0.0,
+                     slippage: Any = 0.0, execution: str = "next_open", leverage: Any = 1.0,
+                     allow_short: bool = False, maintenance_margin: float = 0.5, min_notional: Any = 0.0,
+                     qty_step: Any = 0.0, close_at_end: bool = True) -> RawRun:
+    """Run target weights through the engine; see ``multifolio.from_weights`` for the semantics."""
+    if not isinstance(close, pd.DataFrame):
+        raise ValueError(f"close must be a wide DataFrame (index = timestamps, columns = symbols), "
+                         f"got {type(close).__name__}")
+    index = as_utc_index(close.index, "close")
+    symbols = [str(c) for c in close.columns]
+    if len(set(symbols)) != len(symbols):
+        raise ValueError(f"close has duplicate symbols: {symbols}")
+    settings = make_settings(symbols, cash=cash, fees=fees, fixed_fees=fixed_fees, slippage=slippage,
+                             execution=execution, leverage=leverage, allow_short=allow_short,
+                             maintenance_margin=maintenance_margin, min_notional=min_notional,
+                             qty_step=qty_step, close_at_end=close_at_end)
+    cl = np.ascontiguousarray(close.to_numpy(dtype=np.float64))
+    check_prices(cl, "close", symbols, index)
+    if open is not None:
+        if not isinstance(open, pd.DataFrame) or open.shape != close.shape:
+            raise ValueError(f"open must be a DataFrame shaped like close {close.shape}")
+        if [str(c) for c in open.columns] != symbols:
+            raise ValueError("open must have close's columns in the same order")
+        ex = np.ascontiguousarray(open.to_numpy(dtype=np.float64))
+        check_prices(ex, "open", symbols, index)
+    else:
+        ex = cl
+    w = _weights_array(weights, close, settings.allow_short)
+    state = EngineState(len(index), len(symbols), settings)
+    last_bar = last_valid_rows(cl)
+    at_open = settings.execute_at_open
+    t = 0
+    while t < len(index):
+        state.ensure_room(K.room_needed(len(symbols), 0) * 4)
+        t = K.run_weights(t, len(index), ex, cl, w, at_open, 0, last_bar, _EMPTY_BOOK_I, state.acct,
+                          state.pos, state.cfg, state.snap, state.qh, *state.ledger_args())
+    if close_at_end and len(index):
+        finish_run(state, cl, _EMPTY_BOOK_I)
+    raw_settings = dict(settings.raw, engine="from_weights")
+    return RawRun(index=index, symbols=symbols, state=state, freq=infer_freq(index), settings=raw_settings)
+
+
+def finish_run(state: EngineState, cl: np.ndarray, bi: np.ndarray) -> None:
+    """Close what is still open at the last bar's close (reason ``end_of_data``) and re-mark that bar."""
+    t = cl.shape[0] - 1
+    if not np.any(state.qty != 0.0):
+        return
+    state.ensure_room(K.room_needed(state.n_assets, bi.shape[0]))
+    which = np.ones(state.n_assets, dtype=np.bool_)
+    K.close_positions(t, cl[t], which, C.END_OF_DATA, state.acct, state.pos, state.cfg, state.ff, state.fi,
+                      state.rf, state.ri, state.counts)
+    K.snapshot(t, cl[t], state.acct, state.pos, state.cfg, bi, state.snap, state.qh)
