@@ -1,0 +1,183 @@
+"""The five questions a shared pool must answer before going live, one line each.
+
+1. ``max_drawdown``: the portfolio's deepest fall of total equity (unrealised PnL included) from its
+   running peak, on the one shared account, with the peak/trough/recovery times.
+2. ``fill_correlation``: the most assets and positions held at the same time, and the mean number of
+   assets held on crash bars (equal-weight index down >= crash_pct over the window) against other bars.
+3. ``margin_peak``: max of ``snapshots.margin_ratio`` (margin used / initial capital), in %.
+4. ``kill_switch``: how often the kill switch fired (the run's rule events), or, when the run had no
+   kill-switch rule, how often one with the default 30% / 24 h would have fired on this equity curve.
+5. ``sizing``: when ``result.settings`` carries a sweep outcome (``"sizing"`` or ``"sweep"``: a dict
+   ``{capital: max_assets}`` or a sentence), that is quoted. Otherwise the only bound a single run can
+   state honestly: the minimum capital per asset implied by the exchange minimum notional
+   (``min_notional x num_levels / leverage`` for a grid, where the smallest order is one level;
+   ``min_notional / leverage`` otherwise), hence the most assets each capital can fund in config
+   order. The drawdown-limited answer needs ``multifolio sweep``; the line says so.
+
+Each entry is a dict of figures plus ``answer`` (the printed line).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+
+from multifolio.analytics.concurrency import fill_concurrency
+from multifolio.analytics.kill_switch import kill_switch_summary
+from multifolio.analytics.metrics import compute_metrics, is_missing
+
+SIZING_CAPITALS = (1_000.0, 5_000.0, 10_000.0)
+
+
+def _ts(t: Any) -> str:
+    if t is None or (not isinstance(t, str) and pd.isna(t)):
+        return "-"
+    return pd.Timestamp(t).strftime("%Y-%m-%d %H:%M")
+
+
+def _num(x: Any, fmt: str = "{:.1f}") -> str:
+    return "-" if is_missing(x) else fmt.format(x)
+
+
+def _money(x: float) -> str:
+    return f"${x:,.0f}" if x >= 100 else f"${x:,.2f}"
+
+
+def _per_symbol(value: Any, symbols: list[str], default: float) -> list[float]:
+    """A float or a {symbol: value} setting, expanded over ``symbols``."""
+    if isinstance(value, dict):
+        return [float(value.get(s, default)) for s in symbols]
+    if value is None:
+        return [default] * len(symbols)
+    return [float(value)] * len(symbols)
+
+
+def _strategy_params(settings: dict[str, Any]) -> dict[str, Any]:
+    for key in ("strategy_params", "params"):
+        if isinstance(settings.get(key), dict):
+            return settings[key]
+    return {}
+
+
+def min_capital_per_asset(settings: dict[str, Any], symbols: list[str]) -> list[float]:
+    """Smallest budget per asset for which its smallest order meets the exchange minimum notional."""
+    params = _strategy_params(settings)
+    per_asset = params.get("per_asset", {}) if isinstance(params.get("per_asset"), dict) else {}
+    mins = _per_symbol(settings.get("min_notional"), symbols, 0.0)
+    levs = _per_symbol(settings.get("leverage"), symbols, 1.0)
+    base_levels = params.get("num_levels", settings.get("num_levels", 1))
+    out = []
+    for s, mn, lev in zip(symbols, mins, levs, strict=True):
+        levels = per_asset.get(s, {}).get("num_levels", base_levels) if isinstance(per_asset.get(s), dict) \
+            else base_levels
+        lev = float(per_asset.get(s, {}).get("leverage", lev)) if isinstance(per_asset.get(s), dict) else lev
+        out.append(mn * float(levels or 1) / (lev if lev > 0 else 1.0))
+    return out
+
+
+def max_assets_for_capital(capital: float, required: list[float]) -> int:
+    """Most assets, in order, such that capital / k covers each one's minimum budget.
+
+    >>> max_assets_for_capital(1000.0, [100.0, 100.0, 300.0, 100.0])
+    3
+    """
+    best, need = 0, 0.0
+    for k, r in enumerate(required, start=1):
+        need = max(need, r)
+        if capital / k >= need:
+            best = k
+    return best
+
+
+def _sizing(result: Any, metrics: dict[str, Any]) -> dict[str, Any]:
+    settings = getattr(result, "settings", None) or {}
+    symbols = list(result.symbols)
+    cap = float(result.initial_capital)
+    swept = settings.get("sizing", settings.get("sweep"))
+    n = len(symbols)
+    out: dict[str, Any] = {"source": None, "capital": cap, "n_assets": n,
+                           "budget_per_asset": cap / n if n else math.nan,
+                           "rejected_min_notional": metrics.get("rejected_min_notional", 0),
+                           "min_capital_per_asset": None, "max_assets": None}
+    if swept is not None:
+        out["source"] = "sweep"
+        if isinstance(swept, dict):
+            out["max_assets"] = {float(k): int(v) for k, v in swept.items()}
+            parts = ", ".join(f"{_money(float(k))}: {int(v)} assets" for k, v in swept.items())
+            out["answer"] = f"Sizing (from the sweep): most assets meeting the drawdown limit - {parts}"
+        else:
+            out["answer"] = f"Sizing (from the sweep): {swept}"
+        return out
+    required = min_capital_per_asset(settings, symbols)
+    need = max(required) if required else 0.0
+    out["source"] = "min_notional"
+    out["min_capital_per_asset"] = need
+    this_run = (f"this run: {_money(cap)} / {n} assets = {_money(out['budget_per_asset'])} per asset, "
+                f"{out['rejected_min_notional']} orders rejected for min notional")
+    if need <= 0:
+        out["answer"] = (f"Sizing: no exchange minimum notional set, so order size does not cap the "
+                         f"number of assets ({this_run}); the drawdown-limited count needs "
+                         f"`multifolio sweep --capital 1000,5000,10000 --n-assets ...`")
+        return out
+    caps = sorted({*SIZING_CAPITALS, cap})
+    out["max_assets"] = {c: max_assets_for_capital(c, required) for c in caps}
+    parts = ", ".join(f"{_money(c)}: {k}" for c, k in out["max_assets"].items())
+    out["answer"] = (f"Sizing: min notional needs >= {_money(need)} per asset, so at most {parts} assets "
+                     f"({this_run}); drawdown-limited counts need `multifolio sweep`")
+    return out
+
+
+def five_answers(result: Any, close: pd.DataFrame | None = None,
+                 metrics: dict[str, Any] | None = None) -> dict[str, dict[str, Any]]:
+    """The five answers of a Result (see the module docstring); ``close`` enables crash concurrency."""
+    m = metrics if metrics is not None else compute_metrics(result, close)
+    n = len(result.symbols)
+
+    rec = m["max_drawdown_recovery_time"]
+    dd = {"value_pct": m["max_drawdown_pct"], "peak_time": m["max_drawdown_peak_time"],
+          "trough_time": m["max_drawdown_trough_time"], "recovery_time": rec,
+          "longest_duration_hours": m["max_drawdown_duration_hours"]}
+    if m["max_drawdown_pct"] > 0:
+        dd["answer"] = (f"Max drawdown on shared capital: {m['max_drawdown_pct']:.2f}% "
+                        f"(peak {_ts(dd['peak_time'])} -> trough {_ts(dd['trough_time'])}, "
+                        f"{'recovered ' + _ts(rec) if rec is not None else 'not recovered'}); "
+                        f"longest underwater {m['max_drawdown_duration_hours']:.0f} h")
+    else:
+        dd["answer"] = "Max drawdown on shared capital: 0.00% (equity never fell below its peak)"
+
+    conc = fill_concurrency(result, close)
+    crash = (f"crash bars (equal-weight index down >= {conc['crash_pct']:g}% within "
+             f"{conc['crash_window_hours']:g} h): ")
+    if conc["crash_bars"] is None:
+        crash += "not computed, no prices given"
+    elif conc["crash_bars"] == 0:
+        crash += "none"
+    else:
+        crash += (f"{conc['crash_bars']}, mean {_num(conc['crash_mean_assets'], '{:.2f}')} assets held "
+                  f"(peak {conc['crash_peak_assets']}) vs {_num(conc['normal_mean_assets'], '{:.2f}')} "
+                  f"on other bars")
+    conc["answer"] = (f"Fill correlation: up to {conc['peak_concurrent_assets']} of {n} assets "
+                      f"({conc['peak_concurrent_positions']} positions) held at once; {crash}")
+
+    margin = {"peak_margin_ratio": m["peak_margin_ratio"], "peak_margin_pct": m["peak_margin_pct"],
+              "time": m["peak_margin_time"]}
+    margin["answer"] = (f"Margin peak: {_num(m['peak_margin_pct'], '{:.2f}')}% of initial capital "
+                        f"tied up as margin" + (f" ({_ts(margin['time'])})" if margin["time"] is not None
+                                                else ""))
+
+    ks = kill_switch_summary(result)
+    rule = f">= {ks['threshold_pct']:g}% loss within {ks['window_hours']:g} h"
+    if ks["configured"]:
+        ks["answer"] = (f"Kill switch ({rule}, mode {ks['mode'] or 'record'}): fired {ks['triggers']} "
+                        f"time{'s' if ks['triggers'] != 1 else ''}"
+                        + (f", worst depth {ks['worst_depth_pct']:.1f}%" if ks["worst_depth_pct"] else ""))
+    else:
+        ks["answer"] = (f"Kill switch ({rule}): would have fired {ks['triggers']} "
+                        f"time{'s' if ks['triggers'] != 1 else ''} (from the equity curve; the run "
+                        f"had no kill-switch rule)")
+    ks = {k: v for k, v in ks.items() if k != "events"}
+
+    return {"max_drawdown": dd, "fill_correlation": conc, "margin_peak": margin, "kill_switch": ks,
+            "sizing": _sizing(result, m)}

@@ -1,0 +1,193 @@
+"""Kill-switch episodes, computed independently from an equity curve, and the run's kill-switch events.
+
+Definition (the same as the ``kill_switch`` risk rule's, so one can cross-check the other): at bar t the
+window covers the end-of-bar equities of the bars that lie within ``window`` hours before t, t included
+(``window / freq + 1`` values, i.e. ``window / freq`` bar-to-bar moves). The depth at t is
+``1 - equity_t / max(window)``, in %. A *breach* is depth >= ``threshold_pct``. Consecutive breach bars
+form one *episode*, which fires once, at its first bar.
+
+In ``record`` mode the rule leaves the equity alone, so the rule's events and these episodes must agree
+bar for bar. In ``flatten``/``halt`` modes the rule changes the path after firing; the episodes of the
+resulting curve then show what remained.
+
+>>> import pandas as pd
+>>> idx = pd.date_range("2024-01-01", periods=6, freq="h", tz="UTC")
+>>> eq = pd.Series([100.0, 90, 60, 62, 100, 100], index=idx)
+>>> ep = kill_switch_episodes(eq, window=2, threshold_pct=30)
+>>> ep[["trigger_time", "depth_pct"]].values.tolist()[0][1]
+40.0
+>>> len(ep)
+1
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from multifolio.analytics.returns import _check_equity, infer_freq
+
+DEFAULT_WINDOW_HOURS = 24.0
+DEFAULT_THRESHOLD_PCT = 30.0
+_EPISODE_COLUMNS = ["trigger_time", "peak_time", "trough_time", "end_time", "peak_equity",
+                    "trough_equity", "depth_at_trigger_pct", "depth_pct", "n_bars"]
+
+
+def _window_bars(window: float | str | pd.Timedelta, freq: pd.Timedelta | None) -> int:
+    """Window in bars: a number is hours; a Timedelta or a string like "24h" is a duration."""
+    if isinstance(window, bool):
+        raise TypeError("kill_switch_episodes: window must be hours or a duration, got a bool")
+    if isinstance(window, (int, float, np.integer, np.floating)):
+        if not window > 0:
+            raise ValueError(f"kill_switch_episodes: window must be > 0 hours, got {window}")
+        span = pd.Timedelta(hours=float(window))
+    else:
+        try:
+            span = pd.Timedelta(window)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"kill_switch_episodes: window {window!r} is not hours or a duration") from exc
+        if span <= pd.Timedelta(0):
+            raise ValueError(f"kill_switch_episodes: window must be positive, got {window!r}")
+    if freq is None:
+        # a single bar or unknown spacing: the window holds every bar seen so far
+        return 1
+    return max(1, int(round(span / freq)))
+
+
+def kill_switch_episodes(equity: pd.Series, window: float | str | pd.Timedelta = DEFAULT_WINDOW_HOURS,
+                         threshold_pct: float = DEFAULT_THRESHOLD_PCT,
+                         freq: pd.Timedelta | None = None) -> pd.DataFrame:
+    """Breach episodes of a rolling-window loss rule on ``equity`` (see the module docstring).
+
+    Returns one row per episode: ``trigger_time`` (first breach bar), ``peak_time`` / ``peak_equity``
+    (the window's high at the trigger), ``trough_time`` / ``trough_equity`` (lowest equity from the
+    trigger to the episode's last breach bar), ``end_time`` (last breach bar), ``depth_at_trigger_pct``,
+    ``depth_pct`` (deepest rolling depth during the episode) and ``n_bars``.
+    """
+    _check_equity(equity, "kill_switch_episodes")
+    if not 0 < threshold_pct <= 100:
+        raise ValueError(f"kill_switch_episodes: threshold_pct must be in (0, 100], got {threshold_pct}")
+    n = len(equity)
+    if n == 0:
+        return pd.DataFrame(columns=_EPISODE_COLUMNS)
+    w = _window_bars(window, infer_freq(pd.DatetimeIndex(equity.index), freq))
+    values = equity.to_numpy(dtype=float)
+    peak = equity.rolling(w + 1, min_periods=1).max().to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        depth = np.where(peak > 0, (1.0 - values / peak) * 100.0, 0.0)
+    breach = depth >= threshold_pct - 1e-9
+    rows: list[dict[str, Any]] = []
+    if breach.any():
+        padded = np.concatenate([[False], breach, [False]])
+        edges = np.flatnonzero(np.diff(padded.astype(np.int8)))
+        idx = equity.index
+        for a, b in zip(edges[::2], edges[1::2] - 1, strict=True):
+            lo = max(0, a - w)
+            p = lo + int(np.argmax(values[lo:a + 1]))
+            t = a + int(np.argmin(values[a:b + 1]))
+            rows.append({
+                "trigger_time": idx[a], "peak_time": idx[p], "trough_time": idx[t], "end_time": idx[b],
+                "peak_equity": float(values[p]), "trough_equity": float(values[t]),
+                "depth_at_trigger_pct": float(depth[a]), "depth_pct": float(depth[a:b + 1].max()),
+                "n_bars": int(b - a + 1),
+            })
+    return pd.DataFrame(rows, columns=_EPISODE_COLUMNS)
+
+
+def kill_switch_events(events: pd.DataFrame | None) -> pd.DataFrame:
+    """The ``kill_switch`` rows of ``Result.events``, with their details as columns.
+
+    Columns: ``timestamp, start, trough, depth_pct, window_hours, threshold_pct, action`` (details
+    missing from an event are None).
+    """
+    cols = ["timestamp", "start", "trough", "depth_pct", "window_hours", "threshold_pct", "action"]
+    if events is None or len(events) == 0 or "kind" not in events.columns:
+        return pd.DataFrame(columns=cols)
+    ks = events[events["kind"] == "kill_switch"]
+    rows = []
+    for _, ev in ks.iterrows():
+        details = ev.get("details")
+        details = details if isinstance(details, dict) else {}
+        row = {"timestamp": ev.get("timestamp")}
+        row.update({k: details.get(k) for k in cols[1:]})
+        rows.append(row)
+    return pd.DataFrame(rows, columns=cols)
+
+
+def kill_switch_config(result: Any) -> dict[str, Any]:
+    """The kill switch the run used, if any: ``{"configured", "window_hours", "threshold_pct", "mode"}``.
+
+    Read from the events' details first, then from ``result.settings`` (``kill_switch`` dict or the
+    ``kill_switch_window`` / ``kill_switch_pct`` / ``kill_switch_mode`` keys, or a ``risk`` entry naming
+    ``kill_switch``); unconfigured runs get the defaults (24 h, 30 %) with ``configured=False``.
+    """
+    settings = getattr(result, "settings", None) or {}
+    out: dict[str, Any] = {"configured": False, "window_hours": DEFAULT_WINDOW_HOURS,
+                           "threshold_pct": DEFAULT_THRESHOLD_PCT, "mode": None}
+    cfg: dict[str, Any] = {}
+    ks = settings.get("kill_switch")
+    if isinstance(ks, dict):
+        cfg = dict(ks)
+    for entry in settings.get("risk", ()) or ():
+        if isinstance(entry, dict) and entry.get("name", entry.get("type")) == "kill_switch":
+            cfg = {**entry.get("params", {}), **{k: v for k, v in entry.items() if k not in ("params",)}}
+        elif entry == "kill_switch" or type(entry).__name__ == "KillSwitch":
+            out["configured"] = True
+            for attr in ("window", "threshold", "mode"):
+                if hasattr(entry, attr):
+                    cfg[attr] = getattr(entry, attr)
+    for src, dst in (("kill_switch_window", "window"), ("kill_switch_pct", "threshold"),
+                     ("kill_switch_mode", "mode")):
+        if settings.get(src) is not None:
+            cfg.setdefault(dst, settings[src])
+    if cfg:
+        out["configured"] = True
+        out["window_hours"] = float(cfg.get("window", cfg.get("window_hours", out["window_hours"])))
+        out["threshold_pct"] = float(cfg.get("threshold", cfg.get("threshold_pct", out["threshold_pct"])))
+        out["mode"] = cfg.get("mode", out["mode"])
+    evs = kill_switch_events(getattr(result, "events", None))
+    if len(evs):
+        first = evs.iloc[0]
+        out["configured"] = True
+        if first["window_hours"] is not None:
+            out["window_hours"] = float(first["window_hours"])
+        if first["threshold_pct"] is not None:
+            out["threshold_pct"] = float(first["threshold_pct"])
+        if first["action"] is not None:
+            out["mode"] = first["action"]
+    return out
+
+
+def kill_switch_summary(result: Any) -> dict[str, Any]:
+    """Kill-switch figures of a Result.
+
+    Keys: ``configured`` (the run had a kill-switch rule), ``window_hours``, ``threshold_pct``, ``mode``,
+    ``triggers`` (events fired by the rule; for a run without the rule, the independent episode count
+    with the defaults, so the question "how often would it have fired" is still answered),
+    ``rule_triggers`` (events, None without the rule), ``independent_triggers`` (episodes of the equity
+    curve), ``worst_depth_pct``, ``actions`` (count per action) and ``events`` (list of dicts).
+    """
+    cfg = kill_switch_config(result)
+    evs = kill_switch_events(getattr(result, "events", None))
+    episodes = kill_switch_episodes(result.equity, cfg["window_hours"], cfg["threshold_pct"],
+                                    freq=getattr(result, "freq", None))
+    rule = len(evs) if cfg["configured"] else None
+    depths = [float(d) for d in evs["depth_pct"] if d is not None and not _isnan(d)]
+    if not cfg["configured"]:
+        depths = episodes["depth_pct"].astype(float).tolist()
+    return {
+        **cfg,
+        "triggers": rule if rule is not None else len(episodes),
+        "rule_triggers": rule,
+        "independent_triggers": len(episodes),
+        "worst_depth_pct": max(depths) if depths else None,
+        "actions": {str(k): int(v) for k, v in evs["action"].value_counts().items()} if len(evs) else {},
+        "events": evs.to_dict(orient="records"),
+    }
+
+
+def _isnan(x: Any) -> bool:
+    return isinstance(x, float) and math.isnan(x)

@@ -1,0 +1,156 @@
+"""``compute_metrics(result)``: the metrics dict behind ``Result.metrics``.
+
+Every key, its unit and definition (the README quotes this list):
+
+Returns and risk (see ``returns`` and ``drawdown`` for the conventions)
+  ``initial_capital``, ``final_equity`` (last end-of-bar equity), ``start``, ``end`` (first/last bar),
+  ``n_bars``, ``period_days`` (last - first bar + one bar), ``periods_per_year`` (252 for business-day
+  daily bars, else 365.25 days / bar spacing), ``total_return_pct``, ``cagr_pct``, ``volatility_pct``
+  (annualised std of bar returns), ``sharpe``, ``sortino`` (risk-free 0), ``calmar`` (cagr_pct /
+  max_drawdown_pct, NaN without a drawdown), ``max_drawdown_pct`` (positive %), ``max_drawdown_peak_time``,
+  ``max_drawdown_trough_time``, ``max_drawdown_recovery_time`` (None if not recovered),
+  ``max_drawdown_duration_hours`` (longest peak-to-recovery stretch, to the last bar if not recovered),
+  ``time_underwater_pct``.
+Trades and costs
+  ``total_trades`` (closed round trips), ``win_rate`` (% of trades with pnl > 0), ``profit_factor``
+  (gross profit / gross loss of trades; inf with no losing trade, NaN without trades),
+  ``avg_trade_pnl``, ``best_trade_pnl``, ``worst_trade_pnl``, ``fees_paid`` (sum of fill fees),
+  ``traded_notional`` (sum |qty| x price of fills), ``turnover`` (traded_notional / mean equity, over
+  the whole period, not annualised), ``exposure_pct`` (% of bars ending with any open position),
+  ``n_fills``, ``n_orders``, ``orders_rejected``, ``rejected_margin``, ``rejected_min_notional``,
+  ``liquidations`` (liquidation events).
+Shared-pool answers
+  ``peak_margin_ratio`` (max snapshots margin_ratio = margin used / initial capital, a fraction),
+  ``peak_margin_pct`` (the same in %), ``peak_margin_time``, ``peak_concurrent_positions``,
+  ``peak_concurrent_assets``, ``crash_bars``, ``crash_mean_assets``, ``normal_mean_assets``
+  (mean number of assets with positions on crash / other bars; None without prices),
+  ``kill_switch_triggers`` (see ``kill_switch.kill_switch_summary``), ``kill_switch_window_hours``,
+  ``kill_switch_threshold_pct``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from multifolio.analytics import returns as R
+from multifolio.analytics.concurrency import fill_concurrency
+from multifolio.analytics.drawdown import drawdown_summary
+from multifolio.analytics.kill_switch import kill_switch_summary
+from multifolio.analytics.per_asset import MARGIN_REASONS, MIN_NOTIONAL_REASONS
+
+
+def _trade_stats(trades: pd.DataFrame) -> dict[str, Any]:
+    n = len(trades)
+    if n == 0:
+        return {"total_trades": 0, "win_rate": math.nan, "profit_factor": math.nan,
+                "avg_trade_pnl": math.nan, "best_trade_pnl": math.nan, "worst_trade_pnl": math.nan}
+    pnl = trades["pnl"].to_numpy(dtype=float)
+    gross_win = float(pnl[pnl > 0].sum())
+    gross_loss = float(-pnl[pnl < 0].sum())
+    if gross_loss > 0:
+        pf = gross_win / gross_loss
+    else:
+        pf = math.inf if gross_win > 0 else math.nan
+    return {"total_trades": n, "win_rate": float((pnl > 0).mean() * 100.0), "profit_factor": pf,
+            "avg_trade_pnl": float(pnl.mean()), "best_trade_pnl": float(pnl.max()),
+            "worst_trade_pnl": float(pnl.min())}
+
+
+def _exposure_pct(result: Any) -> float:
+    snaps = result.snapshots
+    if "n_open_positions" in snaps.columns and len(snaps):
+        return float((snaps["n_open_positions"].fillna(0) > 0).mean() * 100.0)
+    pos = getattr(result, "positions", None)
+    if isinstance(pos, pd.DataFrame) and len(pos):
+        return float((pos.fillna(0.0).abs() > 0).any(axis=1).mean() * 100.0)
+    return math.nan
+
+
+def compute_metrics(result: Any, close: pd.DataFrame | None = None) -> dict[str, Any]:
+    """All metrics of a Result (keys and definitions in the module docstring).
+
+    ``close`` (wide close prices) enables the crash-bar concurrency figures; it defaults to
+    ``result.close`` when the Result carries it.
+    """
+    equity: pd.Series = result.equity
+    R._check_equity(equity, "compute_metrics")
+    cap = float(result.initial_capital)
+    if not cap > 0:
+        raise ValueError(f"compute_metrics: initial_capital must be > 0, got {cap}")
+    index = pd.DatetimeIndex(equity.index)
+    freq = R.infer_freq(index, getattr(result, "freq", None))
+    final = float(equity.iloc[-1]) if len(equity) else cap
+    days = R.period_days(index, freq)
+    ppy = R.periods_per_year(index, freq)
+    rets = R.bar_returns(equity, initial=cap)
+    dd = drawdown_summary(equity, initial=cap, freq=freq)
+    cagr = R.cagr_pct(final, cap, days)
+
+    out: dict[str, Any] = {
+        "initial_capital": cap,
+        "final_equity": final,
+        "start": index[0] if len(index) else None,
+        "end": index[-1] if len(index) else None,
+        "n_bars": len(equity),
+        "period_days": days,
+        "periods_per_year": ppy,
+        "total_return_pct": R.total_return_pct(final, cap),
+        "cagr_pct": cagr,
+        "volatility_pct": R.volatility_pct(rets, ppy),
+        "sharpe": R.sharpe_ratio(rets, ppy),
+        "sortino": R.sortino_ratio(rets, ppy),
+        "calmar": cagr / dd["max_drawdown_pct"] if dd["max_drawdown_pct"] > 0 else math.nan,
+        **{k: dd[k] for k in ("max_drawdown_pct", "max_drawdown_duration_hours", "max_drawdown_peak_time",
+                              "max_drawdown_trough_time", "max_drawdown_recovery_time",
+                              "time_underwater_pct")},
+    }
+    out.update(_trade_stats(result.trades))
+
+    fills = result.fills
+    notional = float((fills["qty"] * fills["price"]).abs().sum()) if len(fills) else 0.0
+    mean_equity = float(equity.mean()) if len(equity) else cap
+    out.update({
+        "fees_paid": float(fills["fee"].sum()) if len(fills) else 0.0,
+        "traded_notional": notional,
+        "turnover": notional / mean_equity if mean_equity > 0 else math.nan,
+        "exposure_pct": _exposure_pct(result),
+        "n_fills": len(fills),
+    })
+
+    orders = result.orders
+    if len(orders) and "status" in orders.columns:
+        rejected = orders[orders["status"] == "rejected"]
+        reasons = rejected["reason"] if "reason" in rejected.columns else pd.Series(dtype=object)
+        out.update({"n_orders": len(orders), "orders_rejected": len(rejected),
+                    "rejected_margin": int(reasons.isin(MARGIN_REASONS).sum()),
+                    "rejected_min_notional": int(reasons.isin(MIN_NOTIONAL_REASONS).sum())})
+    else:
+        out.update({"n_orders": len(orders), "orders_rejected": 0, "rejected_margin": 0,
+                    "rejected_min_notional": 0})
+    events = result.events
+    out["liquidations"] = int((events["kind"] == "liquidation").sum()) if len(events) else 0
+
+    snaps = result.snapshots
+    if "margin_ratio" in snaps.columns and len(snaps) and snaps["margin_ratio"].notna().any():
+        mr = snaps["margin_ratio"].astype(float)
+        out.update({"peak_margin_ratio": float(mr.max()), "peak_margin_pct": float(mr.max() * 100.0),
+                    "peak_margin_time": mr.idxmax() if mr.max() > 0 else None})
+    else:
+        out.update({"peak_margin_ratio": math.nan, "peak_margin_pct": math.nan, "peak_margin_time": None})
+
+    conc = fill_concurrency(result, close)
+    out.update({k: conc[k] for k in ("peak_concurrent_positions", "peak_concurrent_assets", "crash_bars",
+                                     "crash_mean_assets", "normal_mean_assets")})
+    ks = kill_switch_summary(result)
+    out.update({"kill_switch_triggers": ks["triggers"], "kill_switch_window_hours": ks["window_hours"],
+                "kill_switch_threshold_pct": ks["threshold_pct"]})
+    return out
+
+
+def is_missing(x: Any) -> bool:
+    """True for None and NaN (used by the reports to print a dash)."""
+    return x is None or (isinstance(x, (float, np.floating)) and math.isnan(x))

@@ -1,0 +1,149 @@
+"""Return-based statistics: bar returns, annualisation, CAGR, volatility, Sharpe and Sortino.
+
+Conventions (the README quotes them):
+
+* The equity path starts at the initial capital, *before* the first bar, so the first bar return is
+  ``equity[0] / initial_capital - 1`` (fees paid on the first bar count).
+* Annualisation uses the bar frequency: 252 periods per year for daily bars whose index skips weekends
+  (business-day data), otherwise ``365.25 days / freq`` (8766 for 24/7 hourly data, 365.25 for 24/7
+  daily data).
+* Sharpe and Sortino use a zero risk-free rate; Sortino's downside deviation is
+  ``sqrt(mean(min(r, 0)^2))`` over all bars.
+
+>>> import pandas as pd
+>>> idx = pd.date_range("2024-01-01", periods=3, freq="h", tz="UTC")
+>>> bar_returns(pd.Series([110.0, 99.0, 108.9], index=idx), initial=100.0).round(6).tolist()
+[0.1, -0.1, 0.1]
+>>> periods_per_year(idx)
+8766.0
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+DAY = pd.Timedelta(days=1)
+YEAR = pd.Timedelta(days=365.25)
+
+
+def _check_equity(equity: pd.Series, where: str) -> None:
+    if not isinstance(equity, pd.Series):
+        raise TypeError(f"{where}: equity must be a pandas Series, got {type(equity).__name__}")
+    if len(equity) and not isinstance(equity.index, pd.DatetimeIndex):
+        raise ValueError(f"{where}: equity must have a DatetimeIndex, got {type(equity.index).__name__}")
+    values = equity.to_numpy(dtype=float)
+    if len(values) and not np.isfinite(values).all():
+        bad = equity.index[~np.isfinite(values)][0]
+        raise ValueError(f"{where}: equity has a non-finite value at {bad}")
+
+
+def infer_freq(index: pd.DatetimeIndex, freq: pd.Timedelta | None = None) -> pd.Timedelta | None:
+    """The bar spacing: ``freq`` when given, else the median gap of ``index`` (None for < 2 bars)."""
+    if freq is not None:
+        freq = pd.Timedelta(freq)
+        if freq <= pd.Timedelta(0):
+            raise ValueError(f"freq must be positive, got {freq}")
+        return freq
+    if len(index) < 2:
+        return None
+    return pd.Timedelta((index[1:] - index[:-1]).median())
+
+
+def periods_per_year(index: pd.DatetimeIndex, freq: pd.Timedelta | None = None) -> float:
+    """Bars per year used to annualise volatility, Sharpe and Sortino.
+
+    252 when bars are one day apart and the index has no Saturday or Sunday (business-day data);
+    otherwise ``365.25 days / freq``. NaN when the frequency cannot be known (fewer than 2 bars and
+    no ``freq``).
+
+    >>> import pandas as pd
+    >>> periods_per_year(pd.bdate_range("2024-01-01", periods=10, tz="UTC"))
+    252.0
+    >>> periods_per_year(pd.date_range("2024-01-01", periods=10, freq="D", tz="UTC"))
+    365.25
+    """
+    f = infer_freq(index, freq)
+    if f is None:
+        return math.nan
+    if f == DAY and len(index) and not bool((index.day_of_week >= 5).any()):
+        return 252.0
+    return float(YEAR / f)
+
+
+def period_days(index: pd.DatetimeIndex, freq: pd.Timedelta | None = None) -> float:
+    """Length of the result period in days: last bar - first bar + one bar.
+
+    The extra bar accounts for the first bar's own interval (the equity path starts at the initial
+    capital one bar before the first end-of-bar value): 2160 hourly bars are exactly 90 days.
+    """
+    if len(index) == 0:
+        return 0.0
+    f = infer_freq(index, freq) or pd.Timedelta(0)
+    return float((index[-1] - index[0] + f) / DAY)
+
+
+def bar_returns(equity: pd.Series, initial: float | None = None) -> pd.Series:
+    """Simple returns per bar; with ``initial`` the first bar's return is taken from it."""
+    _check_equity(equity, "bar_returns")
+    if initial is None:
+        return equity.pct_change().iloc[1:]
+    if not initial > 0:
+        raise ValueError(f"bar_returns: initial capital must be > 0, got {initial}")
+    prev = np.concatenate([[float(initial)], equity.to_numpy(dtype=float)[:-1]])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = equity.to_numpy(dtype=float) / prev - 1.0
+    return pd.Series(r, index=equity.index, name="return")
+
+
+def total_return_pct(final: float, initial: float) -> float:
+    """``(final / initial - 1) x 100``."""
+    return (final / initial - 1.0) * 100.0
+
+
+def cagr_pct(final: float, initial: float, days: float) -> float:
+    """Compound annual growth rate in %, over ``days`` calendar days (365.25 per year).
+
+    -100 when the equity is wiped out; NaN for an empty period. Short periods extrapolate
+    aggressively (a 10% gain in 30 days is a ~219% CAGR): read it together with ``period_days``.
+
+    >>> round(cagr_pct(121.0, 100.0, 2 * 365.25), 6)
+    10.0
+    """
+    if days <= 0 or initial <= 0:
+        return math.nan
+    if final <= 0:
+        return -100.0
+    return ((final / initial) ** (365.25 / days) - 1.0) * 100.0
+
+
+def volatility_pct(returns: pd.Series, ppy: float) -> float:
+    """Annualised standard deviation of bar returns (ddof=1) in %."""
+    if len(returns) < 2:
+        return math.nan
+    return float(np.std(returns.to_numpy(dtype=float), ddof=1) * math.sqrt(ppy) * 100.0)
+
+
+def sharpe_ratio(returns: pd.Series, ppy: float) -> float:
+    """``mean(r) / std(r, ddof=1) x sqrt(ppy)`` with a zero risk-free rate; NaN when std is 0."""
+    r = returns.to_numpy(dtype=float)
+    if len(r) < 2:
+        return math.nan
+    sd = np.std(r, ddof=1)
+    if not sd > 1e-15:
+        return math.nan
+    return float(np.mean(r) / sd * math.sqrt(ppy))
+
+
+def sortino_ratio(returns: pd.Series, ppy: float) -> float:
+    """``mean(r) / sqrt(mean(min(r, 0)^2)) x sqrt(ppy)``; +inf when no bar lost and the mean is > 0."""
+    r = returns.to_numpy(dtype=float)
+    if len(r) < 2:
+        return math.nan
+    downside = math.sqrt(float(np.mean(np.minimum(r, 0.0) ** 2)))
+    mean = float(np.mean(r))
+    if downside <= 1e-15:
+        return math.inf if mean > 0 else math.nan
+    return mean / downside * math.sqrt(ppy)
