@@ -257,3 +257,29 @@ def test_pick_symbols_config_order_counts_and_unknowns() -> None:
         _pick_symbols(avail, ["DOGE"], None)
     with pytest.raises(ConfigError, match="asked for the first 5 assets, the config has 4"):
         _pick_symbols(avail, None, 5)
+
+
+def test_risk_rules_both_forms_and_parameter_names(tmp_path: Path) -> None:
+    cfg = load_config(write(tmp_path, """
+        data: {sample: crypto_hourly}
+        strategy: {name: equal_weight}
+        risk:
+          - {rule: kill_switch, window: 12, threshold: 20, mode: flatten}
+          - name: max_drawdown
+            params: {threshold: 40}
+    """))
+    assert [(r.name, r.params) for r in cfg.risk] == [
+        ("kill_switch", {"window": 12, "threshold": 20, "mode": "flatten"}),
+        ("max_drawdown", {"threshold": 40})]
+    err = problem(tmp_path, """
+        data: {sample: crypto_hourly}
+        strategy: {name: equal_weight}
+        risk:
+          - {rule: kill_switch, windw: 24}
+          - name: kill_swich
+    """)
+    assert err.problems == [
+        f"{tmp_path / 'run.yaml'}:4: unknown parameter 'risk[0].windw' for risk rule 'kill_switch'; "
+        "did you mean 'window'?",
+        f"{tmp_path / 'run.yaml'}:5: unknown risk rule 'kill_swich'; did you mean 'kill_switch'? "
+        "(available: kill_switch, max_drawdown)"]

@@ -159,12 +159,30 @@ class StrategyConfig(BaseModel):
 
 
 class RiskRuleConfig(BaseModel):
-    """A portfolio risk rule from ``multifolio.portfolio.risk.RISK_RULES``."""
+    """A portfolio risk rule from ``multifolio.portfolio.risk.RISK_RULES``.
+
+    Written ``{name: kill_switch, params: {window: 24}}`` or flat, ``{rule: kill_switch, window: 24}``
+    (``rule`` and ``name`` are synonyms; flat keys become the params and are checked against the rule).
+    """
 
     model_config = _STRICT
 
     name: str
     params: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _flat_form(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        if "rule" in data and "name" not in data:
+            data["name"] = data.pop("rule")
+        if "params" not in data:
+            extra = {k: data.pop(k) for k in list(data) if k != "name"}
+            if extra:
+                data["params"] = extra
+        return data
 
 
 class OutputConfig(BaseModel):
@@ -366,13 +384,23 @@ def _check_names(cfg: RunConfig, source: str, lines: dict[tuple[Any, ...], int])
         for i, rule in enumerate(cfg.risk):
             if rule.name not in RISK_RULES:
                 hint = _did_you_mean(rule.name, sorted(RISK_RULES))
-                problems.append(f"{_where(source, lines, ('risk', i, 'name'))}: unknown risk rule "
+                loc = ("risk", i, "name") if ("risk", i, "name") in lines else ("risk", i, "rule")
+                problems.append(f"{_where(source, lines, loc)}: unknown risk rule "
                                 f"{rule.name!r}{hint} (available: {', '.join(sorted(RISK_RULES))})")
+                continue
+            known = _strategy_param_names(RISK_RULES[rule.name])
+            for key in rule.params if known is not None else ():
+                if key not in known:
+                    loc = ("risk", i, "params", key)
+                    if loc not in lines:
+                        loc = ("risk", i, key)
+                    problems.append(f"{_where(source, lines, loc)}: unknown parameter '{_dotted(loc)}' "
+                                    f"for risk rule {rule.name!r}{_did_you_mean(key, known)}")
     return problems
 
 
 def _strategy_param_names(cls: type) -> list[str] | None:
-    """Keyword parameters a strategy accepts (its PARAMS, else its signature); None if it takes **kwargs."""
+    """Keyword parameters a strategy or rule accepts (PARAMS, else the signature); None for **kwargs."""
     params = getattr(cls, "PARAMS", None)
     if isinstance(params, dict) and params:
         return list(params)

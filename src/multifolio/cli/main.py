@@ -10,6 +10,7 @@ import typer
 from multifolio import __version__
 from multifolio.cli.run_cmd import demo, run
 from multifolio.cli.strategies_cmd import strategies
+from multifolio.cli.sweep_cmd import sweep
 
 app = typer.Typer(
     name="multifolio",
@@ -35,6 +36,7 @@ def _root(version: bool = typer.Option(False, "--version", callback=_version, is
 
 app.command("run")(run)
 app.command("demo")(demo)
+app.command("sweep")(sweep)
 app.command("strategies")(strategies)
 
 
