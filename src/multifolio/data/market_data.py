@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from multifolio.data.errors import MarketDataError
+from multifolio.data.validation import check_candles
+
+if TYPE_CHECKING:
+    from multifolio.data.long import OnDuplicate
 
 PRICE_FIELDS = ("open", "high", "low", "close")
 OHLCV_FIELDS = ("open", "high", "low", "close", "volume")
@@ -32,6 +39,13 @@ class MarketData:
     >>> md = MarketData.from_frames(close=close)
     >>> md.n_bars, md.n_assets, md.tradable[:, 1].tolist()
     (2, 2, [True, False])
+    >>> md.first_bar.tolist(), md.last_bar.tolist()
+    ([0, 0], [1, 0])
+
+    One clock: the index is the union of all assets' timestamps. Where an asset has no bar its prices
+    are NaN and it is not tradable; before its first bar (listing) and after its last (delisting) it is
+    not tradable either (``first_bar``/``last_bar`` give those positions). Timezone-naive timestamps are
+    taken as UTC.
     """
 
     def __init__(self, index: pd.DatetimeIndex, symbols: Iterable[str], open: np.ndarray,
@@ -97,7 +111,57 @@ class MarketData:
         try:
             return self.symbols.index(symbol)
         except ValueError:
-            raise MarketDataError("unknown symbol", symbol=symbol) from None
+            raise MarketDataError(f"unknown symbol; available: {', '.join(self.symbols)}",
+                                  symbol=symbol) from None
+
+    @cached_property
+    def first_bar(self) -> np.ndarray:
+        """Per asset, the row of its first bar with a close (listing); -1 if it never has one."""
+        valid = ~np.isnan(self.close)
+        has = valid.any(axis=0)
+        return np.where(has, valid.argmax(axis=0), -1).astype(np.int64)
+
+    @cached_property
+    def last_bar(self) -> np.ndarray:
+        """Per asset, the row of its last bar with a close (delisting); -1 if it never has one."""
+        valid = ~np.isnan(self.close)
+        has = valid.any(axis=0)
+        return np.where(has, self.n_bars - 1 - valid[::-1].argmax(axis=0), -1).astype(np.int64)
+
+    def copy(self) -> MarketData:
+        """A deep copy (arrays are copied, so the copy can be modified freely)."""
+        return MarketData(self.index.copy(), list(self.symbols), self.open.copy(), self.high.copy(),
+                          self.low.copy(), self.close.copy(), self.volume.copy(),
+                          {k: v.copy() for k, v in self.fields.items()}, self.tradable.copy())
+
+    def validate(self, source: str | None = None) -> MarketData:
+        """Check the candles (see :func:`multifolio.data.validation.check_candles`); returns self."""
+        n = self.n_assets
+
+        def locate(pos: int) -> tuple[str, pd.Timestamp]:
+            return self.symbols[pos % n], self.index[pos // n]
+
+        check_candles(self.open, self.high, self.low, self.close, self.volume, locate, source)
+        return self
+
+    def to_long(self) -> pd.DataFrame:
+        """The present bars as a long table ``timestamp, symbol, open, high, low, close, volume, ...``."""
+        present = ~np.isnan(self.close)
+        rows, cols = np.nonzero(present)
+        out = {"timestamp": self.index[rows],
+               "symbol": np.asarray(self.symbols, dtype=object)[cols]}
+        for name in ("open", "high", "low", "close", "volume", *self.fields):
+            out[name] = self.field(name)[rows, cols]
+        return pd.DataFrame(out)
+
+    def resample(self, timeframe: str | pd.Timedelta) -> MarketData:
+        """Coarser bars: first open, max high, min low, last close, summed volume, last extra fields.
+
+        See :func:`multifolio.data.resample.resample`.
+        """
+        from multifolio.data.resample import resample
+
+        return resample(self, timeframe)
 
     def frame(self, name: str) -> pd.DataFrame:
         """A field as a wide DataFrame (index = timestamps, columns = symbols)."""
@@ -150,9 +214,37 @@ class MarketData:
         o = aligned("open", open)
         h = aligned("high", high)
         lo = aligned("low", low)
-        return cls(index, symbols, open=c if o is None else o, high=c if h is None else h,
-                   low=c if lo is None else lo, close=c, volume=aligned("volume", volume),
-                   fields={k: aligned(k, v) for k, v in fields.items()})
+        md = cls(index, symbols, open=c if o is None else o, high=c if h is None else h,
+                 low=c if lo is None else lo, close=c, volume=aligned("volume", volume),
+                 fields={k: aligned(k, v) for k, v in fields.items()})
+        return md.validate()
+
+    @classmethod
+    def from_long(cls, table: Any, on_duplicate: OnDuplicate = "error",
+                  timeframe: str | None = None) -> MarketData:
+        """Build from a long table ``timestamp, symbol, open, high, low, close, volume`` (+ extra fields).
+
+        See :func:`multifolio.data.long.from_long` for columns, sorting, duplicates and checks.
+        """
+        from multifolio.data.long import from_long
+
+        return from_long(table, on_duplicate=on_duplicate, timeframe=timeframe)
+
+    @classmethod
+    def read_csv(cls, path: str | Path, on_duplicate: OnDuplicate = "error",
+                 timeframe: str | None = None) -> MarketData:
+        """Load one long CSV file or a folder of per-symbol CSV files (symbol = file name)."""
+        from multifolio.data.files import read_csv
+
+        return read_csv(path, on_duplicate=on_duplicate, timeframe=timeframe)
+
+    @classmethod
+    def read_parquet(cls, path: str | Path, on_duplicate: OnDuplicate = "error",
+                     timeframe: str | None = None) -> MarketData:
+        """Load a long Parquet file (or a folder of them)."""
+        from multifolio.data.files import read_parquet
+
+        return read_parquet(path, on_duplicate=on_duplicate, timeframe=timeframe)
 
     # -- selection -------------------------------------------------------------------------------
     def _take(self, rows: slice | np.ndarray, cols: list[int] | slice) -> MarketData:
@@ -167,8 +259,9 @@ class MarketData:
         lo = 0 if start is None else int(self.index.searchsorted(_ts(start), side="left"))
         hi = self.n_bars if end is None else int(self.index.searchsorted(_ts(end), side="right"))
         if hi <= lo:
-            raise MarketDataError(f"no bars between {start} and {end}",
-                                  timestamp=f"{self.index[0]} .. {self.index[-1]}" if self.n_bars else None)
+            available = f"{self.index[0]} .. {self.index[-1]}" if self.n_bars else "no bars at all"
+            raise MarketDataError(f"no bars between {start} and {end}; available: {available}",
+                                  timestamp=start if start is not None else end)
         return self._take(slice(lo, hi), slice(None))
 
     def select(self, symbols: Iterable[str]) -> MarketData:

@@ -1,0 +1,133 @@
+"""Vectorised checks of candle values and timestamps.
+
+Every check is a whole-array NumPy expression (10 million rows take well under a second); only the first
+offending element is located and reported, as a :class:`MarketDataError` naming the symbol, the
+timestamp and the problem.
+
+NaN is not an error: it means "no bar" (the asset is not tradable there). Consistency checks
+(high >= low, open/close within [low, high]) apply where both sides are present.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+import numpy as np
+import pandas as pd
+
+from multifolio.data.errors import MarketDataError
+from multifolio.data.timeframes import format_timeframe
+
+# (symbol, timestamp) of a flat position in the checked arrays.
+Locator = Callable[[int], tuple[str, pd.Timestamp]]
+
+# Relative slack for open/close vs high/low: sources that round prices to a tick can leave a close a
+# hair above the high; anything larger is a real inconsistency.
+_REL_TOL = 1e-9
+_DAY_NS = 86_400 * 10**9
+_HOUR_NS = 3_600 * 10**9
+
+
+def _raise_first(mask: np.ndarray, problem: str, locate: Locator, source: str | None,
+                 sources: Mapping[str, str] | None = None) -> None:
+    flat = mask.ravel()
+    if flat.any():
+        pos = int(flat.argmax())
+        symbol, timestamp = locate(pos)
+        where = sources.get(symbol, source) if sources else source
+        raise MarketDataError(problem, symbol=symbol, timestamp=timestamp, source=where)
+
+
+def check_candles(open: np.ndarray, high: np.ndarray, low: np.ndarray, close: np.ndarray,
+                  volume: np.ndarray, locate: Locator, source: str | None = None,
+                  sources: Mapping[str, str] | None = None) -> None:
+    """Raise MarketDataError at the first bad candle (arrays of one shape; NaN = no bar).
+
+    Problems, in the order they are checked: infinite price, non-positive price, high below low,
+    open outside [low, high], close outside [low, high], infinite or negative volume.
+    """
+    with np.errstate(invalid="ignore"):
+        for name, a in (("open", open), ("high", high), ("low", low), ("close", close)):
+            _raise_first(np.isinf(a), f"infinite {name} price", locate, source, sources)
+        for name, a in (("open", open), ("high", high), ("low", low), ("close", close)):
+            _raise_first(a <= 0, f"non-positive {name} price", locate, source, sources)
+        _raise_first(high < low, "high below low", locate, source, sources)
+        slack_hi = high * (1 + _REL_TOL)
+        slack_lo = low * (1 - _REL_TOL)
+        _raise_first((open > slack_hi) | (open < slack_lo), "open outside [low, high]", locate, source,
+                     sources)
+        _raise_first((close > slack_hi) | (close < slack_lo), "close outside [low, high]", locate,
+                     source, sources)
+        _raise_first(np.isinf(volume), "infinite volume", locate, source, sources)
+        _raise_first(volume < 0, "negative volume", locate, source, sources)
+
+
+def check_timeframes(codes: np.ndarray, ts: np.ndarray, symbols: list[str],
+                     timeframe: pd.Timedelta | None = None, source: str | None = None,
+                     sources: Mapping[str, str] | None = None) -> pd.Timedelta | None:
+    """Check that all symbols share one timeframe; return it (None when no symbol has two bars).
+
+    ``codes`` (symbol number) and ``ts`` (int64 ns) must be sorted by code, then strictly by time.
+    A symbol's timeframe is the smallest spacing between its bars; gaps (missing bars) are fine when
+    they are whole multiples of it. Raised as "mixed timeframes": a symbol whose spacing differs from
+    the others' (or from ``timeframe`` when given), a bar off its symbol's grid. Daily and coarser bars
+    may drift by up to an hour (local-time closes across daylight saving changes).
+    """
+    n = len(ts)
+    if n < 2:
+        return timeframe
+
+    def fail(problem: str, row: int) -> None:
+        symbol = symbols[int(codes[row])]
+        raise MarketDataError(problem, symbol=symbol, timestamp=pd.Timestamp(int(ts[row]), tz="UTC"),
+                              source=sources.get(symbol, source) if sources else source)
+
+    big = np.iinfo(np.int64).max
+    same = codes[1:] == codes[:-1]
+    diffs = np.where(same, np.diff(ts), big)
+    padded = np.append(diffs, big)  # diff i is between rows i and i+1; padding keeps reduceat in range
+    starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
+    base = np.minimum.reduceat(padded, starts)  # per symbol present, in code order
+    has_base = base != big
+    if not has_base.any():
+        return timeframe
+    if timeframe is not None:
+        expected = int(timeframe.value)
+    else:
+        values, counts = np.unique(base[has_base], return_counts=True)
+        expected = int(values[np.argmax(counts)])  # the most common spacing; ties -> the finest
+    expected_td = pd.Timedelta(expected, unit="ns")
+    group_of_row = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, n]))
+    row_base = base[group_of_row][:-1]
+    # 1. a symbol on another timeframe than the rest (or finer than the declared one)
+    if timeframe is not None:
+        wrong = has_base & (base < expected)
+    else:
+        wrong = has_base & (base != expected)
+    if wrong.any():
+        g = int(np.argmax(wrong))
+        row = int(starts[g] + np.argmax(padded[starts[g]:] == base[g])) + 1
+        fail(f"mixed timeframes: bars {pd.Timedelta(int(base[g]), unit='ns')} apart where the data "
+             f"is {format_timeframe(expected_td)}", row)
+    # 2. a bar off the symbol's grid (spacing not a whole multiple of the timeframe)
+    if expected < 28 * _DAY_NS:  # months are not multiples of a fixed step
+        rem = np.where(same, diffs % expected, 0)
+        if expected >= _DAY_NS:
+            rem = np.minimum(rem, expected - rem)
+            off = rem > _HOUR_NS
+        else:
+            off = rem != 0
+        off &= row_base != big
+        if off.any():
+            row = int(np.argmax(off))
+            fail(f"mixed timeframes: bar {pd.Timedelta(int(diffs[row]), unit='ns')} after the previous "
+                 f"one, not a multiple of {format_timeframe(expected_td)}", row + 1)
+        # 3. symbols on the same spacing but shifted against each other (e.g. :00 and :30 bars)
+        if expected < _DAY_NS:
+            phase = ts % expected
+            shifted = phase != phase[0]
+            if shifted.any():
+                fail(f"mixed timeframes: bar off the common {format_timeframe(expected_td)} grid "
+                     f"(offset {pd.Timedelta(int(phase[int(np.argmax(shifted))]), unit='ns')})",
+                     int(np.argmax(shifted)))
+    return expected_td
