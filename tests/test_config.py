@@ -84,9 +84,10 @@ def test_unknown_key_in_list_item_lists_allowed_keys(tmp_path: Path) -> None:
         strategy: {name: equal_weight}
         risk:
           - name: kill_switch
+            params: {window: 24}
             zzz: 1
     """)
-    assert err.problems == [f"{tmp_path / 'run.yaml'}:5: unknown key 'risk[0].zzz' (allowed: name, params)"]
+    assert err.problems == [f"{tmp_path / 'run.yaml'}:6: unknown key 'risk[0].zzz' (allowed: name, params)"]
 
 
 def test_top_level_typo_suggests(tmp_path: Path) -> None:
