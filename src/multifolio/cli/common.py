@@ -55,6 +55,10 @@ def guard(debug: bool = False) -> Iterator[None]:
     except (ValueError, FileNotFoundError, NotADirectoryError, IsADirectoryError, ImportError) as exc:
         if debug:
             raise
+        if isinstance(exc, ImportError) and (exc.name or "").startswith("multifolio"):
+            # Our own module failing to import is a broken installation, not bad input.
+            error_line(f"internal error: {exc} (run again with --debug for the traceback)")
+            raise typer.Exit(EXIT_INTERNAL) from None
         error_line(_describe(exc))
         raise typer.Exit(EXIT_BAD_INPUT) from None
     except Exception as exc:  # noqa: BLE001 - the policy is: no traceback unless --debug

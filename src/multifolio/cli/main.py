@@ -8,6 +8,7 @@ from __future__ import annotations
 import typer
 
 from multifolio import __version__
+from multifolio.cli.data_cmd import data_app
 from multifolio.cli.run_cmd import demo, run
 from multifolio.cli.strategies_cmd import strategies
 from multifolio.cli.sweep_cmd import sweep
@@ -38,6 +39,7 @@ app.command("run")(run)
 app.command("demo")(demo)
 app.command("sweep")(sweep)
 app.command("strategies")(strategies)
+app.add_typer(data_app, name="data")
 
 
 def main() -> None:  # pragma: no cover - `python -m multifolio.cli.main`
