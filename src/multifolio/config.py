@@ -491,30 +491,43 @@ def with_kill_switch(config: RunConfig, *, pct: float | None = None, window: flo
 
 
 def _load_market_data(dc: DataConfig, symbols: list[str] | None) -> MarketData:
-    import multifolio.data as mdata
+    from multifolio.data.files import read_csv, read_parquet
+    from multifolio.data.resample import resample
 
     if dc.sample is not None:
         from multifolio.data import samples
 
-        return getattr(samples, dc.sample)()
+        md = getattr(samples, dc.sample)()
+        return md if dc.timeframe is None else resample(md, dc.timeframe)
+    md = None
     if dc.csv is not None:
         _require_path(dc.csv, "data.csv")
-        return mdata.read_csv(dc.csv)
-    if dc.parquet is not None:
+        md = read_csv(dc.csv)
+    elif dc.parquet is not None:
         _require_path(dc.parquet, "data.parquet")
-        return mdata.read_parquet(dc.parquet)
+        md = read_parquet(dc.parquet)
+    if md is not None:
+        return md if dc.timeframe is None else resample(md, dc.timeframe)
     assert dc.store is not None
     _require_path(dc.store, "data.store")
-    from multifolio.data import CandleStore
+    from multifolio.data.store import CandleStore
 
-    store = CandleStore(dc.store)
-    kwargs: dict[str, Any] = {}
-    sig = inspect.signature(store.read).parameters
-    if dc.exchange is not None and "exchange" in sig:
-        kwargs["exchange"] = dc.exchange
-    if dc.timeframe is not None and "timeframe" in sig:
-        kwargs["timeframe"] = dc.timeframe
-    return store.read(symbols, **kwargs)
+    with CandleStore(dc.store, read_only=True) as store:
+        timeframe = dc.timeframe
+        if timeframe is None:
+            # One timeframe stored for these symbols: use it; several: the config must say which.
+            ranges = store.ranges()
+            if dc.exchange is not None:
+                ranges = ranges[ranges["exchange"] == dc.exchange]
+            if symbols is not None:
+                ranges = ranges[ranges["symbol"].isin(symbols)]
+            found = sorted(set(ranges["timeframe"]))
+            if len(found) != 1:
+                raise ConfigError([f"data.timeframe: the store {dc.store} holds "
+                                   + (f"timeframes {', '.join(found)} for these symbols; say which"
+                                      if found else "no candles for these symbols")])
+            timeframe = found[0]
+        return store.read(symbols, timeframe, exchange=dc.exchange)
 
 
 def _require_path(path: str, key: str) -> None:
