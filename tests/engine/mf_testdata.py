@@ -7,12 +7,14 @@ import pandas as pd
 
 
 def random_market(seed: int, n_bars: int = 60, n_assets: int = 5, *, gaps: bool = True,
-                  late_listing: bool = True, delisting: bool = False, freq: str = "D"):
+                  late_listing: bool = True, delisting: bool = False, freq: str = "D",
+                  full_last_bar: bool = False):
     """OHLC wide frames (UTC index) with consistent bars and NaN gaps.
 
     Returns (open, high, low, close) DataFrames. Gaps: an asset lists late (NaN before its first
     bar), some bars are missing (open, high, low and close all NaN together), optionally an asset
-    delists (NaN after some bar).
+    delists (NaN after some bar). A random gap on the final bar also ends an asset's data early,
+    which the engine treats as a delisting; ``full_last_bar=True`` gives every asset a final bar.
     """
     rng = np.random.default_rng(seed)
     index = pd.date_range("2021-01-04", periods=n_bars, freq=freq, tz="UTC")
@@ -39,6 +41,8 @@ def random_market(seed: int, n_bars: int = 60, n_assets: int = 5, *, gaps: bool 
         missing[int(rng.integers(n_bars // 2, n_bars - 3)):, 2] = True
     # the first asset always trades on the last bar so that every test has a clean final price
     missing[-1, 0] = False
+    if full_last_bar:
+        missing[-1, :] = False
     frames = []
     for arr in (open_, high, low, close):
         a = arr.copy()

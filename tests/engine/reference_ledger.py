@@ -22,6 +22,9 @@ Semantics implemented (DESIGN.md, "Execution semantics", and docs/contracts.md, 
       sum_i k q_i b_i (1 + f_i) + sum_i F_i = cash   =>   k = (cash - sum_i F_i) / sum_i q_i b_i (1 + f_i)
   (k <= 0: no buy fills at all).
 * Equity at each bar's close = cash + sum(qty x last known close).
+* Delisting: an asset whose data ends before the final bar (its last close is at bar L < T-1) is
+  delisted at L: after that bar's trading, its position is closed at the close of L (with slippage
+  and fees), before the bar's equity is taken.
 * ``close_at_end``: after the last bar's trading, every open position is sold at that bar's close
   (with slippage and fees). Held assets with no close at the last bar are left alone.
 
@@ -43,6 +46,7 @@ class RefFill:
     price: float        # filled price p(1 +- s)
     fee: float          # f x |qty| x price + fixed fee
     scaled: bool = False
+    reason: str = "rebalance"   # or "delisted", "end_of_data"
 
 
 @dataclass
@@ -101,7 +105,7 @@ def run_reference_ledger(close, weights, *, symbols: list[str] | None = None, op
     fees_total = 0.0
     pending: list[float] | None = None   # next_open: the row waiting for the next open
 
-    def execute(bar: int, prices: list[float], row: list[float]) -> None:
+    def execute(bar: int, prices: list[float], row: list[float], reason: str = "rebalance") -> None:
         nonlocal cash_now, fees_total
         # 1. portfolio value at the unslipped execution prices (last known close where no price)
         value = cash_now
@@ -134,7 +138,7 @@ def run_reference_ledger(close, weights, *, symbols: list[str] | None = None, op
             cash_now += q * px - fee
             fees_total += fee
             qty[j] -= q
-            out.fills.append(RefFill(bar, symbols[j], -q, base, px, fee))
+            out.fills.append(RefFill(bar, symbols[j], -q, base, px, fee, reason=reason))
         # 4. then buys, all scaled by one factor if cash is short
         if buys:
             variable = 0.0
@@ -156,13 +160,21 @@ def run_reference_ledger(close, weights, *, symbols: list[str] | None = None, op
                     cash_now -= q_fill * px + fee
                     fees_total += fee
                     qty[j] += q_fill
-                    out.fills.append(RefFill(bar, symbols[j], q_fill, base, px, fee, scaled=k < 1.0))
+                    out.fills.append(RefFill(bar, symbols[j], q_fill, base, px, fee, scaled=k < 1.0,
+                                             reason=reason))
 
     def is_all_nan(row: list[float]) -> bool:
         for w in row:
             if _is_num(w):
                 return False
         return True
+
+    # the last bar with a close, per asset; data ending before the final bar means a delisting
+    last_valid = [-1] * n
+    for t in range(n_bars):
+        for j in range(n):
+            if _is_num(close_rows[t][j]):
+                last_valid[j] = t
 
     for t in range(n_bars):
         if execution == "next_open":
@@ -180,11 +192,15 @@ def run_reference_ledger(close, weights, *, symbols: list[str] | None = None, op
                     last_close[j] = close_rows[t][j]
             if not is_all_nan(weight_rows[t]):
                 execute(t, close_rows[t], weight_rows[t])
+        gone = [0.0 if (qty[j] != 0.0 and last_valid[j] == t < n_bars - 1) else float("nan")
+                for j in range(n)]
+        if not is_all_nan(gone):
+            execute(t, close_rows[t], gone, reason="delisted")
         if close_at_end and t == n_bars - 1:
             flat = [0.0 if (qty[j] != 0.0 and _is_num(close_rows[t][j])) else float("nan")
                     for j in range(n)]
             if not is_all_nan(flat):
-                execute(t, close_rows[t], flat)
+                execute(t, close_rows[t], flat, reason="end_of_data")
         equity = cash_now
         for j in range(n):
             if qty[j] != 0.0:

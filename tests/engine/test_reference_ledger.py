@@ -47,14 +47,20 @@ def _assert_matches(res, ref, close, cash0):
     np.testing.assert_allclose(res.snapshots["fees_paid"].to_numpy(float), ref.fees_paid,
                                rtol=RTOL, atol=RTOL * scale, err_msg="snapshots.fees_paid")
 
-    # fills: same bar, symbol, signed qty, prices and fee, one by one
+    # fills: same bar, symbol, signed qty, prices and fee, one by one. Dust fills (notional below
+    # 1e-9 of the capital) are left out on both sides: when a batch's buys are scaled to a factor
+    # of about zero (cash already spent to the last cent), whether a 1e-13-share fill appears
+    # depends on the last bit of the cash, not on the semantics.
+    dust = 1e-9 * cash0
     fills = res.fills.copy()
-    assert len(fills) == len(ref.fills), (
-        f"engine has {len(fills)} fills, reference {len(ref.fills)}")
+    fills = fills[(fills["qty"].abs() * fills["price"]).to_numpy(float) >= dust]
+    ref_fills = [f for f in ref.fills if abs(f.qty) * f.price >= dust]
+    assert len(fills) == len(ref_fills), (
+        f"engine has {len(fills)} fills, reference {len(ref_fills)}")
     if len(fills):
         fills = fills.assign(_t=fills["timestamp"].map(idx.get_loc)).sort_values(
             ["_t", "symbol"], kind="stable")
-        ref_sorted = sorted(ref.fills, key=lambda f: (f.bar, f.symbol))
+        ref_sorted = sorted(ref_fills, key=lambda f: (f.bar, f.symbol))
         assert fills["_t"].tolist() == [f.bar for f in ref_sorted]
         assert fills["symbol"].tolist() == [f.symbol for f in ref_sorted]
         for col, attr in (("qty", "qty"), ("price", "price"), ("base_price", "base_price"),
@@ -206,6 +212,8 @@ def test_from_weights_matches_reference(seed, fees, fixed_fees, slippage, execut
     res = _engine(close, weights, open=open_, cash=cash0, fees=fees, fixed_fees=fixed_fees,
                   slippage=slippage, execution=execution)
     assert len(ref.fills) > 20  # the case actually trades
+    if seed % 2 == 0:
+        assert any(f.reason == "delisted" for f in ref.fills)  # the delisting path is exercised
     if fees or fixed_fees or slippage:
         assert ref.scaled_bars, "the case should exercise buy scaling"
     _assert_matches(res, ref, close, cash0)

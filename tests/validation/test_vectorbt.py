@@ -82,22 +82,28 @@ def _vbt_positions(pf, symbols: list[str]) -> np.ndarray:
     return pf.assets().reindex(columns=symbols).to_numpy(float)
 
 
+# Every asset has a bar at the end: multifolio closes the position of an asset whose data ends
+# early (a delisting, reason "delisted"), vectorbt keeps holding it, so delistings are left out here
+# (tests/engine covers them against the reference ledger).
 DATASETS = [
-    # (seed, n_bars, n_assets, gaps, late_listing, delisting)
-    (1, 40, 4, True, True, False),
-    (2, 60, 6, True, True, True),
-    (3, 30, 3, False, False, False),
-    (4, 50, 5, True, False, True),
-    (5, 45, 8, True, True, False),
+    # (seed, n_bars, n_assets, gaps, late_listing)
+    (1, 40, 4, True, True),
+    (2, 60, 6, True, True),
+    (3, 30, 3, False, False),
+    (4, 50, 5, True, False),
+    (5, 45, 8, True, True),
 ]
 
 
-@pytest.mark.parametrize("seed,n_bars,n_assets,gaps,late,delist", DATASETS)
-def test_reference_ledger_equals_vectorbt(seed, n_bars, n_assets, gaps, late, delist):
+def _market(seed, n_bars, n_assets, gaps, late):
+    return random_market(seed, n_bars, n_assets, gaps=gaps, late_listing=late, full_last_bar=True)
+
+
+@pytest.mark.parametrize("seed,n_bars,n_assets,gaps,late", DATASETS)
+def test_reference_ledger_equals_vectorbt(seed, n_bars, n_assets, gaps, late):
     """The plain reference ledger (the oracle of tests/engine) agrees with vectorbt too, so the two
     independent implementations pin the same semantics."""
-    _o, _h, _l, close = random_market(seed, n_bars, n_assets, gaps=gaps, late_listing=late,
-                                      delisting=delist)
+    _o, _h, _l, close = _market(seed, n_bars, n_assets, gaps, late)
     weights = vbt_weights(seed, close)
     _assert_no_shortage(close, weights)
     pf = run_vbt(close, weights)
@@ -109,10 +115,9 @@ def test_reference_ledger_equals_vectorbt(seed, n_bars, n_assets, gaps, late, de
     assert len(ref.fills) == int(pf.orders.count()) > 10
 
 
-@pytest.mark.parametrize("seed,n_bars,n_assets,gaps,late,delist", DATASETS)
-def test_from_weights_equals_vectorbt(seed, n_bars, n_assets, gaps, late, delist):
-    _o, _h, _l, close = random_market(seed, n_bars, n_assets, gaps=gaps, late_listing=late,
-                                      delisting=delist)
+@pytest.mark.parametrize("seed,n_bars,n_assets,gaps,late", DATASETS)
+def test_from_weights_equals_vectorbt(seed, n_bars, n_assets, gaps, late):
+    _o, _h, _l, close = _market(seed, n_bars, n_assets, gaps, late)
     weights = vbt_weights(seed, close)
     _assert_no_shortage(close, weights)
     pf = run_vbt(close, weights)
@@ -139,7 +144,7 @@ def test_from_weights_equals_vectorbt(seed, n_bars, n_assets, gaps, late, delist
 def test_vectorbt_comparison_is_sensitive():
     """The equality above is not vacuous: execution at the next open differs from vectorbt's close
     execution on the same weights."""
-    _o, _h, _l, close = random_market(2, 60, 6, delisting=True)
+    _o, _h, _l, close = _market(2, 60, 6, True, True)
     weights = vbt_weights(2, close)
     pf = run_vbt(close, weights)
     ref = run_reference_ledger(close, weights, cash=CASH, execution="next_open")
