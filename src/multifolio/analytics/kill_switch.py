@@ -86,7 +86,8 @@ def kill_switch_episodes(equity: pd.Series, window: float | str | pd.Timedelta =
         idx = equity.index
         for a, b in zip(edges[::2], edges[1::2] - 1, strict=True):
             lo = max(0, a - w)
-            p = lo + int(np.argmax(values[lo:a + 1]))
+            # the last bar at the window's high: where the fall that breached started
+            p = a - int(np.argmax(values[lo:a + 1][::-1]))
             t = a + int(np.argmin(values[a:b + 1]))
             rows.append({
                 "trigger_time": idx[a], "peak_time": idx[p], "trough_time": idx[t], "end_time": idx[b],

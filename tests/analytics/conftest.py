@@ -1,0 +1,10 @@
+"""Make ``mf_results`` (hand-built Result objects) importable from this folder and from tests/report."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+_HERE = str(Path(__file__).resolve().parent)
+if _HERE not in sys.path:
+    sys.path.insert(0, _HERE)
