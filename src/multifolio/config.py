@@ -362,6 +362,9 @@ def _check_names(cfg: RunConfig, source: str, lines: dict[tuple[Any, ...], int])
             problems.append(f"{_where(source, lines, ('strategy', 'name'))}: unknown strategy "
                             f"{cfg.strategy.name!r}{hint} (built-ins: {', '.join(sorted(STRATEGIES))})")
         else:
+            if cfg.strategy.per_asset and not _accepts_per_asset(cls):
+                problems.append(f"{_where(source, lines, ('strategy', 'per_asset'))}: strategy "
+                                f"{cfg.strategy.name!r} takes no per_asset overrides")
             known = _strategy_param_names(cls)
             if known is not None:
                 for key in cfg.strategy.params:
@@ -397,6 +400,13 @@ def _check_names(cfg: RunConfig, source: str, lines: dict[tuple[Any, ...], int])
                     problems.append(f"{_where(source, lines, loc)}: unknown parameter '{_dotted(loc)}' "
                                     f"for risk rule {rule.name!r}{_did_you_mean(key, known)}")
     return problems
+
+
+def _accepts_per_asset(cls: type) -> bool:
+    try:
+        return "per_asset" in inspect.signature(cls).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 def _strategy_param_names(cls: type) -> list[str] | None:
@@ -685,8 +695,17 @@ def run_config(config: RunConfig | str | Path, *, capital: float | None = None,
     if progress is not None and "progress" in inspect.signature(multifolio.backtest).parameters:
         settings["progress"] = progress
     result = multifolio.backtest(md, strategy, **settings)
-    # Analytics read the crash definition from the settings (docs/contracts.md).
-    result.settings.setdefault("crash_pct", cfg.crash_pct)
-    result.settings.setdefault("crash_window", cfg.crash_window)
-    result.settings.setdefault("strategy", cfg.strategy.name)
+    # Analytics read the crash definition, the strategy parameters (a grid's num_levels sets the
+    # smallest order, hence the sizing bound) and the kill switch from the settings.
+    extra: dict[str, Any] = {
+        "crash_pct": cfg.crash_pct, "crash_window": cfg.crash_window, "crash_window_hours": cfg.crash_window,
+        "strategy": cfg.strategy.name, "strategy_params": {**cfg.strategy.params, **(
+            {"per_asset": kwargs["per_asset"]} if "per_asset" in kwargs else {})},
+        "symbols": list(symbols)}
+    for rule in rules:
+        if type(rule).__name__ == "KillSwitch":
+            extra["kill_switch"] = {k: getattr(rule, k) for k in ("window", "threshold", "mode")
+                                    if hasattr(rule, k)}
+    for key, value in extra.items():
+        result.settings.setdefault(key, value)
     return result

@@ -100,18 +100,16 @@ def run(
                 kill_switch_window=kill_switch_window, quiet=quiet)
 
 
-#: Bundled configs tried in order by `multifolio demo`: the grid portfolio, else the top-N example.
-DEMO_CONFIGS = ("grid_portfolio.yaml", "top_n_crypto.yaml")
+#: The bundled demo: the 21-pair grid portfolio on the sample crypto data.
+DEMO_CONFIG = "grid_portfolio.yaml"
 
 
 def demo_config_path() -> Path:
     """The bundled demo configuration (inside the installed package)."""
-    folder = resources.files("multifolio") / "examples"
-    for name in DEMO_CONFIGS:
-        candidate = folder / name
-        if candidate.is_file():
-            return Path(str(candidate))
-    raise FileNotFoundError(f"no bundled demo config ({', '.join(DEMO_CONFIGS)}) in {folder}")
+    candidate = resources.files("multifolio") / "examples" / DEMO_CONFIG
+    if not candidate.is_file():
+        raise FileNotFoundError(2, "bundled demo config missing", str(candidate))
+    return Path(str(candidate))
 
 
 def demo(
