@@ -1,0 +1,398 @@
+"""CandleStore: OHLCV candles of many exchanges, symbols and timeframes in one DuckDB file.
+
+Schema::
+
+    candles(exchange VARCHAR, symbol VARCHAR, timeframe VARCHAR, ts TIMESTAMPTZ,
+            open DOUBLE, high DOUBLE, low DOUBLE, close DOUBLE, volume DOUBLE,
+            PRIMARY KEY (exchange, symbol, timeframe, ts))
+
+Writes are upserts (``INSERT OR REPLACE``): writing the same candles twice leaves one copy, and a newer
+value of a candle replaces the older. Every write or import runs in one transaction, so an import that
+fails half-way (bad file, interrupted fetch) leaves the store exactly as it was. Reads go through Arrow
+and NumPy (no pandas pivot) to build :class:`MarketData` quickly. Timeframes are stored in the canonical
+short spelling ("1m", "1h", "4h", "1d").
+
+Extra fields of a MarketData (signals, scores) are not stored: the store holds candles only.
+
+>>> from multifolio.data.synthetic import synthetic
+>>> with CandleStore(":memory:") as store:
+...     n = store.write(synthetic(2, 48, seed=3), exchange="demo")
+...     md = store.read(["S000", "S001"], "1h")
+...     (n, md.n_bars, store.symbols(), store.read(["S001"], "4h", source_timeframe="1h").n_bars)
+(96, 48, ['S000', 'S001'], 12)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from multifolio.data.errors import MarketDataError
+from multifolio.data.files import iter_csv_frames, read_parquet_table
+from multifolio.data.long import LongCandles, OnDuplicate, prepare_long
+from multifolio.data.market_data import MarketData
+from multifolio.data.timeframes import BUCKET_ORIGIN, canonical_timeframe, format_timeframe, parse_timeframe
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS candles (
+    exchange VARCHAR NOT NULL,
+    symbol VARCHAR NOT NULL,
+    timeframe VARCHAR NOT NULL,
+    ts TIMESTAMPTZ NOT NULL,
+    open DOUBLE, high DOUBLE, low DOUBLE, close DOUBLE, volume DOUBLE,
+    PRIMARY KEY (exchange, symbol, timeframe, ts)
+)
+"""
+_INSERT = ("INSERT OR REPLACE INTO candles SELECT ?, symbol, ?, ts, open, high, low, close, volume "
+           "FROM _mf_batch")
+# Bound the Arrow batch handed to DuckDB per INSERT so that huge imports do not double peak memory.
+_CHUNK_ROWS = 2_000_000
+
+DEFAULT_EXCHANGE = "local"
+
+
+def _utc(value: object) -> pd.Timestamp:
+    ts = pd.Timestamp(value)
+    return ts.tz_localize("UTC") if ts.tz is None else ts.tz_convert("UTC")
+
+
+def _arrow_chunks(candles: LongCandles) -> Iterable[Any]:
+    """Arrow tables (symbol, ts, open..volume) of at most _CHUNK_ROWS rows; NaN -> NULL."""
+    import pyarrow as pa
+
+    names = pa.array(candles.symbols, pa.string())
+    for lo in range(0, len(candles), _CHUNK_ROWS):
+        hi = min(lo + _CHUNK_ROWS, len(candles))
+        cols = {
+            # Dictionary-encoded so that ten million rows do not build ten million Python strings.
+            "symbol": pa.DictionaryArray.from_arrays(pa.array(candles.codes[lo:hi].astype(np.int32)), names),
+            "ts": pa.array(candles.ts[lo:hi], pa.timestamp("ns", tz="UTC")),
+        }
+        for f in ("open", "high", "low", "close", "volume"):
+            cols[f] = pa.array(getattr(candles, f)[lo:hi], pa.float64(), from_pandas=True)
+        yield pa.table(cols)
+
+
+def _arrow(result: Any) -> Any:
+    """The Arrow table of a DuckDB relation (the method was renamed across DuckDB versions)."""
+    for name in ("to_arrow_table", "fetch_arrow_table", "arrow"):
+        method = getattr(result, name, None)
+        if method is not None:
+            return method()
+    raise MarketDataError("this DuckDB version cannot return Arrow tables")
+
+
+class CandleStore:
+    """A DuckDB file of candles; see the module docstring.
+
+    Use as a context manager (or call :meth:`close`). ``path=":memory:"`` gives a throw-away store.
+    DuckDB lets one process write a file at a time; ``read_only=True`` opens it for reading alongside.
+    """
+
+    def __init__(self, path: str | Path = ":memory:", read_only: bool = False) -> None:
+        import duckdb
+
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._con = duckdb.connect(self.path, read_only=read_only)
+        except duckdb.Error as exc:
+            raise MarketDataError(f"cannot open candle store: {exc}", source=self.path) from exc
+        self._con.execute("SET TimeZone = 'UTC'")
+        if not read_only:
+            self._con.execute(_SCHEMA)
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+    def close(self) -> None:
+        """Close the database file (idempotent)."""
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+
+    def __enter__(self) -> CandleStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"CandleStore({self.path!r})"
+
+    @property
+    def con(self) -> Any:
+        """The DuckDB connection (for ad-hoc SQL on the ``candles`` table)."""
+        if self._con is None:
+            raise MarketDataError("the candle store is closed", source=self.path)
+        return self._con
+
+    # -- writing -----------------------------------------------------------------------------------
+    def _candles(self, data: MarketData | Any, timeframe: str | None, on_duplicate: OnDuplicate,
+                 source: str | None = None) -> tuple[LongCandles, str]:
+        if isinstance(data, MarketData):
+            data.validate(source)
+            candles = LongCandles.from_market_data(data)
+            if timeframe is not None and candles.timeframe is not None:
+                # Pin the declared timeframe: bars finer than it would corrupt the key space.
+                from multifolio.data.validation import check_timeframes
+
+                check_timeframes(candles.codes, candles.ts, candles.symbols, parse_timeframe(timeframe),
+                                 source)
+        else:
+            candles = prepare_long(data, on_duplicate=on_duplicate, timeframe=timeframe, source=source)
+        if timeframe is None:
+            if candles.timeframe is None:
+                raise MarketDataError("cannot infer the timeframe from single bars; pass timeframe=",
+                                      source=source)
+            return candles, format_timeframe(candles.timeframe)
+        return candles, canonical_timeframe(timeframe)
+
+    def _insert(self, candles: LongCandles, exchange: str, timeframe: str) -> int:
+        for chunk in _arrow_chunks(candles):
+            self.con.register("_mf_batch", chunk)
+            try:
+                self.con.execute(_INSERT, [exchange, timeframe])
+            finally:
+                self.con.unregister("_mf_batch")
+        return len(candles)
+
+    def write_many(self, batches: Iterable[MarketData | Any], exchange: str = DEFAULT_EXCHANGE,
+                   timeframe: str | None = None, on_duplicate: OnDuplicate = "error",
+                   source: str | None = None) -> int:
+        """Upsert several batches (MarketData or long tables) in ONE transaction; returns rows written.
+
+        If any batch is bad or the iterable raises, everything is rolled back and the error re-raised:
+        the store is left as it was. Batches are consumed one at a time (memory stays bounded).
+        """
+        return self._write_sourced(((b, source) for b in batches), exchange, timeframe, on_duplicate)
+
+    def write(self, data: MarketData | Any, exchange: str = DEFAULT_EXCHANGE, timeframe: str | None = None,
+              on_duplicate: OnDuplicate = "error") -> int:
+        """Upsert candles from a MarketData or a long table (one transaction); returns rows written.
+
+        ``timeframe`` (e.g. "1h") is inferred from the bar spacing when omitted. Idempotent: writing
+        the same data again changes nothing. Bars without a close (NaN) are not stored.
+        """
+        return self.write_many([data], exchange=exchange, timeframe=timeframe, on_duplicate=on_duplicate)
+
+    def import_csv(self, path: str | Path, exchange: str = DEFAULT_EXCHANGE, timeframe: str | None = None,
+                   on_duplicate: OnDuplicate = "error", pattern: str = "*.csv") -> int:
+        """Import one long CSV file or a folder of per-symbol CSV files, all in one transaction.
+
+        Files are read and validated one by one, so a folder larger than memory can be imported; a bad
+        file anywhere rolls the whole import back (its error names the file).
+        """
+        batches = ((frame, str(f)) for f, frame in iter_csv_frames(path, pattern))
+        return self._write_sourced(batches, exchange, timeframe, on_duplicate)
+
+    def import_parquet(self, path: str | Path, exchange: str = DEFAULT_EXCHANGE,
+                       timeframe: str | None = None, on_duplicate: OnDuplicate = "error") -> int:
+        """Import a long Parquet file (or folder); without a symbol column the file name is the symbol."""
+        table = read_parquet_table(path)
+        if not any(c.lower() in ("symbol", "ticker", "asset", "pair") for c in table.column_names):
+            table = table.append_column("symbol", pd.Series([Path(path).stem] * table.num_rows).to_numpy())
+        return self._write_sourced([(table, str(path))], exchange, timeframe, on_duplicate)
+
+    def _write_sourced(self, batches: Iterable[tuple[Any, str]], exchange: str, timeframe: str | None,
+                       on_duplicate: OnDuplicate) -> int:
+        """Upsert (batch, source name) pairs in one transaction; roll back on any exception."""
+        con = self.con
+        con.execute("BEGIN TRANSACTION")
+        total = 0
+        try:
+            for table, source in batches:
+                candles, tf = self._candles(table, timeframe, on_duplicate, source)
+                timeframe = timeframe or tf  # later batches must match the first one's timeframe
+                total += self._insert(candles, str(exchange), tf)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        return total
+
+    # -- reading -----------------------------------------------------------------------------------
+    def symbols(self, timeframe: str | None = None, exchange: str | None = None) -> list[str]:
+        """Stored symbols (sorted), optionally only those with candles of a timeframe / exchange."""
+        where, params = self._where(timeframe, exchange)
+        rows = self.con.execute(f"SELECT DISTINCT symbol FROM candles {where} ORDER BY symbol", params)
+        return [r[0] for r in rows.fetchall()]
+
+    def ranges(self) -> pd.DataFrame:
+        """One row per (exchange, symbol, timeframe): ``start``, ``end`` (UTC) and ``n_bars``."""
+        df = self.con.execute(
+            "SELECT exchange, symbol, timeframe, min(ts) AS start, max(ts) AS \"end\", count(*) AS n_bars "
+            "FROM candles GROUP BY ALL ORDER BY exchange, symbol, timeframe").df()
+        for col in ("start", "end"):
+            df[col] = pd.to_datetime(df[col], utc=True)
+        return df
+
+    def latest(self, symbol: str, timeframe: str, exchange: str = DEFAULT_EXCHANGE) -> pd.Timestamp | None:
+        """Timestamp of the newest stored candle for (exchange, symbol, timeframe), or None."""
+        row = self.con.execute(
+            "SELECT epoch_us(max(ts)) FROM candles WHERE exchange = ? AND symbol = ? AND timeframe = ?",
+            [exchange, symbol, canonical_timeframe(timeframe)]).fetchone()
+        return None if row is None or row[0] is None else pd.Timestamp(int(row[0]) * 1000, tz="UTC")
+
+    @staticmethod
+    def _where(timeframe: str | None, exchange: str | None) -> tuple[str, list[Any]]:
+        clauses, params = [], []
+        if timeframe is not None:
+            clauses.append("timeframe = ?")
+            params.append(canonical_timeframe(timeframe))
+        if exchange is not None:
+            clauses.append("exchange = ?")
+            params.append(exchange)
+        return ("WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+    def read(self, symbols: Sequence[str] | str | None, timeframe: str, start: object = None,
+             end: object = None, exchange: str | None = None, *,
+             source_timeframe: str | None = None) -> MarketData:
+        """Candles of ``symbols`` (in that order; None = all with this timeframe) as MarketData.
+
+        ``start``/``end`` are inclusive bounds (naive = UTC). ``exchange=None`` accepts any exchange
+        but refuses a symbol stored under several. With ``source_timeframe`` the candles are built in
+        SQL by bucketing stored ``source_timeframe`` candles into ``timeframe`` ones (first open, max
+        high, min low, last close, summed volume; buckets as :func:`MarketData.resample`).
+        A requested symbol or range that is not stored raises MarketDataError listing what is.
+        """
+        tf = canonical_timeframe(timeframe)
+        stored_tf = canonical_timeframe(source_timeframe) if source_timeframe is not None else tf
+        if isinstance(symbols, str):
+            symbols = [symbols]
+        if symbols is None:
+            symbols = self.symbols(stored_tf, exchange)
+            if not symbols:
+                raise MarketDataError(f"the store has no {stored_tf} candles"
+                                      + (f" on {exchange}" if exchange else "")
+                                      + f"; it has: {self._inventory()}", source=self.path)
+        symbols = [str(s) for s in symbols]
+        if len(set(symbols)) != len(symbols):
+            raise MarketDataError("symbols requested twice", source=self.path)
+        clauses = ["timeframe = ?", "symbol IN (SELECT unnest(?::VARCHAR[]))"]
+        params: list[Any] = [stored_tf, symbols]
+        if exchange is not None:
+            clauses.append("exchange = ?")
+            params.append(exchange)
+        if start is not None:
+            clauses.append("ts >= ?")
+            params.append(_utc(start).to_pydatetime())
+        if end is not None:
+            clauses.append("ts <= ?")
+            params.append(_utc(end).to_pydatetime())
+        where = " AND ".join(clauses)
+        if exchange is None:
+            self._refuse_ambiguous(where, params)
+        if source_timeframe is None:
+            sql = (f"SELECT symbol, epoch_us(ts) AS t, open, high, low, close, volume FROM candles "
+                   f"WHERE {where}")
+        else:
+            step = parse_timeframe(tf)
+            if step < parse_timeframe(stored_tf):
+                raise MarketDataError(f"cannot resample {stored_tf} candles to the finer {tf}")
+            sql = (
+                "SELECT symbol, epoch_us(time_bucket(to_microseconds(?::BIGINT), ts, ?::TIMESTAMPTZ)) AS t, "
+                "arg_min(open, ts) AS open, max(high) AS high, min(low) AS low, "
+                "arg_max(close, ts) AS close, sum(volume) AS volume "
+                f"FROM candles WHERE {where} GROUP BY ALL")
+            params = [int(step.value // 1000), BUCKET_ORIGIN.to_pydatetime(), *params]
+        table = _arrow(self.con.sql(sql, params=params))
+        return self._pivot(table, symbols, tf, stored_tf, exchange, start, end)
+
+    def _refuse_ambiguous(self, where: str, params: list[Any]) -> None:
+        row = self.con.execute(
+            f"SELECT symbol, list(DISTINCT exchange ORDER BY exchange) FROM candles WHERE {where} "
+            "GROUP BY symbol HAVING count(DISTINCT exchange) > 1 LIMIT 1", params).fetchone()
+        if row is not None:
+            raise MarketDataError(f"stored on several exchanges {row[1]}; pass exchange=", symbol=row[0],
+                                  source=self.path)
+
+    def _inventory(self) -> str:
+        r = self.ranges()
+        if r.empty:
+            return "nothing (empty store)"
+        return "; ".join(f"{x.exchange}:{x.symbol}:{x.timeframe} {x.start} .. {x.end}"
+                         for x in r.itertuples())
+
+    def _pivot(self, table: Any, symbols: list[str], tf: str, stored_tf: str, exchange: str | None,
+               start: object, end: object) -> MarketData:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        codes = pc.index_in(table.column("symbol"), value_set=pa.array(symbols, pa.string()))
+        codes = codes.to_numpy(zero_copy_only=False).astype(np.int64)
+        present = np.zeros(len(symbols), dtype=bool)
+        present[np.unique(codes)] = True
+        if not present.all():
+            self._explain_missing(symbols[int(np.argmin(present))], stored_tf, exchange, start, end)
+        ts = table.column("t").to_numpy().astype(np.int64) * 1000
+        clock, rows = np.unique(ts, return_inverse=True)
+        shape = (len(clock), len(symbols))
+
+        def field(name: str) -> np.ndarray:
+            out = np.full(shape, np.nan)
+            out[rows, codes] = table.column(name).to_numpy(zero_copy_only=False)
+            return out
+
+        index = pd.DatetimeIndex(clock.view("datetime64[ns]")).tz_localize("UTC")
+        return MarketData(index, symbols, *(field(f) for f in ("open", "high", "low", "close", "volume")))
+
+    def _explain_missing(self, symbol: str, tf: str, exchange: str | None, start: object,
+                         end: object) -> None:
+        r = self.ranges()
+        mine = r[(r.symbol == symbol) & (r.timeframe == tf)]
+        if exchange is not None:
+            mine = mine[mine.exchange == exchange]
+        if not mine.empty:
+            spans = ", ".join(f"{x.exchange}: {x.start} .. {x.end}" for x in mine.itertuples())
+            raise MarketDataError(f"no {tf} candles between {start} and {end}; stored: {spans}",
+                                  symbol=symbol, timestamp=start if start is not None else end,
+                                  source=self.path)
+        other = r[r.symbol == symbol]
+        if not other.empty:
+            have = ", ".join(sorted({f"{x.exchange}:{x.timeframe}" for x in other.itertuples()}))
+            raise MarketDataError(f"no {tf} candles" + (f" on {exchange}" if exchange else "")
+                                  + f"; this symbol is stored as {have}", symbol=symbol, source=self.path)
+        available = sorted(set(r.symbol[r.timeframe == tf])) or sorted(set(r.symbol))
+        raise MarketDataError(f"symbol not in the store; available ({tf}): {', '.join(available) or 'none'}",
+                              symbol=symbol, source=self.path)
+
+    # -- maintenance -------------------------------------------------------------------------------
+    def resample(self, source_timeframe: str, timeframe: str, symbols: Sequence[str] | None = None,
+                 exchange: str | None = None) -> int:
+        """Build ``timeframe`` candles from stored ``source_timeframe`` ones, in SQL, and store them.
+
+        Upserts, so re-running after new source candles arrive refreshes the partial last bucket.
+        Returns the number of candles written.
+        """
+        src, dst = canonical_timeframe(source_timeframe), canonical_timeframe(timeframe)
+        step = parse_timeframe(dst)
+        if step <= parse_timeframe(src):
+            raise MarketDataError(f"resample target {dst} must be coarser than {src}")
+        clauses, params = ["timeframe = ?"], [src]
+        if exchange is not None:
+            clauses.append("exchange = ?")
+            params.append(exchange)
+        if symbols is not None:
+            clauses.append("symbol IN (SELECT unnest(?::VARCHAR[]))")
+            params.append(list(symbols))
+        sql = ("INSERT OR REPLACE INTO candles SELECT exchange, symbol, ?, "
+               "time_bucket(to_microseconds(?::BIGINT), ts, ?::TIMESTAMPTZ) AS bucket, "
+               "arg_min(open, ts), max(high), min(low), arg_max(close, ts), sum(volume) "
+               f"FROM candles WHERE {' AND '.join(clauses)} GROUP BY exchange, symbol, bucket")
+        con = self.con
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(sql, [dst, int(step.value // 1000), BUCKET_ORIGIN.to_pydatetime(), *params])
+            written = con.execute(
+                f"SELECT count(DISTINCT (exchange, symbol, time_bucket(to_microseconds(?::BIGINT), ts, "
+                f"?::TIMESTAMPTZ))) FROM candles WHERE {' AND '.join(clauses)}",
+                [int(step.value // 1000), BUCKET_ORIGIN.to_pydatetime(), *params]).fetchone()[0]
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        return int(written)
