@@ -114,8 +114,9 @@ def _sizing(result: Any, metrics: dict[str, Any]) -> dict[str, Any]:
     need = max(required) if required else 0.0
     out["source"] = "min_notional"
     out["min_capital_per_asset"] = need
+    n_rej = out["rejected_min_notional"]
     this_run = (f"this run: {_money(cap)} / {n} assets = {_money(out['budget_per_asset'])} per asset, "
-                f"{out['rejected_min_notional']} orders rejected for min notional")
+                f"{n_rej} order{'' if n_rej == 1 else 's'} rejected for min notional")
     if need <= 0:
         out["answer"] = (f"Sizing: no exchange minimum notional set, so order size does not cap the "
                          f"number of assets ({this_run}); the drawdown-limited count needs "

@@ -1,0 +1,140 @@
+"""Terminal report with Rich: the five answers first, then per-asset results, recent trades,
+kill-switch events and the metrics table.
+
+Usage: ``render_report(result)`` prints to a new Console; pass ``Console(record=True)`` to capture
+the text (``console.export_text()``).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+from multifolio.analytics.five_answers import five_answers
+from multifolio.analytics.kill_switch import kill_switch_events
+from multifolio.analytics.metrics import is_missing
+from multifolio.report.json_report import _metrics, _per_asset, recent_trades
+
+# (metrics key, label, format) in the order the metrics table prints them
+METRIC_ROWS: list[tuple[str, str, str]] = [
+    ("initial_capital", "Initial capital", "{:,.2f}"),
+    ("final_equity", "Final equity", "{:,.2f}"),
+    ("total_return_pct", "Total return %", "{:.2f}"),
+    ("cagr_pct", "CAGR %", "{:.2f}"),
+    ("volatility_pct", "Volatility % (ann.)", "{:.2f}"),
+    ("sharpe", "Sharpe", "{:.2f}"),
+    ("sortino", "Sortino", "{:.2f}"),
+    ("calmar", "Calmar", "{:.2f}"),
+    ("max_drawdown_pct", "Max drawdown %", "{:.2f}"),
+    ("max_drawdown_duration_hours", "Max drawdown duration (h)", "{:,.0f}"),
+    ("time_underwater_pct", "Time underwater %", "{:.1f}"),
+    ("total_trades", "Trades", "{:,d}"),
+    ("win_rate", "Win rate %", "{:.1f}"),
+    ("profit_factor", "Profit factor", "{:.2f}"),
+    ("avg_trade_pnl", "Avg trade PnL", "{:,.2f}"),
+    ("fees_paid", "Fees paid", "{:,.2f}"),
+    ("turnover", "Turnover (x mean equity)", "{:.2f}"),
+    ("exposure_pct", "Exposure % of bars", "{:.1f}"),
+    ("peak_margin_pct", "Peak margin % of capital", "{:.2f}"),
+    ("peak_concurrent_positions", "Peak concurrent positions", "{:d}"),
+    ("peak_concurrent_assets", "Peak concurrent assets", "{:d}"),
+    ("kill_switch_triggers", "Kill-switch triggers", "{:d}"),
+    ("orders_rejected", "Orders rejected", "{:,d}"),
+    ("rejected_margin", "  for margin/cash", "{:,d}"),
+    ("rejected_min_notional", "  for min notional", "{:,d}"),
+    ("liquidations", "Liquidations", "{:d}"),
+    ("period_days", "Period (days)", "{:.1f}"),
+    ("n_bars", "Bars", "{:,d}"),
+]
+
+
+def fmt(value: Any, spec: str = "{:,.2f}") -> str:
+    """Format a number for a table; None/NaN print as '-', infinity as 'inf'.
+
+    >>> fmt(float("nan")), fmt(1234.5), fmt(float("inf")), fmt(3, "{:d}")
+    ('-', '1,234.50', 'inf', '3')
+    """
+    if is_missing(value):
+        return "-"
+    if isinstance(value, float) and math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    if spec.endswith("d}") and isinstance(value, float):
+        value = int(round(value))
+    try:
+        return spec.format(value)
+    except (ValueError, TypeError):
+        return str(value)
+
+
+def _ts(t: Any, spec: str = "%Y-%m-%d %H:%M") -> str:
+    if t is None or (not isinstance(t, str) and pd.isna(t)):
+        return "-"
+    return pd.Timestamp(t).strftime(spec)
+
+
+def render_report(result: Any, console: Console | None = None, *, n_trades: int = 10,
+                  close: pd.DataFrame | None = None) -> Console:
+    """Print the report of ``result`` to ``console`` (a new Console when None) and return it."""
+    console = console or Console()
+    m = _metrics(result, close)
+    answers = five_answers(result, close, metrics=m)
+
+    console.rule("[bold]The five answers")
+    for i, a in enumerate(answers.values(), start=1):
+        console.print(f"[bold]{i}.[/bold] {a['answer']}", highlight=False)
+
+    table = _per_asset(result)
+    t = Table(title="Per-asset results", title_justify="left")
+    for col, justify in (("Asset", "left"), ("Trades", "right"), ("Win %", "right"), ("PnL", "right"),
+                         ("Contrib %", "right"), ("Fees", "right"), ("Rejected", "right"),
+                         ("Peak levels", "right")):
+        t.add_column(col, justify=justify)
+    for sym, row in table.iterrows():
+        pnl = row["pnl"]
+        style = "" if is_missing(pnl) or pnl == 0 else "green" if pnl > 0 else "red"
+        t.add_row(str(sym), fmt(row["trades"], "{:d}"), fmt(row["win_rate"], "{:.1f}"),
+                  f"[{style}]{fmt(pnl)}[/{style}]" if style else fmt(pnl),
+                  fmt(row["contribution_pct"], "{:.1f}"), fmt(row["fees"]),
+                  fmt(row["rejected"], "{:d}"), fmt(row["peak_filled_levels"], "{:d}"))
+    console.print(t)
+
+    trades = recent_trades(result, n_trades)
+    t = Table(title=f"Recent trades (last {len(trades)} of {len(result.trades)})", title_justify="left",
+              box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+    for col in ("Asset", "Side", "Exit (UTC)", "Bars", "Prices", "PnL", "Ret %", "Reason"):
+        t.add_column(col, justify="right" if col in ("Bars", "PnL", "Ret %") else "left",
+                     no_wrap=col in ("PnL", "Ret %"))
+    for _, tr in trades.iterrows():
+        prices = f"{fmt(tr.get('entry_price'), '{:,.6g}')} -> {fmt(tr.get('exit_price'), '{:,.6g}')}"
+        t.add_row(str(tr.get("symbol", "")), str(tr.get("direction", "")),
+                  _ts(tr.get("exit_time"), "%m-%d %H:%M"),
+                  fmt(tr.get("bars_held"), "{:d}"), prices, fmt(tr.get("pnl")),
+                  fmt(tr.get("return_pct")), str(tr.get("exit_reason", "")))
+    console.print(t)
+
+    evs = kill_switch_events(getattr(result, "events", None))
+    if len(evs):
+        t = Table(title="Kill-switch events", title_justify="left")
+        for col in ("Time", "Start", "Trough", "Depth %", "Window h", "Threshold %", "Action"):
+            t.add_column(col)
+        for _, ev in evs.iterrows():
+            t.add_row(_ts(ev["timestamp"]), _ts(ev["start"]), _ts(ev["trough"]),
+                      fmt(ev["depth_pct"], "{:.1f}"), fmt(ev["window_hours"], "{:g}"),
+                      fmt(ev["threshold_pct"], "{:g}"), str(ev["action"]))
+        console.print(t)
+    else:
+        console.print("Kill-switch events: none", highlight=False)
+
+    t = Table(title="Metrics", title_justify="left")
+    t.add_column("Metric")
+    t.add_column("Value", justify="right")
+    for key, label, spec in METRIC_ROWS:
+        if key in m:
+            t.add_row(label, fmt(m[key], spec))
+    console.print(t)
+    return console
