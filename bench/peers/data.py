@@ -6,6 +6,8 @@ lognormal random walk stands in, so the peers can be measured before the data la
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -34,6 +36,15 @@ def random_walk_close(n_assets: int, n_bars: int, *, seed: int = 42, start: str 
     return pd.DataFrame(close, index=index, columns=cols)
 
 
+def synthetic_market_data(n_assets: int, n_bars: int, *, seed: int = 42, freq: str = "1D") -> Any:
+    """``multifolio.data.synthetic.synthetic(...)`` as a MarketData, or None when it is not available."""
+    try:
+        from multifolio.data.synthetic import synthetic
+    except ImportError:
+        return None
+    return synthetic(n_assets, n_bars, freq=freq, seed=seed)
+
+
 def synthetic_close(n_assets: int, n_bars: int, *, seed: int = 42,
                     freq: str = "1D") -> tuple[pd.DataFrame, str]:
     """Closes for a benchmark case and the name of the generator that made them.
@@ -42,12 +53,8 @@ def synthetic_close(n_assets: int, n_bars: int, *, seed: int = 42,
     provides it, else :func:`random_walk_close`. The second item says which one was used, so the
     results file can state it.
     """
-    try:
-        from multifolio.data import synthetic  # type: ignore[attr-defined]
-    except ImportError:
-        synthetic = None
-    if synthetic is not None:
-        md = synthetic(n_assets, n_bars, freq=freq, seed=seed)
+    md = synthetic_market_data(n_assets, n_bars, seed=seed, freq=freq)
+    if md is not None:
         close = pd.DataFrame(md.close, index=md.index, columns=md.symbols)
         return close, f"multifolio.data.synthetic(seed={seed}, freq={freq!r})"
     return random_walk_close(n_assets, n_bars, seed=seed, freq=freq), f"lognormal random walk (seed={seed})"
