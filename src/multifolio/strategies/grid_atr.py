@@ -13,17 +13,18 @@ For every asset, each bar:
   offers its remaining, deeper levels), so an asset never holds more than ``num_levels`` levels;
 * the whole position of an asset is closed (market order) when the close returns to the centre
   (reason ``take_profit``) or moves ``sl_percent`` against the average entry (reason ``stop_loss``);
-* nothing is placed before SMA and ATR are warm, nor on a bar where the asset has no price.
+* nothing is placed before SMA and ATR are warm, on a bar where the asset has no price, or while the
+  ATR is zero (flat prices: every level would sit on the centre).
 
 Two-sided grids (``sides="both"``) offer both sides only while flat: once one side fills, the asset is in
 a long (or short) cycle and only that side's remaining levels are offered until the position is closed.
 
-Minimum notional: a level's notional is fixed per asset (it does not depend on the price), so either all
-levels of an asset are tradable or none is. The grid places them anyway on the first warm bar so that the
-engine rejects them with reason ``min_notional`` -- which is what a capital sweep must count ("this capital
-is too small for that many assets") -- and then disables that asset's grid for the rest of the run
-(an event ``grid_disabled`` is logged). The count of min-notional rejections is therefore
-``num_levels`` per disabled asset (per side), not one per bar.
+Minimum notional: a level's notional is fixed per asset (budget / num_levels x leverage), so the levels
+of an asset are either all above the exchange minimum or all below it. The grid does not filter them: it
+places them, and the engine rejects each one that the price reaches with reason ``min_notional`` (the
+check runs at fill time, on the filled quantity x fill price). A level rejected that way is offered again
+on the next bar; the count of such rejections is what a capital sweep reads to see that a capital is too
+small for that many assets. Rejected fills (for margin or minimum notional) never count as filled levels.
 
 The per-bar work runs in one numba kernel (exits, level bookkeeping and the level arrays for all assets);
 Python is called once per bar, plus once per asset that exits on that bar.
@@ -225,7 +226,7 @@ class GridATR(Strategy):
         self._sides = np.array([SIDES[p["sides"]] for p in params], dtype=np.int64)
         self._sl = np.array([np.nan if p["sl_percent"] is None else p["sl_percent"] / 100.0
                              for p in params])
-        self._active = np.ones(n, dtype=np.bool_)
+        self._active = self._budget > 0  # a zero budget weight switches the grid of an asset off
 
         # Per-bar state, updated in place by the kernel.
         self._last_pos = np.zeros(n)
@@ -239,27 +240,10 @@ class GridATR(Strategy):
         self._buf_price = np.empty(cap)
         self._exit = np.zeros(n, dtype=np.int64)
         self._symbols = symbols
-        self._min_notional_seen = None
-        self._has_rejections = hasattr(ctx, "rejections")
 
     # -- per bar ---------------------------------------------------------------------------------
-    def _check_min_notional(self, ctx: Any) -> None:
-        """Disable the grids the engine rejected for minimum notional (their levels never fit)."""
-        rej = np.asarray(ctx.rejections("min_notional"))
-        if self._min_notional_seen is None:
-            self._min_notional_seen = np.zeros(len(self._symbols), dtype=rej.dtype)
-        new = (rej > self._min_notional_seen) & self._active
-        if new.any():
-            for j in np.flatnonzero(new):
-                self._active[j] = False
-                ctx.log_event("grid_disabled", symbol=self._symbols[j], reason="min_notional",
-                              level_notional=float(self._level_notional[j]))
-        self._min_notional_seen = rej.copy()
-
     def on_bar(self, ctx: Any) -> None:
         t = int(ctx.bar)
-        if self._has_rejections:
-            self._check_min_notional(ctx)
         k = _grid_step(
             self._centre[t], self._atr[t], np.asarray(ctx.close, dtype=np.float64),
             np.asarray(ctx.positions, dtype=np.float64), np.asarray(ctx.avg_price, dtype=np.float64),
@@ -267,10 +251,12 @@ class GridATR(Strategy):
             self._last_pos, self._n_filled, self._placed_long, self._placed_short, self.peak_filled_levels,
             self._exit, self._buf_idx, self._buf_qty, self._buf_price)
         ctx.cancel_all()
-        exits = np.flatnonzero(self._exit)
-        for j in exits:
-            reason = "take_profit" if self._exit[j] == _EXIT_TP else "stop_loss"
-            ctx.close(self._symbols[j], reason=reason)
+        if self._exit.any():
+            # one bulk close per reason (rare: only on bars where some asset exits)
+            for code, reason in ((_EXIT_TP, "take_profit"), (_EXIT_SL, "stop_loss")):
+                idx = np.flatnonzero(self._exit == code)
+                if len(idx):
+                    ctx.close_positions(idx, reason=reason)
         if k:
             ctx.place_limits(self._buf_idx[:k], self._buf_qty[:k], self._buf_price[:k], tag="grid")
         ctx.record(n_filled_levels=float(self._n_filled.sum()))
@@ -337,8 +323,8 @@ def _grid_step(centre, atr_t, close, pos, avg, offsets, n_levels, notional, side
             if np.isfinite(sl[j]) and c >= avg[j] * (1.0 + sl[j]):
                 exit_code[j] = _EXIT_SL
                 continue
-        if not active[j]:
-            continue
+        if not active[j] or a <= 0.0:
+            continue  # a zero ATR (flat prices) gives no spacing: every level would sit on the centre
         flat = abs(p) <= _QTY_EPS * scale
         do_long = (sides[j] & 1) != 0 and (flat or p > 0)
         do_short = (sides[j] & 2) != 0 and (flat or p < 0)
