@@ -48,9 +48,9 @@ def test_defaults_and_per_asset_values(tmp_path: Path) -> None:
         qty_step: 0.001
         leverage: 3
         strategy:
-          name: equal_weight
-          params: {schedule: monthly}
-          per_asset: {BTC/USDT: {schedule: weekly}}
+          name: grid_atr
+          params: {num_levels: 5}
+          per_asset: {BTC/USDT: {num_levels: 3}}
         risk:
           - name: kill_switch
             params: {window: 24, threshold: 30}
@@ -61,7 +61,7 @@ def test_defaults_and_per_asset_values(tmp_path: Path) -> None:
     assert cfg.qty_step == 0.001 and cfg.leverage == 3.0
     assert cfg.execution == "next_open" and cfg.allow_short is False
     assert cfg.data.start == "2024-01-01" and cfg.data.days == 30
-    assert cfg.strategy.per_asset == {"BTC/USDT": {"schedule": "weekly"}}
+    assert cfg.strategy.per_asset == {"BTC/USDT": {"num_levels": 3}}
     assert cfg.risk[0].params == {"window": 24, "threshold": 30}
     assert cfg.output.json_path == "out.json"
     assert cfg.per_asset_settings == {"fees": {"BTC/USDT": 0.001, "ETH/USDT": 0.002}}
@@ -284,3 +284,24 @@ def test_risk_rules_both_forms_and_parameter_names(tmp_path: Path) -> None:
         "did you mean 'window'?",
         f"{tmp_path / 'run.yaml'}:5: unknown risk rule 'kill_swich'; did you mean 'kill_switch'? "
         "(available: kill_switch, max_drawdown)"]
+
+
+def test_per_asset_only_for_strategies_that_take_it(tmp_path: Path) -> None:
+    err = problem(tmp_path, """
+        data: {sample: crypto_hourly}
+        strategy:
+          name: sma_cross
+          params: {fast: 5, slow: 20}
+          per_asset: {BTC/USDT: {fast: 3}}
+    """)
+    assert str(err) == f"{tmp_path / 'run.yaml'}:5: strategy 'sma_cross' takes no per_asset overrides"
+    err = problem(tmp_path, """
+        data: {sample: crypto_hourly}
+        strategy:
+          name: grid_atr
+          per_asset:
+            BTC/USDT: {num_levls: 3}
+    """)
+    assert str(err) == (f"{tmp_path / 'run.yaml'}:5: unknown parameter "
+                        "'strategy.per_asset.BTC/USDT.num_levls' for strategy 'grid_atr'; "
+                        "did you mean 'num_levels'?")

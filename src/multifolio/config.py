@@ -708,4 +708,8 @@ def run_config(config: RunConfig | str | Path, *, capital: float | None = None,
                                     if hasattr(rule, k)}
     for key, value in extra.items():
         result.settings.setdefault(key, value)
+    # The crash-bar concurrency needs the assets' closes over the result period (analytics read
+    # `result.close` when a Result carries it).
+    if getattr(result, "close", None) is None:
+        result.close = md.frame("close").loc[result.equity.index[0]:] if len(result.equity) else None
     return result

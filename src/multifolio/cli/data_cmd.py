@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import os
 from pathlib import Path
 
@@ -116,27 +115,37 @@ def fetch(
     exchange: str = typer.Option(..., "--exchange", help="ccxt exchange id, e.g. binance"),
     symbols: str = typer.Option(..., "--symbols", help="pairs, comma-separated, e.g. BTC/USDT,ETH/USDT"),
     timeframe: str = typer.Option("1h", "--timeframe", help="candle timeframe"),
-    since: str | None = typer.Option(None, "--since", help="first candle to fetch (default: resume after "
-                                                           "the newest stored one)"),
+    since: str | None = typer.Option(None, "--since", help="first candle to fetch; symbols already in the "
+                                                           "store resume after their newest candle"),
+    until: str | None = typer.Option(None, "--until", help="last candle to fetch (default: now)"),
     store: Path | None = StoreOption,
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="no summary line"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="no summary"),
     debug: bool = typer.Option(False, "--debug", help="show the traceback on errors"),
 ) -> None:
-    """Fetch candles from an exchange through ccxt (extra `[exchange]`); resumable and rate-limited."""
+    """Fetch candles from an exchange through ccxt (extra `[exchange]`); paginated, resumable."""
     with guard(debug):
-        from multifolio.data import fetch as fetch_mod
+        from multifolio.data import exchange as exchange_mod
         from multifolio.data.store import CandleStore
 
-        pairs = parse_list(symbols, option="--symbols")
-        func = getattr(fetch_mod, "fetch_to_store", None) or getattr(fetch_mod, "fetch_ohlcv", None)
-        if func is None:  # pragma: no cover - depends on the data layer's public name
-            raise BadInput("this installation has no exchange fetcher")
-        with CandleStore(store or default_store()) as st:
-            params = inspect.signature(func).parameters
-            kwargs = {"timeframe": timeframe, "since": since}
-            kwargs = {k: v for k, v in kwargs.items() if k in params}
-            n = func(st, exchange, pairs, **kwargs)
+        pairs = parse_list(symbols, option="--symbols") or []
+        client = exchange_mod.make_exchange(exchange)
+        path = store or default_store()
+        with CandleStore(path) as st:
+            if since is None:
+                # Without --since every symbol must already be in the store: fetching resumes after its
+                # newest candle (the fetcher never goes back before that).
+                fresh = [p for p in pairs if st.latest(p, timeframe, exchange) is None]
+                if fresh:
+                    raise BadInput(f"--since is needed for symbols not yet in {path}: {', '.join(fresh)}")
+                since_value: object = 0
+            else:
+                since_value = since
+            written = exchange_mod.fetch_ohlcv_to_store(client, st, pairs, timeframe, since_value, until,
+                                                        exchange_name=exchange)
         if not quiet:
-            count = n if isinstance(n, int) else sum(n.values()) if isinstance(n, dict) else n
-            console.print(f"fetched {count} {timeframe} candles from {exchange} into "
-                          f"{store or default_store()}", highlight=False)
+            table = Table(title=f"{exchange} {timeframe} -> {path}", title_justify="left")
+            table.add_column("symbol")
+            table.add_column("candles written", justify="right")
+            for sym, n in written.items():
+                table.add_row(sym, f"{n:,}")
+            console.print(table)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -24,10 +23,7 @@ def show_report(result: Any) -> None:
     """Print the terminal report (the five answers, per-asset table, trades, kill-switch events)."""
     from multifolio.report.terminal import render_report
 
-    params = inspect.signature(render_report).parameters
-    out = render_report(result, console=console) if "console" in params else render_report(result)
-    if out is not None:
-        console.print(out)
+    render_report(result, console=console)
 
 
 def execute(config_path: Path, *, json_out: bool = False, output: Path | None = None,
