@@ -32,6 +32,7 @@ from multifolio.analytics.returns import _check_equity, infer_freq
 
 DEFAULT_WINDOW_HOURS = 24.0
 DEFAULT_THRESHOLD_PCT = 30.0
+_NAMES = ("kill_switch", "KillSwitch")
 _EPISODE_COLUMNS = ["trigger_time", "peak_time", "trough_time", "end_time", "peak_equity",
                     "trough_equity", "depth_at_trigger_pct", "depth_pct", "n_bars"]
 
@@ -101,10 +102,11 @@ def kill_switch_episodes(equity: pd.Series, window: float | str | pd.Timedelta =
 def kill_switch_events(events: pd.DataFrame | None) -> pd.DataFrame:
     """The ``kill_switch`` rows of ``Result.events``, with their details as columns.
 
-    Columns: ``timestamp, start, trough, depth_pct, window_hours, threshold_pct, action`` (details
-    missing from an event are None).
+    Columns: ``timestamp`` (the trigger bar), ``start`` (time of the window's peak), ``peak`` and
+    ``trough`` (equity at the peak and at the trigger), ``depth_pct, window_hours, threshold_pct, action``
+    (details missing from an event are None).
     """
-    cols = ["timestamp", "start", "trough", "depth_pct", "window_hours", "threshold_pct", "action"]
+    cols = ["timestamp", "start", "peak", "trough", "depth_pct", "window_hours", "threshold_pct", "action"]
     if events is None or len(events) == 0 or "kind" not in events.columns:
         return pd.DataFrame(columns=cols)
     ks = events[events["kind"] == "kill_switch"]
@@ -133,9 +135,10 @@ def kill_switch_config(result: Any) -> dict[str, Any]:
     if isinstance(ks, dict):
         cfg = dict(ks)
     for entry in settings.get("risk", ()) or ():
-        if isinstance(entry, dict) and entry.get("name", entry.get("type")) == "kill_switch":
+        if isinstance(entry, dict) and entry.get("rule", entry.get("name", entry.get("type"))) in _NAMES:
             cfg = {**entry.get("params", {}), **{k: v for k, v in entry.items() if k not in ("params",)}}
-        elif entry == "kill_switch" or type(entry).__name__ == "KillSwitch":
+        elif (isinstance(entry, str) and entry in _NAMES) or type(entry).__name__ == "KillSwitch":
+            # a bare name says a kill switch ran, not with which parameters (defaults assumed)
             out["configured"] = True
             for attr in ("window", "threshold", "mode"):
                 if hasattr(entry, attr):

@@ -40,7 +40,7 @@ from multifolio.analytics import returns as R
 from multifolio.analytics.concurrency import fill_concurrency
 from multifolio.analytics.drawdown import drawdown_summary
 from multifolio.analytics.kill_switch import kill_switch_summary
-from multifolio.analytics.per_asset import MARGIN_REASONS, MIN_NOTIONAL_REASONS
+from multifolio.analytics.per_asset import MARGIN_REASONS, MIN_NOTIONAL_REASONS, closed_trades
 
 
 def _trade_stats(trades: pd.DataFrame) -> dict[str, Any]:
@@ -108,7 +108,7 @@ def compute_metrics(result: Any, close: pd.DataFrame | None = None) -> dict[str,
                               "max_drawdown_trough_time", "max_drawdown_recovery_time",
                               "time_underwater_pct")},
     }
-    out.update(_trade_stats(result.trades))
+    out.update(_trade_stats(closed_trades(result.trades)))
 
     fills = result.fills
     notional = float((fills["qty"] * fills["price"]).abs().sum()) if len(fills) else 0.0

@@ -40,6 +40,18 @@ COLUMNS = ["trades", "win_rate", "pnl", "contribution_pct", "return_contribution
            "peak_filled_levels", "open_qty"]
 
 
+def closed_trades(trades: pd.DataFrame) -> pd.DataFrame:
+    """The round trips that ended (a trade still open at the end has no exit time / reason "open")."""
+    if len(trades) == 0:
+        return trades
+    closed = pd.Series(True, index=trades.index)
+    if "exit_time" in trades.columns:
+        closed &= trades["exit_time"].notna()
+    if "exit_reason" in trades.columns:
+        closed &= trades["exit_reason"] != "open"
+    return trades[closed]
+
+
 def peak_filled_levels(qty: np.ndarray) -> int:
     """Most entry fills stacked in one position, from the signed fill quantities in time order.
 
@@ -88,7 +100,7 @@ def per_asset_table(result: Any) -> pd.DataFrame:
     """One row per symbol (``result.symbols`` order), columns as the module docstring defines."""
     symbols = list(result.symbols)
     fills: pd.DataFrame = result.fills
-    trades: pd.DataFrame = result.trades
+    trades: pd.DataFrame = closed_trades(result.trades)
     orders: pd.DataFrame = result.orders
     for frame in (fills, trades, orders):
         if len(frame) and "symbol" in frame.columns:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from rich import box
 from rich.console import Console
@@ -71,6 +72,13 @@ def fmt(value: Any, spec: str = "{:,.2f}") -> str:
         return str(value)
 
 
+def cell(x: Any) -> str:
+    """A table cell for a value that may be a time or a number (event details)."""
+    if isinstance(x, (pd.Timestamp, np.datetime64)) or (isinstance(x, str) and x[:2] in ("19", "20")):
+        return _ts(x)
+    return fmt(x)
+
+
 def _ts(t: Any, spec: str = "%Y-%m-%d %H:%M") -> str:
     if t is None or (not isinstance(t, str) and pd.isna(t)):
         return "-"
@@ -120,10 +128,10 @@ def render_report(result: Any, console: Console | None = None, *, n_trades: int 
     evs = kill_switch_events(getattr(result, "events", None))
     if len(evs):
         t = Table(title="Kill-switch events", title_justify="left")
-        for col in ("Time", "Start", "Trough", "Depth %", "Window h", "Threshold %", "Action"):
+        for col in ("Time", "Peak at", "Peak", "Equity", "Depth %", "Window h", "Threshold %", "Action"):
             t.add_column(col)
         for _, ev in evs.iterrows():
-            t.add_row(_ts(ev["timestamp"]), _ts(ev["start"]), _ts(ev["trough"]),
+            t.add_row(_ts(ev["timestamp"]), cell(ev["start"]), cell(ev["peak"]), cell(ev["trough"]),
                       fmt(ev["depth_pct"], "{:.1f}"), fmt(ev["window_hours"], "{:g}"),
                       fmt(ev["threshold_pct"], "{:g}"), str(ev["action"]))
         console.print(t)

@@ -1,0 +1,106 @@
+"""HTML report: self-contained file, rendered by a real headless Chromium with the network cut off.
+
+Chromium is required: CI installs it and the test fails (it does not skip) when it is missing. The
+browser runs with a proxy that points at a closed local port, so any attempt to fetch a script from the
+network would fail and leave the plots empty; the plots must render from the embedded plotly.js alone.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from mf_results import EVENT_COLS, equity_result, hourly, ledger_result
+
+from multifolio.report.html import decimate, render_html, write_html_report
+
+CHROMIUM = os.environ.get("MULTIFOLIO_CHROMIUM", "/usr/bin/chromium")
+N_FIGURES = 5
+
+
+def _report_result():
+    """Three assets that dip together, with a kill-switch event and prices attached."""
+    idx = hourly(48)
+    base = np.full(48, 100.0)
+    base[20:26] = [92.0, 80.0, 70.0, 66.0, 75.0, 90.0]
+    close = pd.DataFrame({"A": base, "B": base * 0.5, "C": base * 2.0}, index=idx)
+    fills = [(idx[21], "A", 1.0, 80.0, 0.08, "signal"), (idx[21], "B", 2.0, 40.0, 0.08, "signal"),
+             (idx[22], "C", 1.0, 140.0, 0.14, "signal"), (idx[23], "A", 1.0, 66.0, 0.07, "signal"),
+             (idx[26], "A", -2.0, 100.0, 0.2, "take_profit"), (idx[26], "B", -2.0, 50.0, 0.1, "take_profit"),
+             (idx[47], "C", -1.0, 200.0, 0.2, "end_of_data")]
+    details = {"start": idx[20], "peak": 1000.0, "trough": 690.0, "depth_pct": 31.0, "window_hours": 24.0,
+               "threshold_pct": 30.0, "action": "record"}
+    events = pd.DataFrame([(idx[23], "kill_switch", None, details)], columns=EVENT_COLS)
+    r = ledger_result(close, fills, initial=400.0, events=events, settings={"strategy": "grid_atr"})
+    r.close = close
+    return r
+
+
+def test_html_is_self_contained(tmp_path):
+    r = _report_result()
+    path = tmp_path / "report.html"
+    assert r.to_html(str(path)) == str(path)
+    text = path.read_text(encoding="utf-8")
+    # plotly.js is inlined once, no script is loaded from anywhere
+    assert not re.search(r"<script[^>]+src=", text)
+    assert text.count("Plotly.newPlot") == N_FIGURES
+    assert len(text) > 3_000_000    # the plotly.js bundle itself
+    assert "The five answers" in text and "Max drawdown on shared capital" in text
+    assert "Kill-switch events" in text and "Equity at trigger" in text
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        write_html_report(r, tmp_path / "nowhere" / "r.html")
+
+
+def test_decimate_keeps_extremes_and_ends():
+    values = np.sin(np.linspace(0, 60, 50_000)) * 100
+    values[12_345] = -500.0   # a one-bar crash must survive
+    s = pd.Series(values, index=hourly(50_000))
+    d = decimate(s, 4000)
+    assert len(d) <= 4000
+    assert d.min() == -500.0 and d.max() == s.max()
+    assert d.index[0] == s.index[0] and d.index[-1] == s.index[-1]
+    assert d.index.is_monotonic_increasing
+    short = pd.Series([1.0, 2.0], index=hourly(2))
+    assert decimate(short).equals(short)
+
+
+def test_long_runs_stay_small_enough_to_draw():
+    r = equity_result(100 + np.cumsum(np.random.default_rng(0).normal(0, 1, 30_000)), initial=100.0)
+    page = render_html(r)
+    # five figures of at most ~4000 points each, not 30,000
+    assert len(page) < 5_000_000 + 5 * 4000 * 120
+
+
+def _chromium_dom(html_path: Path, tmp_path: Path) -> str:
+    assert Path(CHROMIUM).exists(), f"chromium not found at {CHROMIUM}: the browser test needs it"
+    cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+           "--disable-background-networking", "--disable-component-update", "--disable-sync",
+           f"--user-data-dir={tmp_path / 'chromium-profile'}",
+           # every network request goes to a closed port: only the embedded scripts can work
+           "--proxy-server=http://127.0.0.1:9", "--proxy-bypass-list=<-loopback>",
+           "--virtual-time-budget=15000", "--dump-dom", html_path.as_uri()]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return proc.stdout
+
+
+@pytest.mark.browser
+def test_plots_render_in_headless_chromium_offline(tmp_path):
+    r = _report_result()
+    path = tmp_path / "report.html"
+    write_html_report(r, path)
+    dom = _chromium_dom(path, tmp_path)
+    # plotly turned each figure div into a plot with its own SVG layers
+    assert dom.count("js-plotly-plot") >= N_FIGURES
+    for i in range(N_FIGURES):
+        div = re.search(rf'<div id="mf-plot-{i}"[^>]*class="([^"]*)"', dom)
+        assert div and "js-plotly-plot" in div.group(1), f"figure {i} did not render"
+    assert dom.count('class="main-svg"') >= N_FIGURES
+    # traces were drawn: line paths and bars
+    assert 'class="js-line"' in dom and 'class="point"' in dom
+    assert "Max drawdown on shared capital" in dom
