@@ -102,3 +102,60 @@ def test_progress_reporter_waits_then_shows_and_stays_off_when_disabled() -> Non
         task = shown._progress.tasks[0]
         assert (task.completed, task.total) == (10, 10)
     assert shown._progress is None                  # removed when the run ends
+
+
+class FakeExchange:
+    """Serves hourly candles from a fixed clock, `limit` per page, like ccxt's fetch_ohlcv."""
+
+    id = "fakex"
+    rateLimit = 0
+
+    def __init__(self, now_ms: int) -> None:
+        self.now_ms = now_ms
+        self.requests: list[tuple[str, int]] = []
+
+    def milliseconds(self) -> int:
+        return self.now_ms
+
+    def fetch_ohlcv(self, symbol: str, timeframe: str, since: int, limit: int) -> list[list[float]]:
+        self.requests.append((symbol, since))
+        hour = 3_600_000
+        first = -(-since // hour) * hour
+        rows = []
+        for k in range(min(limit, 50)):                # pages of at most 50 candles
+            t = first + k * hour
+            if t + hour > self.now_ms:
+                break
+            p = 100.0 + (t // hour) % 7
+            rows.append([t, p, p + 1, p - 1, p + 0.5, 10.0])
+        return rows
+
+
+def test_data_fetch_writes_then_resumes(cli, tmp_path: Path, monkeypatch) -> None:
+    import pandas as pd
+
+    import multifolio.data.exchange as exchange_mod
+
+    t0 = int(pd.Timestamp("2024-01-01", tz="UTC").value // 1_000_000)
+    fake = FakeExchange(now_ms=t0 + 120 * 3_600_000)   # 120 closed hourly candles since t0
+    monkeypatch.setattr(exchange_mod, "make_exchange", lambda name, **kw: fake)
+    store = tmp_path / "x.duckdb"
+
+    result = cli("data", "fetch", "--exchange", "fakex", "--symbols", "BTC/USDT", "--timeframe", "1h",
+                 "--since", "2024-01-01", "--store", store)
+    assert result.exit_code == 0, result.stderr
+    with CandleStore(store, read_only=True) as st:
+        r = st.ranges()
+    assert r["n_bars"].tolist() == [120] and r["exchange"].tolist() == ["fakex"]
+
+    fake.now_ms += 10 * 3_600_000                       # ten more candles close
+    fake.requests.clear()
+    result = cli("data", "fetch", "--exchange", "fakex", "--symbols", "BTC/USDT", "--store", store)
+    assert result.exit_code == 0, result.stderr
+    assert fake.requests[0][1] == t0 + 120 * 3_600_000  # resumed after the newest stored candle
+    with CandleStore(store, read_only=True) as st:
+        assert st.ranges()["n_bars"].tolist() == [130]
+
+    result = cli("data", "fetch", "--exchange", "fakex", "--symbols", "ETH/USDT", "--store", store)
+    assert result.exit_code == 2
+    assert "--since is needed for symbols not yet in" in result.stderr and "ETH/USDT" in result.stderr
