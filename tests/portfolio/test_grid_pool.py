@@ -36,7 +36,7 @@ def test_two_assets_each_get_half_the_capital_as_budget():
     md = synthetic(2, 600, seed=5)
     g = GridATR(**GRID)
     res = mf.backtest(md, g, cash=8_000.0, leverage=3.0)
-    np.testing.assert_allclose(g._budget, [4_000.0, 4_000.0])
+    np.testing.assert_allclose(g.level_notional, [4_000.0 / 4 * 1.5] * 2)  # capital / 2 per asset
     entries = res.fills[res.fills["reason"] == "grid"]
     assert set(entries["symbol"]) == set(md.symbols)
     # every level is budget / num_levels x leverage of notional at its limit price (or better on a gap)

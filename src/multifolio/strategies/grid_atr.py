@@ -52,6 +52,12 @@ SIDES = {"long": 1, "short": 2, "both": 3}
 # Exit codes written by the kernel.
 _EXIT_NONE, _EXIT_TP, _EXIT_SL = 0, 1, 2
 
+# Rows of the packed per-asset constants and of the integer state.
+_PA_NOTIONAL, _PA_SL, _PA_SIDES, _PA_LEVELS, _PA_ACTIVE = range(5)
+_N_PA = 5
+_ST_FILLED, _ST_PEAK, _ST_EXIT = range(3)
+_N_ST = 3
+
 # Relative tolerance used to call a quantity zero (positions are floats accumulated over many fills).
 _QTY_EPS = 1e-12
 
@@ -152,7 +158,6 @@ class GridATR(Strategy):
                                      f"allowed: {list(_PER_ASSET_PARAMS)}")
                 self.per_asset[str(sym)] = _check_params({**base, **overrides}, f" for {sym!r}")
         self.budget_weights = self._check_weights(budget_weights)
-        self.peak_filled_levels: np.ndarray | None = None
 
     @staticmethod
     def _check_weights(w: Any) -> dict[str, float] | list[float] | None:
@@ -213,7 +218,6 @@ class GridATR(Strategy):
 
         n_levels = np.array([p["num_levels"] for p in params], dtype=np.int64)
         max_levels = int(n_levels.max())
-        self._n_levels = n_levels
         # offsets[j, i] = start + i * step in ATRs; NaN beyond the asset's num_levels.
         i = np.arange(max_levels, dtype=np.float64)
         start = np.array([p["atr_multiplier_start"] for p in params])
@@ -222,72 +226,94 @@ class GridATR(Strategy):
         self._offsets[i[None, :] >= n_levels[:, None]] = np.nan
         self._budget = self.budgets(symbols, float(ctx.initial_cash))
         lev = np.array([p["leverage"] for p in params])
-        self._level_notional = self._budget / n_levels * lev
-        self._sides = np.array([SIDES[p["sides"]] for p in params], dtype=np.int64)
-        self._sl = np.array([np.nan if p["sl_percent"] is None else p["sl_percent"] / 100.0
-                             for p in params])
-        self._active = self._budget > 0  # a zero budget weight switches the grid of an asset off
+        # Per-asset constants packed in one array: the kernel call costs per argument, not per value.
+        self._pa = np.empty((_N_PA, n))
+        self._pa[_PA_NOTIONAL] = self._budget / n_levels * lev
+        self._pa[_PA_SL] = [np.nan if p["sl_percent"] is None else p["sl_percent"] / 100.0 for p in params]
+        self._pa[_PA_SIDES] = [SIDES[p["sides"]] for p in params]
+        self._pa[_PA_LEVELS] = n_levels
+        self._pa[_PA_ACTIVE] = self._budget > 0  # a zero budget weight switches the grid of an asset off
 
-        # Per-bar state, updated in place by the kernel.
+        # Per-bar state, updated in place by the kernel: last position, filled-level counts, the
+        # quantities placed per level and side, and the output buffers of the bulk placement.
         self._last_pos = np.zeros(n)
-        self._n_filled = np.zeros(n, dtype=np.int64)
-        self._placed_long = np.zeros((n, max_levels))
-        self._placed_short = np.zeros((n, max_levels))
-        self.peak_filled_levels = np.zeros(n, dtype=np.int64)
+        self._st = np.zeros((_N_ST, n), dtype=np.int64)
+        self._placed = np.zeros((2, n, max_levels))
         cap = 2 * n * max_levels
-        self._buf_idx = np.empty(cap, dtype=np.int64)
-        self._buf_qty = np.empty(cap)
-        self._buf_price = np.empty(cap)
-        self._exit = np.zeros(n, dtype=np.int64)
+        self._out_idx = np.empty(cap, dtype=np.int64)
+        self._out = np.empty((2, cap))
+        self._close = data.close
         self._symbols = symbols
+
+    @property
+    def level_notional(self) -> np.ndarray | None:
+        """Notional of one level per asset (budget / num_levels x leverage); None before ``init``."""
+        return self._pa[_PA_NOTIONAL].copy() if hasattr(self, "_pa") else None
+
+    @property
+    def n_filled_levels(self) -> np.ndarray | None:
+        """Levels currently held per asset; None before ``init``."""
+        return self._st[_ST_FILLED].copy() if hasattr(self, "_st") else None
+
+    @property
+    def peak_filled_levels(self) -> np.ndarray | None:
+        """Most levels held at once per asset over the run so far; None before ``init``."""
+        return self._st[_ST_PEAK].copy() if hasattr(self, "_st") else None
 
     # -- per bar ---------------------------------------------------------------------------------
     def on_bar(self, ctx: Any) -> None:
-        t = int(ctx.bar)
-        k = _grid_step(
-            self._centre[t], self._atr[t], np.asarray(ctx.close, dtype=np.float64),
-            np.asarray(ctx.positions, dtype=np.float64), np.asarray(ctx.avg_price, dtype=np.float64),
-            self._offsets, self._n_levels, self._level_notional, self._sides, self._sl, self._active,
-            self._last_pos, self._n_filled, self._placed_long, self._placed_short, self.peak_filled_levels,
-            self._exit, self._buf_idx, self._buf_qty, self._buf_price)
+        k, n_exit, n_filled = _grid_step(int(ctx.bar), self._centre, self._atr, self._close, ctx.positions,
+                                         ctx.avg_price, self._offsets, self._pa, self._last_pos, self._st,
+                                         self._placed, self._out_idx, self._out)
         ctx.cancel_all()
-        if self._exit.any():
+        if n_exit:
             # one bulk close per reason (rare: only on bars where some asset exits)
+            codes = self._st[_ST_EXIT]
             for code, reason in ((_EXIT_TP, "take_profit"), (_EXIT_SL, "stop_loss")):
-                idx = np.flatnonzero(self._exit == code)
+                idx = np.flatnonzero(codes == code)
                 if len(idx):
                     ctx.close_positions(idx, reason=reason)
         if k:
-            ctx.place_limits(self._buf_idx[:k], self._buf_qty[:k], self._buf_price[:k], tag="grid")
-        ctx.record(n_filled_levels=float(self._n_filled.sum()))
+            ctx.place_limits(self._out_idx[:k], self._out[0, :k], self._out[1, :k], tag="grid")
+        ctx.record(n_filled_levels=n_filled)
 
 
 @nb.njit(cache=True)
-def _grid_step(centre, atr_t, close, pos, avg, offsets, n_levels, notional, sides, sl, active,
-               last_pos, n_filled, placed_long, placed_short, peak, exit_code,
-               out_idx, out_qty, out_price):  # pragma: no cover - numba
+def _grid_step(t, centre2d, atr2d, close2d, pos, avg, offsets, pa, last_pos, st, placed,
+               out_idx, out):  # pragma: no cover - numba
     """One bar for every asset: count newly filled levels, decide exits, write the levels to place.
 
+    Returns (levels written to ``out_idx``/``out``, assets to close, levels held in total).
     Filled levels are counted from the position change since the previous call: the levels placed then
     fill in order (the nearest first), so the new levels are the prefix of the placed quantities whose
     running sum covers the change (half a level of tolerance absorbs quantity rounding).
     """
     n, max_levels = offsets.shape
+    centre = centre2d[t]
+    atr_t = atr2d[t]
+    close = close2d[t]
+    n_filled = st[_ST_FILLED]
+    peak = st[_ST_PEAK]
+    exit_code = st[_ST_EXIT]
     k = 0
+    n_exit = 0
+    total = 0
     for j in range(n):
         exit_code[j] = _EXIT_NONE
+        n_levels = int(pa[_PA_LEVELS, j])
         p = pos[j]
         scale = abs(p) + abs(last_pos[j]) + 1.0
-        if abs(p) <= _QTY_EPS * scale:
+        flat = abs(p) <= _QTY_EPS * scale
+        if flat:
             n_filled[j] = 0
         else:
-            placed = placed_long if p > 0 else placed_short
+            side = 0 if p > 0 else 1
             prev = last_pos[j] if p * last_pos[j] > 0 else 0.0
             delta = abs(p) - abs(prev)
             if delta > 0:
                 cum = 0.0
                 for i in range(max_levels):
-                    q = placed[j, i]
+                    q = placed[side, j, i]
                     if q <= 0:
                         continue
                     cum += q
@@ -295,56 +321,54 @@ def _grid_step(centre, atr_t, close, pos, avg, offsets, n_levels, notional, side
                         n_filled[j] += 1
                     else:
                         break
-                if n_filled[j] > n_levels[j]:
-                    n_filled[j] = n_levels[j]
+                if n_filled[j] > n_levels:
+                    n_filled[j] = n_levels
         if n_filled[j] > peak[j]:
             peak[j] = n_filled[j]
+        total += n_filled[j]
         last_pos[j] = p
         for i in range(max_levels):
-            placed_long[j, i] = 0.0
-            placed_short[j, i] = 0.0
+            placed[0, j, i] = 0.0
+            placed[1, j, i] = 0.0
 
         c = close[j]
         m = centre[j]
         a = atr_t[j]
         if not (np.isfinite(c) and np.isfinite(m) and np.isfinite(a)):
             continue  # no price or indicators not warm: hold, place nothing
-        if p > 0 and abs(p) > _QTY_EPS * scale:
-            if c >= m:
+        sl = pa[_PA_SL, j]
+        if not flat:
+            if (p > 0 and c >= m) or (p < 0 and c <= m):
                 exit_code[j] = _EXIT_TP
-                continue
-            if np.isfinite(sl[j]) and c <= avg[j] * (1.0 - sl[j]):
+            elif np.isfinite(sl) and ((p > 0 and c <= avg[j] * (1.0 - sl))
+                                      or (p < 0 and c >= avg[j] * (1.0 + sl))):
                 exit_code[j] = _EXIT_SL
+            if exit_code[j] != _EXIT_NONE:
+                n_exit += 1
                 continue
-        elif p < 0 and abs(p) > _QTY_EPS * scale:
-            if c <= m:
-                exit_code[j] = _EXIT_TP
-                continue
-            if np.isfinite(sl[j]) and c >= avg[j] * (1.0 + sl[j]):
-                exit_code[j] = _EXIT_SL
-                continue
-        if not active[j] or a <= 0.0:
+        if pa[_PA_ACTIVE, j] == 0.0 or a <= 0.0:
             continue  # a zero ATR (flat prices) gives no spacing: every level would sit on the centre
-        flat = abs(p) <= _QTY_EPS * scale
-        do_long = (sides[j] & 1) != 0 and (flat or p > 0)
-        do_short = (sides[j] & 2) != 0 and (flat or p < 0)
-        for i in range(n_filled[j], n_levels[j]):
+        sides = int(pa[_PA_SIDES, j])
+        do_long = (sides & 1) != 0 and (flat or p > 0)
+        do_short = (sides & 2) != 0 and (flat or p < 0)
+        notional = pa[_PA_NOTIONAL, j]
+        for i in range(n_filled[j], n_levels):
             off = a * offsets[j, i]
             if do_long:
                 price = m - off
                 if price > 0:
-                    q = notional[j] / price
-                    placed_long[j, i] = q
+                    q = notional / price
+                    placed[0, j, i] = q
                     out_idx[k] = j
-                    out_qty[k] = q
-                    out_price[k] = price
+                    out[0, k] = q
+                    out[1, k] = price
                     k += 1
             if do_short:
                 price = m + off
-                q = notional[j] / price
-                placed_short[j, i] = q
+                q = notional / price
+                placed[1, j, i] = q
                 out_idx[k] = j
-                out_qty[k] = -q
-                out_price[k] = price
+                out[0, k] = -q
+                out[1, k] = price
                 k += 1
-    return k
+    return k, n_exit, total
