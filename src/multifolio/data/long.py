@@ -140,6 +140,7 @@ def prepare_long(table: Any, on_duplicate: OnDuplicate = "error", timeframe: str
     """Parse, sort, de-duplicate and validate a long table (see :func:`from_long`) without pivoting."""
     if on_duplicate not in ("error", "last"):
         raise MarketDataError(f"on_duplicate must be 'error' or 'last', got {on_duplicate!r}")
+    tf = parse_timeframe(timeframe) if timeframe is not None else None  # fail fast on a bad spelling
     cols = _columns(table)
     names = {role: _pick(cols, role) for role in _ALIASES}
     missing = [r for r in ("timestamp", "close") if names[r] is None]
@@ -184,7 +185,6 @@ def prepare_long(table: Any, on_duplicate: OnDuplicate = "error", timeframe: str
 
     o, h, lo, c, v = (a[order] for a in (open_, high, low, close, volume))
     check_candles(o, h, lo, c, v, locate, source, sources)
-    tf = parse_timeframe(timeframe) if timeframe is not None else None
     inferred = check_timeframes(codes_s, ts_s, symbols, tf, source, sources)
     return LongCandles(symbols, codes_s, ts_s, o, h, lo, c, v, {k: a[order] for k, a in extra.items()},
                        inferred)
