@@ -519,10 +519,12 @@ def machine() -> dict[str, str]:
         pass
     info = {"CPU": f"{cpu}, {os.cpu_count()} logical cores", "OS": platform.platform(),
             "Python": platform.python_version()}
+    from importlib.metadata import PackageNotFoundError, version
+
     for mod in ("multifolio", "numpy", "pandas", "numba", "vectorbt", "bt", "backtrader", "psutil"):
         try:
-            info[mod] = str(__import__(mod).__version__)
-        except Exception:
+            info[mod] = version(mod)  # metadata only: importing vectorbt just for this takes seconds
+        except PackageNotFoundError:
             info[mod] = "not installed"
     try:
         info["commit"] = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,

@@ -1,0 +1,8 @@
+"""Make ``bench`` importable when these tests are run with ``pytest bench/tests``."""
+
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
