@@ -483,3 +483,25 @@ def test_end_of_data_closes_everything_at_the_last_close():
     assert col(res, "cash")[-1] == approx(9_996)
     assert res.equity.tolist() == [approx(9_998), approx(9_996)]
     assert col(res, "fees_paid")[-1] == approx(4.0)
+
+
+# ------------------------------------------------------------------------------------------------
+# the orders table keeps every order, whatever its fate
+# ------------------------------------------------------------------------------------------------
+def test_orders_table_lists_cancelled_and_open_orders():
+    data = bars(A=[flat(100)] * 3)
+    ids: dict[str, int] = {}
+
+    def step0(ctx):
+        ids["low"] = ctx.order("A", 1, limit=90.0)      # never reached
+        ids["lower"] = ctx.order("A", 1, limit=80.0)    # never reached
+
+    steps = {0: step0, 1: lambda ctx: ctx.cancel(ids["low"])}
+    res = run(data, steps)
+    # docs/contracts.md: orders has status filled | partially_filled | rejected | cancelled | open
+    # | scaled; the limit cancelled at bar 1 and the one still resting at the end are both listed.
+    orders = res.orders.set_index("order_id")
+    assert str(orders.loc[ids["low"], "status"]) == "cancelled"
+    assert str(orders.loc[ids["lower"], "status"]) == "open"
+    assert float(orders.loc[ids["lower"], "price"]) == approx(80)
+    assert len(res.fills) == 0
