@@ -691,9 +691,7 @@ def run_config(config: RunConfig | str | Path, *, capital: float | None = None,
         fixed_fees=only(cfg.fixed_fees), slippage=only(cfg.slippage), execution=cfg.execution,
         leverage=only(cfg.leverage), allow_short=cfg.allow_short,
         maintenance_margin=cfg.maintenance_margin, min_notional=only(cfg.min_notional),
-        qty_step=only(cfg.qty_step), risk=rules, start=s)
-    if progress is not None and "progress" in inspect.signature(multifolio.backtest).parameters:
-        settings["progress"] = progress
+        qty_step=only(cfg.qty_step), risk=rules, start=s, progress=progress)
     result = multifolio.backtest(md, strategy, **settings)
     # Analytics read the crash definition, the strategy parameters (a grid's num_levels sets the
     # smallest order, hence the sizing bound) and the kill switch from the settings.
