@@ -179,10 +179,12 @@ def test_five_answers_kill_switch_from_rule_events():
 
 def test_sizing_from_min_notional_and_from_a_sweep():
     symbols = [f"S{i}" for i in range(21)]
-    settings = {"min_notional": 10.0, "leverage": 2.0,
-                "strategy_params": {"num_levels": 5, "per_asset": {"S3": {"num_levels": 10}}}}
+    # the account leverage (3) does not change an order's notional; the grid's leverage (2) does
+    settings = {"min_notional": 10.0, "leverage": 3.0,
+                "strategy_params": {"num_levels": 5, "leverage": 2.0,
+                                    "per_asset": {"S3": {"num_levels": 10}, "S5": {"leverage": 4.0}}}}
     req = min_capital_per_asset(settings, symbols)
-    assert req[0] == 25.0 and req[3] == 50.0
+    assert req[0] == 25.0 and req[3] == 50.0 and req[5] == 12.5
     assert max_assets_for_capital(1000.0, req) == 20   # 1000 / 20 = 50 covers S3's 50
     assert max_assets_for_capital(100.0, req) == 3     # S3 needs 50 but 100 / 4 = 25
     r = equity_result([1000.0, 1000.0], symbols=symbols, settings=settings)

@@ -11,8 +11,7 @@
    ``{capital: max_assets}`` or a sentence), that is quoted. Otherwise the only bound a single run can
    state honestly: the minimum capital per asset implied by the exchange minimum notional
    (``min_notional x num_levels / leverage`` for a grid, where the smallest order is one level;
-   ``min_notional / leverage`` otherwise), hence the most assets each capital can fund in config
-   order. The drawdown-limited answer needs ``multifolio sweep``; the line says so.
+   ``min_notional`` otherwise), hence the most assets each capital can fund in config order. The drawdown-limited answer needs ``multifolio sweep``; the line says so.
 
 Each entry is a dict of figures plus ``answer`` (the printed line).
 """
@@ -62,18 +61,25 @@ def _strategy_params(settings: dict[str, Any]) -> dict[str, Any]:
 
 
 def min_capital_per_asset(settings: dict[str, Any], symbols: list[str]) -> list[float]:
-    """Smallest budget per asset for which its smallest order meets the exchange minimum notional."""
+    """Smallest budget per asset for which its smallest order meets the exchange minimum notional.
+
+    A grid's order is one level: budget / num_levels x leverage (the strategy's ``num_levels`` and
+    ``leverage`` parameters, per-asset overrides applied), so the budget must be at least
+    ``min_notional x num_levels / leverage``. Strategies without those parameters count as one level
+    at leverage 1 (the account's margin leverage does not change an order's notional).
+
+    >>> min_capital_per_asset({"min_notional": 5, "strategy_params": {"num_levels": 5, "leverage": 2}}, ["A"])
+    [12.5]
+    """
     params = _strategy_params(settings)
-    per_asset = params.get("per_asset", {}) if isinstance(params.get("per_asset"), dict) else {}
+    per_asset = params.get("per_asset") if isinstance(params.get("per_asset"), dict) else {}
     mins = _per_symbol(settings.get("min_notional"), symbols, 0.0)
-    levs = _per_symbol(settings.get("leverage"), symbols, 1.0)
-    base_levels = params.get("num_levels", settings.get("num_levels", 1))
     out = []
-    for s, mn, lev in zip(symbols, mins, levs, strict=True):
-        levels = per_asset.get(s, {}).get("num_levels", base_levels) if isinstance(per_asset.get(s), dict) \
-            else base_levels
-        lev = float(per_asset.get(s, {}).get("leverage", lev)) if isinstance(per_asset.get(s), dict) else lev
-        out.append(mn * float(levels or 1) / (lev if lev > 0 else 1.0))
+    for s, mn in zip(symbols, mins, strict=True):
+        own = per_asset.get(s) if isinstance(per_asset.get(s), dict) else {}
+        levels = float(own.get("num_levels", params.get("num_levels", 1)) or 1)
+        lev = float(own.get("leverage", params.get("leverage", 1.0)) or 1.0)
+        out.append(mn * levels / (lev if lev > 0 else 1.0))
     return out
 
 

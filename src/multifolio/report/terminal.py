@@ -98,10 +98,12 @@ def render_report(result: Any, console: Console | None = None, *, n_trades: int 
 
     table = _per_asset(result)
     t = Table(title="Per-asset results", title_justify="left")
+    width = max([len(str(s)) for s in table.index] + [5])
     for col, justify in (("Asset", "left"), ("Trades", "right"), ("Win %", "right"), ("PnL", "right"),
                          ("Contrib %", "right"), ("Fees", "right"), ("Rejected", "right"),
-                         ("Peak levels", "right")):
-        t.add_column(col, justify=justify)
+                         ("Levels", "right")):
+        t.add_column(col, justify=justify, no_wrap=col in ("Asset", "Rejected"),
+                     min_width=width if col == "Asset" else None)
     for sym, row in table.iterrows():
         pnl = row["pnl"]
         style = "" if is_missing(pnl) or pnl == 0 else "green" if pnl > 0 else "red"
@@ -114,15 +116,18 @@ def render_report(result: Any, console: Console | None = None, *, n_trades: int 
     trades = recent_trades(result, n_trades)
     t = Table(title=f"Recent trades (last {len(trades)} of {len(result.trades)})", title_justify="left",
               box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
-    for col in ("Asset", "Side", "Exit (UTC)", "Bars", "Prices", "PnL", "Ret %", "Reason"):
-        t.add_column(col, justify="right" if col in ("Bars", "PnL", "Ret %") else "left",
-                     no_wrap=col in ("PnL", "Ret %"))
+    # entry and exit prices only when the console is wide enough to keep one trade on one line
+    wide = console.width >= 95
+    cols = ["Asset", "Side", "Exit (UTC)", "Bars"] + (["Entry px", "Exit px"] if wide else []) + \
+        ["PnL", "Ret %", "Reason"]
+    for col in cols:
+        t.add_column(col, justify="left" if col in ("Asset", "Side", "Exit (UTC)", "Reason") else "right",
+                     no_wrap=True)
     for _, tr in trades.iterrows():
-        prices = f"{fmt(tr.get('entry_price'), '{:,.6g}')} -> {fmt(tr.get('exit_price'), '{:,.6g}')}"
+        prices = [fmt(tr.get("entry_price"), "{:.6g}"), fmt(tr.get("exit_price"), "{:.6g}")] if wide else []
         t.add_row(str(tr.get("symbol", "")), str(tr.get("direction", "")),
-                  _ts(tr.get("exit_time"), "%m-%d %H:%M"),
-                  fmt(tr.get("bars_held"), "{:d}"), prices, fmt(tr.get("pnl")),
-                  fmt(tr.get("return_pct")), str(tr.get("exit_reason", "")))
+                  _ts(tr.get("exit_time"), "%m-%d %H:%M"), fmt(tr.get("bars_held"), "{:d}"), *prices,
+                  fmt(tr.get("pnl")), fmt(tr.get("return_pct")), str(tr.get("exit_reason", "")))
     console.print(t)
 
     evs = kill_switch_events(getattr(result, "events", None))
