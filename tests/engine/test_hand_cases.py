@@ -501,6 +501,8 @@ def test_orders_table_lists_cancelled_and_open_orders():
     # docs/contracts.md: orders has status filled | partially_filled | rejected | cancelled | open
     # | scaled; the limit cancelled at bar 1 and the one still resting at the end are both listed.
     orders = res.orders.set_index("order_id")
+    missing = [name for name, oid in ids.items() if oid not in orders.index]
+    assert not missing, f"orders {missing} (ids {ids}) are not in Result.orders"
     assert str(orders.loc[ids["low"], "status"]) == "cancelled"
     assert str(orders.loc[ids["lower"], "status"]) == "open"
     assert float(orders.loc[ids["lower"], "price"]) == approx(80)
