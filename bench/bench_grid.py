@@ -26,6 +26,7 @@ from multifolio.strategies.grid_atr import GridATR
 N_ASSETS = 21
 N_BARS = 3 * 365 * 24  # 26,280 hourly bars
 TARGET_SECONDS = 2.0
+VERBS = ("place_limits", "cancel_all", "close_positions", "close_position", "record", "log_event")
 
 
 def make_data():
@@ -79,14 +80,24 @@ def main() -> None:
         run_once(data)
         prof.disable()
         stats = pstats.Stats(prof)
-        by_area: dict[str, float] = {}
-        for (filename, _, _), (_, _, tottime, _, _) in stats.stats.items():  # type: ignore[attr-defined]
-            area = ("strategy" if "strategies" in filename else "risk" if "portfolio" in filename
-                    else "engine" if "multifolio" in filename else "numpy/pandas/other")
-            by_area[area] = by_area.get(area, 0.0) + tottime
-        total = sum(by_area.values())
-        print("time by area (own time): " + ", ".join(
-            f"{k} {v:.2f} s ({v / total:.0%})" for k, v in sorted(by_area.items(), key=lambda kv: -kv[1])))
+        cum: dict[str, float] = {}
+        for (filename, _, func), (_, _, _, ct, _) in stats.stats.items():  # type: ignore[attr-defined]
+            if filename.endswith("grid_atr.py") and func in ("on_bar", "init"):
+                cum[f"strategy.{func}"] = cum.get(f"strategy.{func}", 0.0) + ct
+            elif filename.endswith("risk.py") and func == "on_bar":
+                cum["risk.on_bar"] = cum.get("risk.on_bar", 0.0) + ct
+            elif filename.endswith("context.py") and func in VERBS:
+                cum["engine verbs"] = cum.get("engine verbs", 0.0) + ct
+            elif filename.endswith("api.py") and func == "backtest":
+                cum["total"] = ct
+        total = cum.get("total", float("nan"))
+        own = cum.get("strategy.on_bar", 0.0) - cum.get("engine verbs", 0.0)
+        engine = total - cum.get("strategy.on_bar", 0.0) - cum.get("strategy.init", 0.0) \
+            - cum.get("risk.on_bar", 0.0)
+        print(f"profiled run {total:.2f} s: strategy on_bar own {own:.2f} s, strategy init "
+              f"{cum.get('strategy.init', 0.0):.2f} s, risk rules {cum.get('risk.on_bar', 0.0):.2f} s, "
+              f"engine verbs called by the strategy (place_limits, cancel_all, ...) "
+              f"{cum.get('engine verbs', 0.0):.2f} s, rest of the engine {engine:.2f} s")
         out = io.StringIO()
         pstats.Stats(prof, stream=out).sort_stats("tottime").print_stats(15)
         print(out.getvalue())
