@@ -223,9 +223,10 @@ class CandleStore:
 
     def ranges(self) -> pd.DataFrame:
         """One row per (exchange, symbol, timeframe): ``start``, ``end`` (UTC) and ``n_bars``."""
-        df = self.con.execute(
+        df: Any = self.con.execute(
             "SELECT exchange, symbol, timeframe, min(ts) AS start, max(ts) AS \"end\", count(*) AS n_bars "
-            "FROM candles GROUP BY ALL ORDER BY exchange, symbol, timeframe").df()
+            "FROM candles GROUP BY ALL ORDER BY exchange, symbol, timeframe").fetchall()
+        df = pd.DataFrame(df, columns=["exchange", "symbol", "timeframe", "start", "end", "n_bars"])
         for col in ("start", "end"):
             df[col] = pd.to_datetime(df[col], utc=True)
         return df
@@ -234,8 +235,8 @@ class CandleStore:
         """Timestamp of the newest stored candle for (exchange, symbol, timeframe), or None."""
         row = self.con.execute(
             "SELECT epoch_us(max(ts)) FROM candles WHERE exchange = ? AND symbol = ? AND timeframe = ?",
-            [exchange, symbol, canonical_timeframe(timeframe)]).fetchone()
-        return None if row is None or row[0] is None else pd.Timestamp(int(row[0]) * 1000, tz="UTC")
+            [exchange, symbol, canonical_timeframe(timeframe)]).fetchall()[0]
+        return None if row[0] is None else pd.Timestamp(int(row[0]) * 1000, tz="UTC")
 
     @staticmethod
     def _where(timeframe: str | None, exchange: str | None) -> tuple[str, list[Any]]:
@@ -303,10 +304,11 @@ class CandleStore:
         return self._pivot(table, symbols, tf, stored_tf, exchange, start, end)
 
     def _refuse_ambiguous(self, where: str, params: list[Any]) -> None:
-        row = self.con.execute(
+        rows = self.con.execute(
             f"SELECT symbol, list(DISTINCT exchange ORDER BY exchange) FROM candles WHERE {where} "
-            "GROUP BY symbol HAVING count(DISTINCT exchange) > 1 LIMIT 1", params).fetchone()
-        if row is not None:
+            "GROUP BY symbol HAVING count(DISTINCT exchange) > 1 ORDER BY symbol LIMIT 1", params).fetchall()
+        if rows:
+            row = rows[0]
             raise MarketDataError(f"stored on several exchanges {row[1]}; pass exchange=", symbol=row[0],
                                   source=self.path)
 
@@ -390,7 +392,7 @@ class CandleStore:
             written = con.execute(
                 f"SELECT count(DISTINCT (exchange, symbol, time_bucket(to_microseconds(?::BIGINT), ts, "
                 f"?::TIMESTAMPTZ))) FROM candles WHERE {' AND '.join(clauses)}",
-                [int(step.value // 1000), BUCKET_ORIGIN.to_pydatetime(), *params]).fetchone()[0]
+                [int(step.value // 1000), BUCKET_ORIGIN.to_pydatetime(), *params]).fetchall()[0][0]
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
