@@ -5,11 +5,11 @@
 ['MarketData', 'Strategy', 'backtest', 'from_weights']
 """
 
-from multifolio.api import from_weights
+from multifolio.api import backtest, from_weights
 from multifolio.data import MarketData, MarketDataError
 from multifolio.engine.strategy import Strategy
 from multifolio.result import Result
 
 __version__ = "0.1.0"
 
-__all__ = ["MarketData", "MarketDataError", "Result", "Strategy", "from_weights", "__version__"]
+__all__ = ["MarketData", "MarketDataError", "Result", "Strategy", "backtest", "from_weights", "__version__"]

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
 
 from multifolio.assemble import assemble
+from multifolio.data.market_data import MarketData
+from multifolio.engine.settings import make_settings
+from multifolio.engine.simulator import ProgressFn, Simulator
+from multifolio.engine.strategy import Strategy
 from multifolio.engine.vectorized import simulate_weights
 from multifolio.result import Result
 
@@ -37,4 +42,50 @@ def from_weights(close: pd.DataFrame, weights: pd.DataFrame, *, open: pd.DataFra
                            slippage=slippage, execution=execution, leverage=leverage,
                            allow_short=allow_short, maintenance_margin=maintenance_margin,
                            min_notional=min_notional, qty_step=qty_step, close_at_end=close_at_end)
+    return assemble(raw)
+
+
+def backtest(data: MarketData | pd.DataFrame, strategy: Strategy, *, cash: float = 1_000_000.0,
+             fees: Any = 0.0, fixed_fees: Any = 0.0, slippage: Any = 0.0, execution: str = "next_open",
+             leverage: Any = 1.0, allow_short: bool = False, maintenance_margin: float = 0.5,
+             min_notional: Any = 0.0, qty_step: Any = 0.0, risk: Sequence[Any] = (),
+             start: Any = None, close_at_end: bool = True, progress: ProgressFn | None = None) -> Result:
+    """Run a ``Strategy`` over ``data`` on one shared cash (or margin) account.
+
+    ``data`` is a ``MarketData`` or a wide close DataFrame. Settings as in ``from_weights``, plus
+    ``leverage`` (float or per-asset dict; any value other than 1, or ``allow_short``, makes a margin
+    account), ``maintenance_margin`` (liquidation when equity < rate x margin used), exchange rules
+    ``min_notional`` and ``qty_step``, ``risk`` rules (e.g. ``KillSwitch``), ``start`` (the bars before
+    it are warm-up: seen by the strategy's indicators, never traded, left out of the Result), and a
+    ``progress(bars_done, total)`` callback.
+
+    >>> import numpy as np, pandas as pd, multifolio as mf
+    >>> from multifolio.strategies import EqualWeight
+    >>> idx = pd.date_range("2024-01-01", periods=4, freq="D", tz="UTC")
+    >>> close = pd.DataFrame({"A": [10.0, 11, 12, 13], "B": [20.0, 19, 18, 17]}, index=idx)
+    >>> res = mf.backtest(close, EqualWeight(schedule="every_bar"), cash=1000.0, execution="close")
+    >>> round(float(res.equity.iloc[-1]), 2)
+    1059.13
+    """
+    if isinstance(data, pd.DataFrame):
+        data = MarketData.from_frames(close=data)
+    if not isinstance(data, MarketData):
+        raise ValueError(f"data must be a MarketData or a wide close DataFrame, got {type(data).__name__}")
+    if not isinstance(strategy, Strategy):
+        raise ValueError(f"strategy must be a multifolio Strategy instance, got {type(strategy).__name__}")
+    settings = make_settings(list(data.symbols), cash=cash, fees=fees, fixed_fees=fixed_fees,
+                             slippage=slippage, execution=execution, leverage=leverage,
+                             allow_short=allow_short, maintenance_margin=maintenance_margin,
+                             min_notional=min_notional, qty_step=qty_step, close_at_end=close_at_end)
+    start_bar = 0
+    if start is not None:
+        ts = pd.Timestamp(start)
+        ts = ts.tz_localize("UTC") if ts.tz is None else ts.tz_convert("UTC")
+        start_bar = int(data.index.searchsorted(ts))
+        if start_bar >= data.n_bars:
+            raise ValueError(f"start {ts} is after the last bar {data.index[-1]}")
+    sim = Simulator(data, strategy, settings, risk=risk, start_bar=start_bar)
+    raw = sim.run(progress)
+    raw.settings = dict(settings.raw, engine="backtest", **strategy.describe(),
+                        risk=[type(r).__name__ for r in risk])
     return assemble(raw)

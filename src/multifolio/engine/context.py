@@ -1,0 +1,290 @@
+"""Context: what a Strategy (or risk rule) sees and the verbs it trades with.
+
+The context is a thin window on the simulator's arrays: reading a field costs a slice, placing orders
+appends to a pending batch (market-type orders) or to the book (resting orders). Nothing here loops over
+assets in Python.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from multifolio.engine import codes as C
+
+if TYPE_CHECKING:
+    from multifolio.engine.simulator import Simulator
+
+_NAMED_REASONS = {name: code for code, name in C.REASON_NAMES.items() if name}
+
+
+class Context:
+    """The strategy's view at bar ``t`` (data up to and including t) and its order verbs."""
+
+    def __init__(self, sim: Simulator) -> None:
+        self._sim = sim
+        self.data = sim.data
+        self.symbols: list[str] = list(sim.data.symbols)
+        self.n_assets = len(self.symbols)
+        self.initial_cash = float(sim.state.settings.cash)
+        self.freq: pd.Timedelta | None = sim.data.freq
+        self.t = 0
+
+    # -- time and market data --------------------------------------------------------------------
+    @property
+    def bar(self) -> int:
+        return self.t
+
+    @property
+    def time(self) -> pd.Timestamp:
+        return self.data.index[self.t]
+
+    @property
+    def open(self) -> np.ndarray:
+        return self.data.open[self.t]
+
+    @property
+    def high(self) -> np.ndarray:
+        return self.data.high[self.t]
+
+    @property
+    def low(self) -> np.ndarray:
+        return self.data.low[self.t]
+
+    @property
+    def close(self) -> np.ndarray:
+        return self.data.close[self.t]
+
+    @property
+    def volume(self) -> np.ndarray:
+        return self.data.volume[self.t]
+
+    @property
+    def tradable(self) -> np.ndarray:
+        return self.data.tradable[self.t]
+
+    @property
+    def price(self) -> np.ndarray:
+        """Last known close of each asset (NaN before its first bar)."""
+        return self._sim.state.pos[C.P_LAST].copy()
+
+    def field(self, name: str) -> np.ndarray:
+        """The cross-section of any field (OHLCV or an extra one) at t."""
+        return self.data.field(name)[self.t]
+
+    def history(self, field: str, n: int) -> np.ndarray:
+        """The last ``n`` rows of ``field`` ending at t (fewer at the start): causal, n x N."""
+        if n < 1:
+            raise ValueError(f"history: n must be >= 1, got {n}")
+        return self.data.field(field)[max(0, self.t - n + 1): self.t + 1]
+
+    def bars_per(self, hours: float) -> int:
+        """How many bars span ``hours`` (at least 1), from the data's bar spacing."""
+        if self.freq is None or self.freq <= pd.Timedelta(0):
+            return max(1, int(round(hours)))
+        return max(1, int(round(pd.Timedelta(hours=hours) / self.freq)))
+
+    # -- account ---------------------------------------------------------------------------------
+    @property
+    def positions(self) -> np.ndarray:
+        """Signed quantity held per asset (a copy)."""
+        return self._sim.state.pos[C.P_QTY].copy()
+
+    def position(self, symbol: str) -> float:
+        return float(self._sim.state.pos[C.P_QTY, self._asset(symbol)])
+
+    @property
+    def avg_price(self) -> np.ndarray:
+        """Average entry price per asset (0 where flat)."""
+        return self._sim.state.pos[C.P_AVG].copy()
+
+    @property
+    def cash(self) -> float:
+        return float(self._sim.state.acct[C.A_CASH])
+
+    @property
+    def equity(self) -> float:
+        return float(self._sim.state.snap[self.t, C.S_EQUITY])
+
+    @property
+    def margin_used(self) -> float:
+        return float(self._sim.state.snap[self.t, C.S_MARGIN])
+
+    @property
+    def free_margin(self) -> float:
+        return self.equity - self.margin_used
+
+    def equity_history(self, n: int) -> np.ndarray:
+        """The last ``n`` end-of-bar equities, oldest first, ending at t."""
+        return self._sim.state.snap[max(0, self.t - n + 1): self.t + 1, C.S_EQUITY]
+
+    @property
+    def n_rejected(self) -> np.ndarray:
+        """Orders (or fills) rejected so far per asset, for any reason."""
+        _, ri = self._sim.state.rejections()
+        return np.bincount(ri[:, C.I_ASSET], minlength=self.n_assets)
+
+    def rejections(self, reason: str) -> np.ndarray:
+        """Rejections so far per asset for one reason (e.g. ``"insufficient_margin"``)."""
+        _, ri = self._sim.state.rejections()
+        code = _NAMED_REASONS[reason]
+        return np.bincount(ri[ri[:, C.I_REASON] == code, C.I_ASSET], minlength=self.n_assets)
+
+    @property
+    def paused(self) -> bool:
+        return self.t < self._sim.paused_until
+
+    @property
+    def halted(self) -> bool:
+        return self._sim.halted
+
+    # -- verbs -----------------------------------------------------------------------------------
+    def target_weights(self, weights: Mapping[str, float] | np.ndarray | Iterable[float],
+                       reason: str = "rebalance") -> None:
+        """Move positions to fractions of portfolio value (NaN = leave that asset alone)."""
+        self._sim.submit_targets(C.TARGET_WEIGHT, self._vector(weights, "target_weights"),
+                                 self._reason(reason))
+
+    def target_qty(self, qty: Mapping[str, float] | np.ndarray | Iterable[float],
+                   reason: str = "rebalance") -> None:
+        """Move positions to quantities (NaN = leave that asset alone)."""
+        self._sim.submit_targets(C.TARGET_QTY, self._vector(qty, "target_qty"), self._reason(reason))
+
+    def order(self, symbol: str, qty: float | None = None, *, notional: float | None = None,
+              limit: float | None = None, stop: float | None = None, stop_loss: float | None = None,
+              take_profit: float | None = None, tag: str = "") -> int:
+        """One order: market (by ``qty`` or ``notional``), or resting ``limit``/``stop``.
+
+        ``stop_loss`` / ``take_profit`` (absolute prices) attach a one-cancels-the-other, reduce-only
+        exit pair that becomes active on the bar after the entry fills. Returns the order id.
+        """
+        j = self._asset(symbol)
+        if (qty is None) == (notional is None):
+            raise ValueError("order: give exactly one of qty and notional")
+        if limit is not None and stop is not None:
+            raise ValueError("order: give limit or stop, not both")
+        value = float(qty if qty is not None else notional)
+        if not np.isfinite(value) or value == 0.0:
+            raise ValueError(f"order: quantity/notional must be finite and non-zero, got {value!r}")
+        for name, px in (("limit", limit), ("stop", stop), ("stop_loss", stop_loss),
+                         ("take_profit", take_profit)):
+            if px is not None and not (np.isfinite(px) and px > 0):
+                raise ValueError(f"order: {name} price must be finite and > 0, got {px!r}")
+        reason = self._reason(tag or "signal")
+        if limit is None and stop is None:
+            kind = C.MARKET if qty is not None else C.NOTIONAL
+            return self._sim.submit_market(j, kind, value, reason, stop_loss, take_profit)
+        if notional is not None:
+            value = notional / float(limit if limit is not None else stop)
+        kind = C.LIMIT if limit is not None else C.STOP
+        level = float(limit if limit is not None else stop)
+        return self._sim.submit_resting(j, kind, value, level, reason, stop_loss, take_profit)
+
+    def place_limits(self, asset_idx: np.ndarray, qty: np.ndarray, price: np.ndarray,
+                     tag: str = "") -> np.ndarray:
+        """Many resting limit orders at once (arrays of asset indices, signed quantities, prices)."""
+        a = np.asarray(asset_idx, dtype=np.int64)
+        q = np.asarray(qty, dtype=np.float64)
+        p = np.asarray(price, dtype=np.float64)
+        if not (a.shape == q.shape == p.shape) or a.ndim != 1:
+            raise ValueError("place_limits: asset_idx, qty and price must be 1-D arrays of one length")
+        if len(a) and (a.min() < 0 or a.max() >= self.n_assets):
+            raise ValueError(f"place_limits: asset index out of range 0..{self.n_assets - 1}")
+        ok = np.isfinite(q) & (q != 0.0) & np.isfinite(p) & (p > 0.0)
+        return self._sim.submit_limits(a[ok], q[ok], p[ok], self._reason(tag or "signal"))
+
+    def cancel(self, order_id: int | Iterable[int]) -> None:
+        ids = np.atleast_1d(np.asarray(order_id, dtype=np.int64))
+        self._sim.book.cancel_ids(ids)
+
+    def cancel_all(self, symbol: str | None = None) -> None:
+        """Cancel the resting orders of one symbol, or of all (brackets of open positions stay)."""
+        self._sim.book.cancel_assets(self._mask(symbol), keep_brackets=True)
+
+    def close_position(self, symbol: str, reason: str = "signal") -> None:
+        """Close one position at the next execution price and cancel that symbol's resting orders.
+
+        (``ctx.close`` is the cross-section of closing prices, hence the longer name.)
+        """
+        j = self._asset(symbol)
+        self.close_positions(np.array([j]), reason)
+
+    def close_positions(self, asset_idx: np.ndarray, reason: str = "signal") -> None:
+        """Close several positions (by asset index) and cancel their resting orders."""
+        idx = np.asarray(asset_idx, dtype=np.int64)
+        mask = np.zeros(self.n_assets, dtype=bool)
+        mask[idx] = True
+        self._sim.book.cancel_assets(mask)
+        target = np.full(self.n_assets, np.nan)
+        target[idx] = 0.0
+        self._sim.submit_targets(C.TARGET_QTY, target, self._reason(reason))
+
+    def close_all(self, reason: str = "close_all") -> None:
+        """Close every position and cancel every resting order."""
+        self._sim.book.cancel_assets(None)
+        held = self._sim.state.pos[C.P_QTY] != 0.0
+        target = np.where(held, 0.0, np.nan)
+        self._sim.submit_targets(C.TARGET_QTY, target, self._reason(reason))
+
+    def open_orders(self, symbol: str | None = None) -> np.ndarray:
+        """Ids of the live resting orders (of one symbol, or all)."""
+        bi = self._sim.book.ints
+        live = bi[:, C.B_STATUS] == C.OPEN
+        if symbol is not None:
+            live &= bi[:, C.B_ASSET] == self._asset(symbol)
+        return bi[live, C.B_ID].copy()
+
+    def log_event(self, kind: str, symbol: str | None = None, **details: Any) -> None:
+        self._sim.events.append((self.t, kind, symbol, details))
+
+    def record(self, **values: float) -> None:
+        """Per-bar values to keep as extra snapshot columns (carried forward until recorded again)."""
+        for name, v in values.items():
+            self._sim.record(name, float(v))
+
+    def pause(self, until_bar: int) -> None:
+        """No strategy decisions before ``until_bar``; resting orders are cancelled."""
+        self._sim.paused_until = max(self._sim.paused_until, int(until_bar))
+        self._sim.book.cancel_assets(None, keep_brackets=True)
+
+    def halt(self) -> None:
+        """Stop trading for the rest of the run; resting orders are cancelled."""
+        self._sim.halted = True
+        self._sim.book.cancel_assets(None, keep_brackets=True)
+
+    # -- helpers ---------------------------------------------------------------------------------
+    def _asset(self, symbol: str) -> int:
+        try:
+            return self._sim.symbol_pos[symbol]
+        except KeyError:
+            raise ValueError(f"unknown symbol {symbol!r}; known: {self.symbols}") from None
+
+    def _mask(self, symbol: str | None) -> np.ndarray | None:
+        if symbol is None:
+            return None
+        mask = np.zeros(self.n_assets, dtype=bool)
+        mask[self._asset(symbol)] = True
+        return mask
+
+    def _vector(self, values: Any, verb: str) -> np.ndarray:
+        if isinstance(values, Mapping):
+            out = np.full(self.n_assets, np.nan)
+            for s, v in values.items():
+                out[self._asset(s)] = float(v)
+            return out
+        out = np.asarray(values, dtype=np.float64)
+        if out.shape != (self.n_assets,):
+            raise ValueError(f"{verb}: expected {self.n_assets} values aligned to ctx.symbols, "
+                             f"got shape {out.shape}")
+        if np.isinf(out).any():
+            raise ValueError(f"{verb}: infinite value for {self.symbols[int(np.argmax(np.isinf(out)))]!r}")
+        return out
+
+    def _reason(self, name: str) -> int:
+        code = _NAMED_REASONS.get(name)
+        if code is not None:
+            return code
+        return self._sim.tag_code(name)
