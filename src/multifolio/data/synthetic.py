@@ -76,7 +76,8 @@ def synthetic(n_assets: int = 10, n_bars: int = 1000, freq: str = "1h", seed: in
               annual_vol: float | Sequence[float] = 0.6, start_prices: float | Sequence[float] = 100.0,
               n_clusters: int | None = None, market_weight: float = 0.55, cluster_weight: float = 0.45,
               tail_df: float = 4.0, vol_of_vol: float = 0.35, vol_halflife_bars: float | None = None,
-              gap_frac: float = 0.05, wick: float = 0.6, base_notional: float = 5e6) -> MarketData:
+              gap_frac: float = 0.05, wick: float = 0.6, base_notional: float = 5e6,
+              anchor_halflife_bars: float | None = None) -> MarketData:
     """Generate ``n_bars`` x ``n_assets`` OHLCV bars (see the module docstring).
 
     Args:
@@ -94,6 +95,8 @@ def synthetic(n_assets: int = 10, n_bars: int = 1000, freq: str = "1h", seed: in
         gap_frac: open-vs-previous-close gap as a fraction of the bar volatility.
         wick: size of the high/low wicks in units of the bar volatility.
         base_notional: typical traded notional per bar (volume = notional / price).
+        anchor_halflife_bars: if set, log prices mean-revert towards their start level with this
+            half-life (keeps long samples at realistic levels); None = a pure random walk.
     """
     if n_assets < 1 or n_bars < 1:
         raise ValueError(f"n_assets and n_bars must be positive, got {n_assets} and {n_bars}")
@@ -169,7 +172,16 @@ def synthetic(n_assets: int = 10, n_bars: int = 1000, freq: str = "1h", seed: in
     noise_scale = np.where(crash, 0.5, 1.0)[:, None]  # in a crash the common fall dominates the noise
     r = bar_sigma * z * noise_scale + (fall + rebound)[:, None] * crash_beta + net_crash_loss * crash_beta
     r[0] = 0.0 if T == 1 else r[0]
-    log_close = np.log(p0) + np.cumsum(r, axis=0)
+    if anchor_halflife_bars is None:
+        log_close = np.log(p0) + np.cumsum(r, axis=0)
+    else:
+        # x_t = phi x_{t-1} + r_t (log deviation from the start level): a linear filter of the
+        # returns, computed as one FFT convolution with phi^k rather than a loop over bars.
+        phi = 0.5 ** (1.0 / max(float(anchor_halflife_bars), 1.0))
+        size = 1 << int(np.ceil(np.log2(2 * T)))
+        kernel = np.fft.rfft(phi ** np.arange(T), size)
+        dev = np.fft.irfft(np.fft.rfft(r, size, axis=0) * kernel[:, None], size, axis=0)[:T]
+        log_close = np.log(p0) + dev
     gap = gap_frac * bar_sigma * rng.standard_normal((T, N))
     log_open = np.vstack([np.log(p0)[None, :], log_close[:-1]]) + gap
     log_open[0] = np.log(p0)
