@@ -197,3 +197,9 @@ def test_kill_switch_config_from_settings():
                                                           "threshold": 15, "mode": "flatten"}]})
     cfg = kill_switch_config(r)
     assert (cfg["window_hours"], cfg["threshold_pct"], cfg["mode"]) == (6.0, 15.0, "flatten")
+
+
+def test_peak_filled_levels_from_recorded_snapshots():
+    r = equity_result([100.0] * 4, snapshots={"n_filled_levels": [0, 3, 7, np.nan]})
+    assert fill_concurrency(r)["peak_filled_levels"] == 7
+    assert fill_concurrency(equity_result([100.0] * 4))["peak_filled_levels"] is None

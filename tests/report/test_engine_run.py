@@ -64,6 +64,7 @@ def test_metrics_agree_with_the_snapshots(run):
     assert m["fees_paid"] == pytest.approx(float(snaps["fees_paid"].iloc[-1]), rel=1e-9)
     assert m["peak_margin_ratio"] == pytest.approx(float((snaps["margin_used"] / res.initial_capital).max()))
     assert m["peak_concurrent_assets"] == int(snaps["n_assets_with_positions"].max())
+    assert m["peak_filled_levels"] == int(snaps["n_filled_levels"].max()) > 0
     peak = np.maximum.accumulate(np.concatenate([[res.initial_capital], res.equity.to_numpy()]))
     dd = 1 - np.concatenate([[res.initial_capital], res.equity.to_numpy()]) / peak
     assert m["max_drawdown_pct"] == pytest.approx(dd.max() * 100)

@@ -90,10 +90,12 @@ def fill_concurrency(result: Any, close: pd.DataFrame | None = None, *,
     to ``result.close`` when the Result carries it.
 
     Keys: ``peak_concurrent_positions``, ``peak_concurrent_assets``, ``n_assets``,
-    ``peak_concurrent_assets_time``, ``mean_concurrent_assets``, ``distribution`` (bars per number of
-    assets with positions), ``crash_pct``, ``crash_window_hours``, ``crash_bars`` (count, None without
-    prices), ``crash_mean_assets`` / ``normal_mean_assets`` (mean n_assets_with_positions on crash /
-    other bars), ``crash_peak_assets``, ``crash_mean_positions`` / ``normal_mean_positions``.
+    ``peak_concurrent_assets_time``, ``mean_concurrent_assets``, ``peak_filled_levels`` (max of the
+    snapshots' ``n_filled_levels`` column when the strategy records it, else None), ``distribution``
+    (bars per number of assets with positions), ``crash_pct``, ``crash_window_hours``, ``crash_bars``
+    (count, None without prices), ``crash_mean_assets`` / ``normal_mean_assets`` (mean
+    n_assets_with_positions on crash / other bars), ``crash_peak_assets``, ``crash_mean_positions`` /
+    ``normal_mean_positions``.
     """
     snaps: pd.DataFrame = result.snapshots
     settings = getattr(result, "settings", None) or {}
@@ -117,6 +119,9 @@ def fill_concurrency(result: Any, close: pd.DataFrame | None = None, *,
         "peak_concurrent_assets": int(n_assets.max()) if len(n_assets) else 0,
         "peak_concurrent_assets_time": n_assets.idxmax() if len(n_assets) and n_assets.max() > 0 else None,
         "mean_concurrent_assets": float(n_assets.mean()) if len(n_assets) else 0.0,
+        # strategies that record filled grid levels (ctx.record(n_filled_levels=...)) get their peak
+        "peak_filled_levels": int(snaps["n_filled_levels"].fillna(0).max())
+        if "n_filled_levels" in snaps.columns and len(snaps) else None,
         "distribution": concurrency_distribution(snaps) if "n_assets_with_positions" in snaps else {},
         "crash_pct": float(crash_pct), "crash_window_hours": float(window_hours),
         "crash_bars": None, "crash_mean_assets": None, "normal_mean_assets": None,

@@ -11,7 +11,8 @@
    ``{capital: max_assets}`` or a sentence), that is quoted. Otherwise the only bound a single run can
    state honestly: the minimum capital per asset implied by the exchange minimum notional
    (``min_notional x num_levels / leverage`` for a grid, where the smallest order is one level;
-   ``min_notional`` otherwise), hence the most assets each capital can fund in config order. The drawdown-limited answer needs ``multifolio sweep``; the line says so.
+   ``min_notional`` otherwise), hence the most assets each capital can fund in config order. The
+   drawdown-limited answer needs ``multifolio sweep``; the line says so.
 
 Each entry is a dict of figures plus ``answer`` (the printed line).
 """
@@ -165,8 +166,9 @@ def five_answers(result: Any, close: pd.DataFrame | None = None,
         crash += (f"{conc['crash_bars']}, mean {_num(conc['crash_mean_assets'], '{:.2f}')} assets held "
                   f"(peak {conc['crash_peak_assets']}) vs {_num(conc['normal_mean_assets'], '{:.2f}')} "
                   f"on other bars")
+    levels = f", {conc['peak_filled_levels']} grid levels" if conc["peak_filled_levels"] is not None else ""
     conc["answer"] = (f"Fill correlation: up to {conc['peak_concurrent_assets']} of {n} assets "
-                      f"({conc['peak_concurrent_positions']} positions) held at once; {crash}")
+                      f"({conc['peak_concurrent_positions']} positions{levels}) held at once; {crash}")
 
     margin = {"peak_margin_ratio": m["peak_margin_ratio"], "peak_margin_pct": m["peak_margin_pct"],
               "time": m["peak_margin_time"]}

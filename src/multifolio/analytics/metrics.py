@@ -22,7 +22,8 @@ Trades and costs
 Shared-pool answers
   ``peak_margin_ratio`` (max snapshots margin_ratio = margin used / initial capital, a fraction),
   ``peak_margin_pct`` (the same in %), ``peak_margin_time``, ``peak_concurrent_positions``,
-  ``peak_concurrent_assets``, ``crash_bars``, ``crash_mean_assets``, ``normal_mean_assets``
+  ``peak_concurrent_assets``, ``peak_filled_levels`` (max snapshots n_filled_levels, None when the
+  strategy does not record it), ``crash_bars``, ``crash_mean_assets``, ``normal_mean_assets``
   (mean number of assets with positions on crash / other bars; None without prices),
   ``kill_switch_triggers`` (see ``kill_switch.kill_switch_summary``), ``kill_switch_window_hours``,
   ``kill_switch_threshold_pct``.
@@ -143,8 +144,9 @@ def compute_metrics(result: Any, close: pd.DataFrame | None = None) -> dict[str,
         out.update({"peak_margin_ratio": math.nan, "peak_margin_pct": math.nan, "peak_margin_time": None})
 
     conc = fill_concurrency(result, close)
-    out.update({k: conc[k] for k in ("peak_concurrent_positions", "peak_concurrent_assets", "crash_bars",
-                                     "crash_mean_assets", "normal_mean_assets")})
+    out.update({k: conc[k] for k in ("peak_concurrent_positions", "peak_concurrent_assets",
+                                     "peak_filled_levels", "crash_bars", "crash_mean_assets",
+                                     "normal_mean_assets")})
     ks = kill_switch_summary(result)
     out.update({"kill_switch_triggers": ks["triggers"], "kill_switch_window_hours": ks["window_hours"],
                 "kill_switch_threshold_pct": ks["threshold_pct"]})
