@@ -14,6 +14,9 @@ from multifolio.data.market_data import MarketData
 from multifolio.data.synthetic import synthetic
 
 CRYPTO_SEED = 2023
+# Prices mean-revert slowly (60-day half-life) towards their start so that two years of bars keep
+# realistic levels (BTC within about 20-40k) while hourly behaviour stays a random walk.
+CRYPTO_ANCHOR_HALFLIFE_BARS = 60 * 24
 # (pair, first open in USDT, annualised volatility): levels and volatilities of early 2023.
 CRYPTO_PAIRS: tuple[tuple[str, float, float], ...] = (
     ("BTC/USDT", 28_000.0, 0.45), ("ETH/USDT", 1_900.0, 0.55), ("BNB/USDT", 300.0, 0.50),
@@ -31,7 +34,8 @@ CRYPTO_SYMBOLS: tuple[str, ...] = tuple(p[0] for p in CRYPTO_PAIRS)
 def _crypto_hourly() -> MarketData:
     return synthetic(len(CRYPTO_PAIRS), 2 * 365 * 24, freq="1h", seed=CRYPTO_SEED, start="2023-01-01",
                      symbols=CRYPTO_SYMBOLS, annual_vol=[p[2] for p in CRYPTO_PAIRS],
-                     start_prices=[p[1] for p in CRYPTO_PAIRS], n_clusters=5, base_notional=2e6)
+                     start_prices=[p[1] for p in CRYPTO_PAIRS], n_clusters=5, base_notional=2e6,
+                     anchor_halflife_bars=CRYPTO_ANCHOR_HALFLIFE_BARS)
 
 
 def crypto_hourly() -> MarketData:
