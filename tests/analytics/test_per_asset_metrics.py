@@ -195,3 +195,29 @@ def test_sizing_from_min_notional_and_from_a_sweep():
     s = five_answers(r)["sizing"]
     assert s["source"] == "sweep" and s["max_assets"] == {1000.0: 3, 5000.0: 10, 10000.0: 21}
     assert "$5,000: 10 assets" in s["answer"]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_per_asset_pnl_sums_on_random_fills_long_and_short(seed):
+    """Random fills (longs, shorts, flips, partial closes, fees, positions left open) on random prices:
+    the assets' pnl always adds up to final equity - initial capital when prices are attached."""
+    rng = np.random.default_rng(seed)
+    idx = hourly(30)
+    symbols = ["A", "B", "C"]
+    close = pd.DataFrame(50 * np.exp(np.cumsum(rng.normal(0, 0.03, (30, 3)), axis=0)), index=idx,
+                         columns=symbols)
+    close.iloc[rng.integers(1, 30, 4), rng.integers(0, 3, 4)] = np.nan   # missing bars (not the first)
+    fills = []
+    for _ in range(25):
+        t = int(rng.integers(0, 30))
+        s = symbols[int(rng.integers(0, 3))]
+        px = float(close[s].ffill().bfill().iloc[t]) * (1 + rng.normal(0, 0.002))
+        qty = float(rng.choice([-2.0, -1.0, 1.0, 2.0, 3.0]))
+        fills.append((idx[t], s, qty, px, abs(qty) * px * 0.001, "signal"))
+    fills.sort(key=lambda f: f[0])
+    r = ledger_result(close, fills, initial=5_000.0)
+    r.close = close
+    t = per_asset_table(r)
+    assert t["pnl"].sum() == pytest.approx(float(r.equity.iloc[-1]) - 5_000.0, abs=1e-8)
+    assert t["fees"].sum() == pytest.approx(sum(f[4] for f in fills))
+    assert t["return_contribution_pct"].sum() == pytest.approx(r.metrics["total_return_pct"], abs=1e-9)

@@ -124,3 +124,14 @@ def test_terminal_report_lists_kill_switch_events():
 def test_fmt():
     assert fmt(None) == "-" and fmt(float("nan")) == "-" and fmt(-math.inf) == "-inf"
     assert fmt(2.0, "{:d}") == "2" and fmt("x", "{:.2f}") == "x"
+
+
+@pytest.mark.parametrize("n_bars", [0, 1])
+def test_empty_and_single_bar_results_still_report(n_bars):
+    r = equity_result([100.0], initial=100.0)
+    if n_bars == 0:
+        r.equity, r.snapshots, r.positions = r.equity.iloc[:0], r.snapshots.iloc[:0], r.positions.iloc[:0]
+    d = json.loads(result_to_json(r))
+    assert d["final_equity"] == 100.0 and d["total_return_pct"] == 0.0 and d["max_drawdown_pct"] == 0.0
+    assert d["metrics"]["sharpe"] is None and d["total_trades"] == 0
+    assert "1. Max drawdown on shared capital: 0.00%" in _render(r)
