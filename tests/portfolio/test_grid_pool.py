@@ -63,14 +63,19 @@ def test_margin_used_and_ratio_follow_the_open_positions():
 
 def test_per_asset_pnl_sums_to_the_portfolio_pnl_and_the_end_closes_everything():
     md = synthetic(4, 700, seed=21)
-    res = mf.backtest(md, GridATR(**{**GRID, "sl_percent": 6.0}), cash=10_000.0, leverage=3.0,
-                      fees=0.001, slippage=0.0005)
+    g = GridATR(**{**GRID, "sl_percent": 6.0})
+    res = mf.backtest(md, g, cash=10_000.0, leverage=3.0, fees=0.001, slippage=0.0005)
     total = float(res.equity.iloc[-1]) - 10_000.0
     by_asset = res.trades.groupby("symbol")["pnl"].sum()
     assert len(by_asset) == 4
     assert by_asset.sum() == pytest.approx(total, abs=1e-6)
     fills_pnl = res.fills["realized_pnl"].sum() - res.fills["fee"].sum()
     assert fills_pnl == pytest.approx(total, abs=1e-6)
+    per_asset = res.per_asset
+    np.testing.assert_allclose(per_asset.loc[by_asset.index, "pnl"], by_asset, atol=1e-6)
+    assert per_asset["pnl"].sum() == pytest.approx(total, abs=1e-6)
+    # the grid's own count of stacked levels agrees with the one analytics reads from the fills
+    np.testing.assert_array_equal(per_asset.loc[md.symbols, "peak_filled_levels"], g.peak_filled_levels)
     assert (res.positions.iloc[-1] == 0).all()
 
 
