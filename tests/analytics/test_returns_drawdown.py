@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import doctest
+import importlib
 import math
 import statistics
 
@@ -13,7 +14,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from mf_results import hourly
 
-from multifolio.analytics import concurrency, drawdown, five_answers, kill_switch, per_asset, returns
 from multifolio.analytics import returns as R
 from multifolio.analytics.drawdown import (
     drawdown_episodes,
@@ -23,8 +23,11 @@ from multifolio.analytics.drawdown import (
 )
 
 
-@pytest.mark.parametrize("module", [returns, drawdown, concurrency, kill_switch, per_asset, five_answers])
-def test_docstring_examples_run(module):
+@pytest.mark.parametrize("name", ["analytics.returns", "analytics.drawdown", "analytics.concurrency",
+                                  "analytics.kill_switch", "analytics.per_asset", "analytics.five_answers",
+                                  "report.json_report", "report.terminal", "report.html"])
+def test_docstring_examples_run(name):
+    module = importlib.import_module(f"multifolio.{name}")
     failed, attempted = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert attempted > 0 and failed == 0
 
