@@ -110,7 +110,7 @@ def test_metrics_hand_computed():
     assert m["n_orders"] == 5 and m["n_fills"] == 7 and m["liquidations"] == 0
     # drawdown: peak 10018 at 01:00, trough 9616.2 at 03:00, never recovered (6 h to the last bar)
     assert m["max_drawdown_pct"] == pytest.approx((1 - 9616.2 / 10018) * 100)
-    assert m["max_drawdown_duration_hours"] == 6.0
+    assert m["max_drawdown_duration_hours"] == 6.0 == m["deepest_drawdown_duration_hours"]
     assert m["max_drawdown_recovery_time"] is None
     assert m["period_days"] == pytest.approx(8 / 24)
     assert m["periods_per_year"] == pytest.approx(8766.0)

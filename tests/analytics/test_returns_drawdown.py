@@ -96,7 +96,7 @@ def test_drawdown_on_a_known_path():
     s = drawdown_summary(eq, initial=100.0)
     # the deepest episode is 50%, the longest one (3 h) is the first
     assert s["max_drawdown_pct"] == pytest.approx(50.0)
-    assert s["max_drawdown_duration_hours"] == 3.0
+    assert s["max_drawdown_duration_hours"] == 3.0 and s["deepest_drawdown_duration_hours"] == 2.0
     assert s["max_drawdown_peak_time"] == t[3] and s["max_drawdown_recovery_time"] == t[5]
     assert s["time_underwater_pct"] == pytest.approx(3 / 7 * 100)
 

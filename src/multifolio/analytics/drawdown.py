@@ -106,13 +106,15 @@ def drawdown_episodes(equity: pd.Series, initial: float | None = None,
 
 def drawdown_summary(equity: pd.Series, initial: float | None = None,
                      freq: pd.Timedelta | None = None) -> dict[str, Any]:
-    """Deepest and longest drawdown: ``max_drawdown_pct``, its peak/trough/recovery times,
-    ``max_drawdown_duration_hours`` (longest episode), ``longest_drawdown_peak_time`` and
-    ``time_underwater_pct`` (share of bars below the running peak)."""
+    """Deepest and longest drawdown: ``max_drawdown_pct``, its peak/trough/recovery times and
+    ``deepest_drawdown_duration_hours`` (that episode's peak to recovery or last bar),
+    ``max_drawdown_duration_hours`` (the longest episode, deepest or not), ``longest_drawdown_peak_time``
+    and ``time_underwater_pct`` (share of bars below the running peak)."""
     ep = drawdown_episodes(equity, initial, freq)
     out: dict[str, Any] = {
         "max_drawdown_pct": 0.0, "max_drawdown_peak_time": None, "max_drawdown_trough_time": None,
         "max_drawdown_recovery_time": None, "max_drawdown_duration_hours": 0.0,
+        "deepest_drawdown_duration_hours": 0.0,
         "longest_drawdown_peak_time": None, "time_underwater_pct": 0.0,
     }
     if len(ep) == 0:
@@ -126,6 +128,7 @@ def drawdown_summary(equity: pd.Series, initial: float | None = None,
         "max_drawdown_trough_time": deep["trough_time"],
         "max_drawdown_recovery_time": None if pd.isna(deep["recovery_time"]) else deep["recovery_time"],
         "max_drawdown_duration_hours": float(longest["duration_hours"]),
+        "deepest_drawdown_duration_hours": float(deep["duration_hours"]),
         "longest_drawdown_peak_time": longest["peak_time"],
         "time_underwater_pct": float((dd < -_REL_TOL * 100).mean() * 100.0),
     })

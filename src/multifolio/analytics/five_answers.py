@@ -146,12 +146,14 @@ def five_answers(result: Any, close: pd.DataFrame | None = None,
     rec = m["max_drawdown_recovery_time"]
     dd = {"value_pct": m["max_drawdown_pct"], "peak_time": m["max_drawdown_peak_time"],
           "trough_time": m["max_drawdown_trough_time"], "recovery_time": rec,
+          "duration_hours": m["deepest_drawdown_duration_hours"],
           "longest_duration_hours": m["max_drawdown_duration_hours"]}
     if m["max_drawdown_pct"] > 0:
+        state = f"recovered {_ts(rec)}" if rec is not None else "not recovered"
         dd["answer"] = (f"Max drawdown on shared capital: {m['max_drawdown_pct']:.2f}% "
-                        f"(peak {_ts(dd['peak_time'])} -> trough {_ts(dd['trough_time'])}, "
-                        f"{'recovered ' + _ts(rec) if rec is not None else 'not recovered'}); "
-                        f"longest underwater {m['max_drawdown_duration_hours']:.0f} h")
+                        f"(peak {_ts(dd['peak_time'])} -> trough {_ts(dd['trough_time'])}, {state}, "
+                        f"{m['deepest_drawdown_duration_hours']:.0f} h from the peak); longest underwater "
+                        f"{m['max_drawdown_duration_hours']:.0f} h")
     else:
         dd["answer"] = "Max drawdown on shared capital: 0.00% (equity never fell below its peak)"
 

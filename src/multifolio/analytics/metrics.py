@@ -9,8 +9,9 @@ Returns and risk (see ``returns`` and ``drawdown`` for the conventions)
   (annualised std of bar returns), ``sharpe``, ``sortino`` (risk-free 0), ``calmar`` (cagr_pct /
   max_drawdown_pct, NaN without a drawdown), ``max_drawdown_pct`` (positive %), ``max_drawdown_peak_time``,
   ``max_drawdown_trough_time``, ``max_drawdown_recovery_time`` (None if not recovered),
-  ``max_drawdown_duration_hours`` (longest peak-to-recovery stretch, to the last bar if not recovered),
-  ``time_underwater_pct``.
+  ``max_drawdown_duration_hours`` (longest peak-to-recovery stretch, to the last bar if not recovered;
+  the longest drawdown need not be the deepest), ``deepest_drawdown_duration_hours`` (the same for the
+  deepest drawdown), ``time_underwater_pct``.
 Trades and costs
   ``total_trades`` (closed round trips), ``win_rate`` (% of trades with pnl > 0), ``profit_factor``
   (gross profit / gross loss of trades; inf with no losing trade, NaN without trades),
@@ -105,7 +106,8 @@ def compute_metrics(result: Any, close: pd.DataFrame | None = None) -> dict[str,
         "sharpe": R.sharpe_ratio(rets, ppy),
         "sortino": R.sortino_ratio(rets, ppy),
         "calmar": cagr / dd["max_drawdown_pct"] if dd["max_drawdown_pct"] > 0 else math.nan,
-        **{k: dd[k] for k in ("max_drawdown_pct", "max_drawdown_duration_hours", "max_drawdown_peak_time",
+        **{k: dd[k] for k in ("max_drawdown_pct", "max_drawdown_duration_hours",
+                              "deepest_drawdown_duration_hours", "max_drawdown_peak_time",
                               "max_drawdown_trough_time", "max_drawdown_recovery_time",
                               "time_underwater_pct")},
     }
