@@ -183,3 +183,34 @@ def test_per_asset_overrides_apply_to_their_symbol_only():
     assert (entries["symbol"] == "A0").sum() == 3
     assert (entries["symbol"] == "A1").sum() == 1
     assert g.peak_filled_levels.tolist() == [3, 1]
+
+
+def test_two_sided_grid_trades_one_side_per_cycle():
+    dip = [99.0, 97.0, 95.0, 95.2, *np.linspace(96, 100.5, 5)]
+    spike = [101.0, 103.0, 105.0, 104.8, *np.linspace(104, 99.5, 5)]
+    md = candles(dip_then(40, np.r_[dip, wiggle(15, 100.0, 0.3), spike, wiggle(15, 100.0, 0.3)]))
+    res = run(md, GridATR(**{**SMALL, "sides": "both"}), allow_short=True)
+    trades = res.trades
+    assert trades["direction"].iloc[0] == "long"          # the dip comes first
+    assert {"long", "short"} <= set(trades["direction"])
+    assert (trades["exit_reason"] == "take_profit").all()
+    entries = res.fills[res.fills["reason"] == "grid"]
+    for tr in trades.itertuples():
+        # a cycle holds one side only: every level filled during it has the trade's sign
+        cycle = entries[(entries["timestamp"] >= tr.entry_time) & (entries["timestamp"] < tr.exit_time)]
+        sign = 1.0 if tr.direction == "long" else -1.0
+        assert 1 <= len(cycle) <= 3 and (np.sign(cycle["qty"]) == sign).all()
+        assert cycle["qty"].abs().sum() == pytest.approx(tr.qty)
+
+
+def test_a_missing_bar_does_not_switch_the_grid_off():
+    after = np.r_[[np.nan, np.nan], [99.0, 97.0, 95.0, 95.2], np.linspace(96, 101, 6), wiggle(10, 101.0, 0.3)]
+    close = dip_then(40, after)
+    md = candles(close)
+    assert not md.tradable[40:42, 0].any()
+    res = run(md, GridATR(**SMALL))
+    entries = res.fills[res.fills["reason"] == "grid"]
+    # the dip right after the gap still fills the grid (placed again on the first bar back)
+    assert len(entries) == 3
+    assert entries["timestamp"].min() <= md.index[46]
+    assert res.trades["exit_reason"].tolist() == ["take_profit"]

@@ -14,7 +14,12 @@ For every asset, each bar:
 * the whole position of an asset is closed (market order) when the close returns to the centre
   (reason ``take_profit``) or moves ``sl_percent`` against the average entry (reason ``stop_loss``);
 * nothing is placed before SMA and ATR are warm, on a bar where the asset has no price, or while the
-  ATR is zero (flat prices: every level would sit on the centre).
+  ATR is zero (flat prices: every level would sit on the centre). Across a missing bar the indicators
+  carry on (the SMA counts it as an unchanged close, Wilder's ATR skips it).
+
+A level already crossed by the price (a buy level above the close, e.g. after a sharp fall, or a short
+level below it once the lagging centre sits under the price) is a marketable limit order: it fills at
+the next open, as it would on an exchange.
 
 Two-sided grids (``sides="both"``) offer both sides only while flat: once one side fills, the asset is in
 a long (or short) cycle and only that side's remaining levels are offered until the position is closed.
@@ -41,6 +46,7 @@ from typing import Any
 
 import numba as nb
 import numpy as np
+import pandas as pd
 
 from multifolio.engine.strategy import Strategy
 from multifolio.strategies.indicators import atr, sma
@@ -118,7 +124,9 @@ def _check_params(p: dict[str, Any], where: str = "") -> dict[str, Any]:
 
 
 class GridATR(Strategy):
-    """ATR grid per asset on one shared account (see the module docstring for the rules).
+    """ATR-spaced limit-order grid around an SMA, one per asset, all on one shared account.
+
+    See the module docstring for the rules.
 
     Parameters are keyword-only; ``per_asset={"BTC/USDT": {"num_levels": 8, ...}}`` overrides any of
     ``ma_period, atr_period, atr_multiplier_start, atr_multiplier_step, num_levels, leverage, sides,
@@ -209,9 +217,12 @@ class GridATR(Strategy):
         # Indicators once for the whole run, vectorised; assets sharing a period share one call.
         self._centre = np.full((data.n_bars, n), np.nan)
         self._atr = np.full((data.n_bars, n), np.nan)
+        # A missing bar counts as an unchanged close for the centre, so that a one-hour gap does not
+        # blank the grid (and its exits) for ma_period bars; bars without a price still trade nothing.
+        filled = pd.DataFrame(data.close).ffill().to_numpy()
         for period in {p["ma_period"] for p in params}:
             cols = [j for j, p in enumerate(params) if p["ma_period"] == period]
-            self._centre[:, cols] = sma(data.close[:, cols], period)
+            self._centre[:, cols] = sma(filled[:, cols], period)
         for period in {p["atr_period"] for p in params}:
             cols = [j for j, p in enumerate(params) if p["atr_period"] == period]
             self._atr[:, cols] = atr(data.high[:, cols], data.low[:, cols], data.close[:, cols], period)
