@@ -18,7 +18,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from multifolio.analytics.concurrency import crash_bars, window_to_bars
+from multifolio.analytics.concurrency import crash_bars, equal_weight_index, window_to_bars
 from multifolio.analytics.drawdown import drawdown_series
 from multifolio.analytics.five_answers import five_answers
 from multifolio.analytics.kill_switch import kill_switch_events
@@ -84,6 +84,15 @@ def _equity_figure(result: Any, m: dict[str, Any]) -> go.Figure:
         fig.add_trace(go.Scatter(x=[t], y=[float(dd.loc[t])], mode="markers+text", name="Max drawdown",
                                  text=[f"-{m['max_drawdown_pct']:.1f}%"], textposition="middle right",
                                  marker={"color": "#c62828", "size": 9}), row=2, col=1)
+    evs = kill_switch_events(getattr(result, "events", None))
+    if len(evs):
+        times = pd.DatetimeIndex(evs["timestamp"])
+        at = result.equity.reindex(times)
+        fig.add_trace(go.Scatter(x=times, y=at.to_numpy(dtype=float), mode="markers", name="Kill switch",
+                                 marker={"color": "#ff8f00", "size": 11, "symbol": "triangle-down"},
+                                 text=[f"{a}, depth {fmt(d, '{:.1f}')}%" for a, d in
+                                       zip(evs["action"], evs["depth_pct"], strict=True)]),
+                      row=1, col=1)
     fig.update_yaxes(title_text="Equity", row=1, col=1)
     fig.update_yaxes(title_text="Drawdown %", row=2, col=1)
     fig.update_layout(title="Equity (marked to market) and drawdown", height=520, hovermode="x unified",
@@ -104,7 +113,7 @@ def _margin_figure(result: Any) -> go.Figure:
 
 def _concurrency_figure(result: Any, conc: dict[str, Any], close: pd.DataFrame | None) -> go.Figure:
     snaps = result.snapshots
-    fig = go.Figure()
+    fig = make_subplots(specs=[[{"secondary_y": True}]])
     for col, name, dash in (("n_open_positions", "Open positions", "dot"),
                             ("n_assets_with_positions", "Assets with positions", "solid")):
         if col in snaps.columns:
@@ -117,7 +126,12 @@ def _concurrency_figure(result: Any, conc: dict[str, Any], close: pd.DataFrame |
         pts = held[crash.to_numpy()]
         fig.add_trace(go.Scatter(x=pts.index, y=pts.to_numpy(), mode="markers", name="Crash bar",
                                  marker={"color": "#c62828", "size": 5, "symbol": "x"}))
-    fig.update_layout(title=f"Fill concurrency ({len(result.symbols)} assets)", height=320,
+        ew = equal_weight_index(close).reindex(snaps.index)
+        fig.add_trace(_line(ew / float(ew.dropna().iloc[0]) if ew.notna().any() else ew,
+                            "Equal-weight index", line_color="#888", opacity=0.6), secondary_y=True)
+        fig.update_yaxes(title_text="index", secondary_y=True, showgrid=False)
+    fig.update_yaxes(title_text="count", secondary_y=False)
+    fig.update_layout(title=f"Fill concurrency ({len(result.symbols)} assets)", height=340,
                       margin={"t": 50, "b": 30})
     return fig
 
