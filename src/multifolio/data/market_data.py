@@ -175,7 +175,8 @@ class MarketData:
         """Build from wide DataFrames (index = timestamps, columns = symbols).
 
         Frames are aligned on the union of their indexes (one clock) and the columns of ``close``.
-        Missing open/high/low default to close (close-only data); missing volume is NaN.
+        A missing open defaults to close; a missing high/low to max/min(open, close) (so close-only
+        data has OHLC = close); a missing volume is NaN. Candles are validated (MarketDataError).
         """
         if not isinstance(close, pd.DataFrame):
             raise MarketDataError("close must be a wide DataFrame (index = timestamps, columns = symbols)")
@@ -214,8 +215,13 @@ class MarketData:
         o = aligned("open", open)
         h = aligned("high", high)
         lo = aligned("low", low)
-        md = cls(index, symbols, open=c if o is None else o, high=c if h is None else h,
-                 low=c if lo is None else lo, close=c, volume=aligned("volume", volume),
+        o = c if o is None else o
+        # A missing high/low is the bar's body (max/min of open and close), so open-and-close data
+        # stays consistent; with close only, all four prices are the close.
+        with np.errstate(invalid="ignore"):
+            h = np.fmax(o, c) if h is None else h
+            lo = np.fmin(o, c) if lo is None else lo
+        md = cls(index, symbols, open=o, high=h, low=lo, close=c, volume=aligned("volume", volume),
                  fields={k: aligned(k, v) for k, v in fields.items()})
         return md.validate()
 

@@ -43,13 +43,17 @@ def check_candles(open: np.ndarray, high: np.ndarray, low: np.ndarray, close: np
                   sources: Mapping[str, str] | None = None) -> None:
     """Raise MarketDataError at the first bad candle (arrays of one shape; NaN = no bar).
 
-    Problems, in the order they are checked: infinite price, non-positive price, high below low,
+    Problems, in the order they are checked: infinite price, non-positive price (close, then open,
+    high, low), high below low,
     open outside [low, high], close outside [low, high], infinite or negative volume.
     """
     with np.errstate(invalid="ignore"):
-        for name, a in (("open", open), ("high", high), ("low", low), ("close", close)):
+        # The close first: with close-only data open/high/low are copies of it, and the error should
+        # name the price the user actually gave.
+        prices = (("close", close), ("open", open), ("high", high), ("low", low))
+        for name, a in prices:
             _raise_first(np.isinf(a), f"infinite {name} price", locate, source, sources)
-        for name, a in (("open", open), ("high", high), ("low", low), ("close", close)):
+        for name, a in prices:
             _raise_first(a <= 0, f"non-positive {name} price", locate, source, sources)
         _raise_first(high < low, "high below low", locate, source, sources)
         slack_hi = high * (1 + _REL_TOL)
