@@ -23,7 +23,7 @@ CASES = [
     ("high_below_low.csv", "high below low", "BTC", utc("2024-01-01 01:00")),
     ("open_outside.csv", "open outside [low, high]", "BTC", utc("2024-01-01 01:00")),
     ("close_outside.csv", "close outside [low, high]", "BTC", utc("2024-01-01 01:00")),
-    ("zero_price.csv", "non-positive low price", "SOL", utc("2024-01-01 01:00")),
+    ("zero_price.csv", "non-positive close price", "SOL", utc("2024-01-01 01:00")),
     ("negative_price.csv", "non-positive open price", "SOL", utc("2024-01-01 01:00")),
     ("inf_price.csv", "infinite high price", "SOL", utc("2024-01-01 01:00")),
     ("negative_volume.csv", "negative volume", "XRP", utc("2024-01-01 01:00")),
