@@ -159,3 +159,20 @@ def test_data_fetch_writes_then_resumes(cli, tmp_path: Path, monkeypatch) -> Non
     result = cli("data", "fetch", "--exchange", "fakex", "--symbols", "ETH/USDT", "--store", store)
     assert result.exit_code == 2
     assert "--since is needed for symbols not yet in" in result.stderr and "ETH/USDT" in result.stderr
+
+
+def test_progress_only_for_a_terminal_and_not_quiet(monkeypatch) -> None:
+    import io
+    import sys
+
+    from multifolio.cli.common import progress_enabled
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr(sys, "stdout", io.StringIO())
+    assert progress_enabled(quiet=False) is False       # redirected output: no bar
+    monkeypatch.setattr(sys, "stdout", Tty())
+    assert progress_enabled(quiet=False) is True
+    assert progress_enabled(quiet=True) is False
