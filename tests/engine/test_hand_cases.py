@@ -507,3 +507,20 @@ def test_orders_table_lists_cancelled_and_open_orders():
     assert str(orders.loc[ids["lower"], "status"]) == "open"
     assert float(orders.loc[ids["lower"], "price"]) == approx(80)
     assert len(res.fills) == 0
+
+
+@pytest.mark.parametrize("entry", ["backtest", "from_weights"])
+def test_dust_target_does_not_break_the_books(entry):
+    # a sub-normal target weight (1e-300 of 1,000 at price 10 = 1e-299 shares) must not crash the
+    # run: it is either dropped or bought and closed at the end; either way the account ends flat
+    # with its 1,000 (no costs).
+    data = bars(A=[flat(10), flat(11), flat(12)])
+    if entry == "backtest":
+        res = run(data, {0: lambda ctx: ctx.target_weights({"A": 1e-300})}, cash=1_000.0,
+                  close_at_end=True)
+    else:
+        w = pd.DataFrame({"A": [1e-300, np.nan, np.nan]}, index=data.index)
+        res = mf.from_weights(pd.DataFrame({"A": data.close[:, 0]}, index=data.index), w,
+                              cash=1_000.0, execution="close")
+    assert pos(res, "A")[-1] == 0.0
+    assert res.equity.iloc[-1] == approx(1_000)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from mf_testdata import random_market
 
@@ -29,13 +29,22 @@ CASH = 10_000.0
 
 KINDS = ("market", "notional", "limit", "stop", "target_weight", "target_qty", "cancel_all")
 
-# one planned order: (bar, kind, asset, size as a fraction of equity, price offset as a fraction)
+# Sizes and offsets on a grid of hundredths / thousandths: the properties are about the books, and
+# sub-normal sizes (1e-300 of equity) would only test dust handling, which test_hand_cases pins.
+FRACTION = st.integers(-60, 60).map(lambda x: x / 100.0)        # size as a fraction of equity
+OFFSET = st.integers(-60, 60).map(lambda x: x / 1000.0)         # price offset as a fraction
+# one planned order: (bar, kind, asset, size, price offset)
 ORDER = st.tuples(st.integers(0, N_BARS - 1), st.sampled_from(KINDS), st.integers(0, N_ASSETS - 1),
-                  st.floats(-0.6, 0.6, allow_nan=False), st.floats(-0.06, 0.06, allow_nan=False))
+                  FRACTION, OFFSET)
 BRACKET = st.tuples(st.integers(0, N_BARS - 1), st.integers(0, N_ASSETS - 1),
-                    st.floats(0.05, 0.5), st.floats(0.001, 0.05), st.floats(0.001, 0.05))
+                    st.integers(5, 50).map(lambda x: x / 100.0),
+                    st.integers(1, 50).map(lambda x: x / 1000.0),
+                    st.integers(1, 50).map(lambda x: x / 1000.0))
 
+# No shrinking phase: a failing example is reported as generated (seeded, so reproducible), which
+# keeps a failing run as short as a passing one instead of minutes of shrinking.
 PROPS = settings(max_examples=25, deadline=None, derandomize=True, database=None,
+                 phases=[Phase.explicit, Phase.generate],
                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
@@ -126,16 +135,22 @@ def check_invariants(res, open_, high, low, close, slippage: float) -> None:
         bad = ~((base >= lo - tol) & (base <= hi + tol))
         assert not bad.any(), (
             f"fills outside the bar's [low, high]:\n{fills[bad]}\nlow {lo[bad]} high {hi[bad]}")
-        qty = fills["qty"].to_numpy(float)
-        assert np.all(qty != 0.0)
-        want = base * np.where(qty > 0, 1.0 + slippage, 1.0 - slippage)
-        np.testing.assert_allclose(fills["price"].to_numpy(float), want, rtol=1e-12,
-                                   err_msg="price != base_price x (1 +/- slippage)")
     fee_sum = float(fills["fee"].sum()) if len(fills) else 0.0
     assert fee_sum >= 0.0
     last_fees = float(res.snapshots["fees_paid"].iloc[-1])
     assert abs(fee_sum - last_fees) <= 1e-9 * max(1.0, fee_sum)
     assert abs(fee_sum - float(res.metrics["fees_paid"])) <= 1e-9 * max(1.0, fee_sum)
+    if len(fills):
+        # docs/contracts.md: "Buy fills at p(1+s), sell fills at p(1-s)" -- every fill, whatever
+        # its kind (checked last, so that a failure here means the other invariants held)
+        qty = fills["qty"].to_numpy(float)
+        assert np.all(qty != 0.0)
+        want = base * np.where(qty > 0, 1.0 + slippage, 1.0 - slippage)
+        got = fills["price"].to_numpy(float)
+        off = ~np.isclose(got, want, rtol=1e-12, atol=0.0)
+        assert not off.any(), (
+            "price != base_price x (1 +/- slippage) for fills:\n"
+            f"{fills.loc[off, ['timestamp', 'symbol', 'qty', 'base_price', 'price', 'kind', 'reason']]}")
 
 
 COSTS = st.tuples(st.sampled_from([0.0, 0.001, 0.01]), st.sampled_from([0.0, 0.5]),
