@@ -350,55 +350,57 @@ def _format_validation_error(exc: ValidationError, source: str,
 
 def _check_names(cfg: RunConfig, source: str, lines: dict[tuple[Any, ...], int]) -> list[str]:
     """Strategy and risk rule names and their parameters, checked against the registries."""
-    problems: list[str] = []
-    try:
-        from multifolio.strategies.registry import STRATEGIES
-    except ImportError:  # the registry lands with the engine; until then names are checked at run time
-        STRATEGIES = None  # noqa: N806
-    if STRATEGIES is not None:
-        cls = STRATEGIES.get(cfg.strategy.name)
-        if cls is None:
-            hint = _did_you_mean(cfg.strategy.name, sorted(STRATEGIES))
-            problems.append(f"{_where(source, lines, ('strategy', 'name'))}: unknown strategy "
-                            f"{cfg.strategy.name!r}{hint} (built-ins: {', '.join(sorted(STRATEGIES))})")
-        else:
-            if cfg.strategy.per_asset and not _accepts_per_asset(cls):
-                problems.append(f"{_where(source, lines, ('strategy', 'per_asset'))}: strategy "
-                                f"{cfg.strategy.name!r} takes no per_asset overrides")
-            known = _strategy_param_names(cls)
-            if known is not None:
-                for key in cfg.strategy.params:
-                    if key not in known:
-                        loc = ("strategy", "params", key)
-                        problems.append(f"{_where(source, lines, loc)}: unknown parameter '{_dotted(loc)}' "
-                                        f"for strategy {cfg.strategy.name!r}{_did_you_mean(key, known)}")
-                for sym, params in cfg.strategy.per_asset.items():
-                    for key in params:
-                        if key not in known:
-                            loc = ("strategy", "per_asset", sym, key)
-                            problems.append(f"{_where(source, lines, loc)}: unknown parameter "
-                                            f"'{_dotted(loc)}' for strategy {cfg.strategy.name!r}"
-                                            f"{_did_you_mean(key, known)}")
-    try:
-        from multifolio.portfolio.risk import RISK_RULES
-    except ImportError:
-        RISK_RULES = None  # noqa: N806
-    if RISK_RULES is not None:
-        for i, rule in enumerate(cfg.risk):
-            if rule.name not in RISK_RULES:
-                hint = _did_you_mean(rule.name, sorted(RISK_RULES))
-                loc = ("risk", i, "name") if ("risk", i, "name") in lines else ("risk", i, "rule")
-                problems.append(f"{_where(source, lines, loc)}: unknown risk rule "
-                                f"{rule.name!r}{hint} (available: {', '.join(sorted(RISK_RULES))})")
-                continue
-            known = _strategy_param_names(RISK_RULES[rule.name])
-            for key in rule.params if known is not None else ():
-                if key not in known:
-                    loc = ("risk", i, "params", key)
-                    if loc not in lines:
-                        loc = ("risk", i, key)
-                    problems.append(f"{_where(source, lines, loc)}: unknown parameter '{_dotted(loc)}' "
-                                    f"for risk rule {rule.name!r}{_did_you_mean(key, known)}")
+    return _check_strategy(cfg.strategy, source, lines) + _check_risk(cfg.risk, source, lines)
+
+
+def _unknown_params(given: Any, known: list[str] | None, loc: tuple[Any, ...], what: str, source: str,
+                    lines: dict[tuple[Any, ...], int]) -> list[str]:
+    if known is None:  # the class takes **kwargs: nothing to check by name
+        return []
+    out = []
+    for key in given:
+        if key not in known:
+            where = loc + (key,)
+            if where not in lines and loc[-1] == "params":  # the flat form of a risk rule
+                where = loc[:-1] + (key,)
+            out.append(f"{_where(source, lines, where)}: unknown parameter '{_dotted(where)}' for {what}"
+                       f"{_did_you_mean(key, known)}")
+    return out
+
+
+def _check_strategy(sc: StrategyConfig, source: str, lines: dict[tuple[Any, ...], int]) -> list[str]:
+    from multifolio.strategies.registry import STRATEGIES
+
+    cls = STRATEGIES.get(sc.name)
+    if cls is None:
+        return [f"{_where(source, lines, ('strategy', 'name'))}: unknown strategy {sc.name!r}"
+                f"{_did_you_mean(sc.name, sorted(STRATEGIES))} (built-ins: {', '.join(sorted(STRATEGIES))})"]
+    problems = []
+    if sc.per_asset and not _accepts_per_asset(cls):
+        problems.append(f"{_where(source, lines, ('strategy', 'per_asset'))}: strategy {sc.name!r} takes no "
+                        "per_asset overrides")
+    known = _strategy_param_names(cls)
+    what = f"strategy {sc.name!r}"
+    problems += _unknown_params(sc.params, known, ("strategy", "params"), what, source, lines)
+    for sym, params in sc.per_asset.items():
+        problems += _unknown_params(params, known, ("strategy", "per_asset", sym), what, source, lines)
+    return problems
+
+
+def _check_risk(rules: list[RiskRuleConfig], source: str, lines: dict[tuple[Any, ...], int]) -> list[str]:
+    from multifolio.portfolio.risk import RISK_RULES
+
+    problems = []
+    for i, rule in enumerate(rules):
+        if rule.name not in RISK_RULES:
+            loc = ("risk", i, "name") if ("risk", i, "name") in lines else ("risk", i, "rule")
+            problems.append(f"{_where(source, lines, loc)}: unknown risk rule {rule.name!r}"
+                            f"{_did_you_mean(rule.name, sorted(RISK_RULES))} "
+                            f"(available: {', '.join(sorted(RISK_RULES))})")
+            continue
+        known = _strategy_param_names(RISK_RULES[rule.name])
+        problems += _unknown_params(rule.params, known, ("risk", i, "params"), f"risk rule {rule.name!r}",
+                                    source, lines)
     return problems
 
 
