@@ -12,7 +12,8 @@ from multifolio.cli.common import console, guard
 
 def _summary(cls: type) -> str:
     doc = inspect.getdoc(cls) or ""
-    return doc.strip().split("\n\n")[0].replace("\n", " ")
+    # First paragraph of the docstring, without reST literal markup.
+    return doc.strip().split("\n\n")[0].replace("\n", " ").replace("``", "")
 
 
 def strategies(
@@ -39,6 +40,8 @@ def strategies(
             table.add_column("default")
             table.add_column("description")
             for pname, spec in getattr(cls, "PARAMS", {}).items():
+                if pname == "per_asset":  # explained below the table
+                    continue
                 ptype, default, desc = (tuple(spec) + (None, None, ""))[:3]
                 tname = getattr(ptype, "__name__", str(ptype))
                 table.add_row(pname, tname, repr(default), str(desc))
