@@ -141,3 +141,27 @@ def test_shared_pool_rejects_fills_that_isolated_runs_with_capital_over_n_make()
     assert same["base_price"].iloc[0] == pytest.approx(first["price"])
     kinds = set(pooled.events["kind"]) if len(pooled.events) else set()
     assert "liquidation" not in kinds       # refused fills, not a liquidation, make the difference
+
+
+def test_kill_switch_flatten_on_the_grid_closes_every_grid_and_pauses_it():
+    from multifolio.portfolio.risk import KillSwitch
+
+    n = 3
+    base = np.column_stack([noisy(150, 30 + s) for s in range(n)])
+    crash = base[-1] * np.linspace(1.0, 0.6, 12)[:, None]
+    after = crash[-1] * np.column_stack([noisy(150, 40 + s, level=1.0) for s in range(n)])
+    md = ohlc(np.vstack([base, crash, after]))
+    rule = KillSwitch(window=24, threshold=20, mode="flatten")
+    res = mf.backtest(md, GridATR(**{**GRID, "leverage": 3.0}), cash=10_000.0, leverage=3.0,
+                      maintenance_margin=0.1, risk=[rule])
+    ev = res.events[res.events["kind"] == "kill_switch"]
+    assert len(ev) == 1 and ev["details"].iloc[0]["depth_pct"] >= 20.0
+    t = md.index.get_loc(ev["timestamp"].iloc[0])
+    assert 150 <= t < 162                                  # during the crash
+    closes = res.fills[res.fills["reason"] == "kill_switch"]
+    assert sorted(closes["symbol"]) == sorted(md.symbols)  # every grid held a position and was closed
+    assert (closes["timestamp"] == md.index[t + 1]).all()  # at the next open
+    assert (res.positions.iloc[t + 1: t + 25] == 0).all().all()
+    grid_fills = res.fills[res.fills["reason"] == "grid"]["timestamp"]
+    assert not ((grid_fills > md.index[t]) & (grid_fills <= md.index[t + 24])).any()
+    assert (grid_fills > md.index[t + 24]).any()         # the grids start again after the pause
