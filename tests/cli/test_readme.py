@@ -55,3 +55,16 @@ def test_cli_examples_parse(cli, line: str) -> None:
 
 def test_cli_example_check_catches_a_wrong_option(cli) -> None:
     assert cli("run", "x.yaml", "--no-such-option", "--help").exit_code == 2
+
+
+def test_json_keys_listed_in_the_readme_are_in_the_report(cli) -> None:
+    import json
+
+    para = README.split("The JSON report (", 1)[1].split("\n\n", 1)[0]
+    listed = re.findall(r"`([a-z_0-9]+)`", para.split(")", 1)[1])
+    assert len(listed) >= 20
+    result = cli("run", REPO / "examples" / "csv_portfolio.yaml", "--json", "--days", "30")
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert [k for k in listed if k not in report] == []
+    assert list(report)[:18] == listed[:18]          # the order the README gives
