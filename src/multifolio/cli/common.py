@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Iterator
@@ -25,6 +26,9 @@ from rich.text import Text
 # Reports go to stdout; errors and progress to stderr, so `--json > out.json` stays clean.
 console = Console(soft_wrap=True)
 err_console = Console(stderr=True, soft_wrap=True)
+if not console.is_terminal and "COLUMNS" not in os.environ:
+    # Redirected to a file or a CI log: Rich would assume 80 columns and truncate the wide tables.
+    console.width = 150
 
 #: Exit code for bad input (config, arguments, data), as for a usage error.
 EXIT_BAD_INPUT = 2
