@@ -46,3 +46,10 @@ def test_empty_sweep_and_bad_arguments():
         run_sweep(power, [{"base": 1, "exp": 1}], backend="threads")
     with pytest.raises(ValueError, match="workers must be >= 1"):
         run_sweep(power, [{"base": 1, "exp": 1}], workers=0)
+
+
+def test_progress_is_reported_as_runs_finish():
+    seen: list[tuple[int, int]] = []
+    run_sweep(power, [{"base": b, "exp": 2} for b in range(5)], workers=2,
+              progress=lambda done, total: seen.append((done, total)))
+    assert seen == [(i, 5) for i in range(6)]

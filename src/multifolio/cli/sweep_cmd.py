@@ -16,7 +16,7 @@ import pandas as pd
 import typer
 from rich.table import Table
 
-from multifolio.cli.common import BadInput, console, err_console, guard
+from multifolio.cli.common import BadInput, console, err_console, guard, progress_enabled
 
 
 def _number_list(value: str, option: str, integer: bool) -> list[Any]:
@@ -83,6 +83,35 @@ def answer_lines(answer: pd.DataFrame, max_dd: float) -> list[str]:
     return lines
 
 
+class _RunProgress:
+    """A transient Rich bar of finished runs (on stderr, only for a person watching a terminal)."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self._progress: Any = None
+        self._task: Any = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        if self._progress is None:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self._progress = Progress(TextColumn("[bold]sweep"), BarColumn(), MofNCompleteColumn(),
+                                      TextColumn("runs"), TimeElapsedColumn(), console=err_console,
+                                      transient=True)
+            self._progress.start()
+            self._task = self._progress.add_task("sweep", total=total)
+        self._progress.update(self._task, completed=done, total=total)
+
+    def __enter__(self) -> _RunProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+
 def sweep(
     config: Path = typer.Argument(..., help="YAML run configuration", show_default=False),
     capital: str = typer.Option("1000,5000,10000", "--capital", help="capitals to test, comma-separated"),
@@ -115,7 +144,9 @@ def sweep(
             raise BadInput(f"--n-assets {max(counts)} exceeds the {n_cfg} symbols of {config}")
         if not json:
             err_console.print(f"sweep: {len(caps) * len(counts)} runs, backend {backend}", highlight=False)
-        table = sizing_sweep(cfg, caps, counts, max_dd=max_dd, workers=workers, backend=backend)
+        with _RunProgress(progress_enabled(False) and not json) as progress:
+            table = sizing_sweep(cfg, caps, counts, max_dd=max_dd, workers=workers, backend=backend,
+                                 progress=progress)
         answer = max_assets_per_capital(table, max_dd)
         payload = sweep_payload(table, answer, max_dd)
         if json:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any
 
 __all__ = ["run_sweep", "SweepError", "BACKENDS"]
@@ -41,7 +41,8 @@ def _default_workers(n_runs: int) -> int:
 
 
 def run_sweep(fn: Callable[..., Any], params_list: Sequence[Mapping[str, Any]], workers: int | None = None,
-              backend: str = "processes", client: Any = None, address: str | None = None) -> list[Any]:
+              backend: str = "processes", client: Any = None, address: str | None = None,
+              progress: Callable[[int, int], None] | None = None) -> list[Any]:
     """``[fn(**p) for p in params_list]``, in parallel; results keep the order of ``params_list``.
 
     ``fn`` and the parameters must be picklable (a module-level function). ``backend="processes"`` uses
@@ -49,7 +50,8 @@ def run_sweep(fn: Callable[..., Any], params_list: Sequence[Mapping[str, Any]], 
     ``workers=1`` runs in this process, which is handy for debugging). ``backend="dask"`` submits to a
     ``dask.distributed`` cluster: ``client`` (an existing ``Client``), ``address`` (a scheduler to
     connect to), or else a ``LocalCluster`` of ``workers`` single-threaded worker processes started and
-    closed for this sweep. A failing run raises :class:`SweepError` naming its parameters.
+    closed for this sweep. ``progress(done, total)`` is called as runs finish. A failing run raises
+    :class:`SweepError` naming its parameters.
     """
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {list(BACKENDS)}, got {backend!r}")
@@ -60,14 +62,24 @@ def run_sweep(fn: Callable[..., Any], params_list: Sequence[Mapping[str, Any]], 
         return []
     n_workers = _default_workers(len(params_list)) if workers is None else int(workers)
 
+    total = len(params_list)
+    report = progress if progress is not None else (lambda done, n: None)
+    report(0, total)
     if backend == "processes":
         if n_workers == 1:
-            outcomes = [_call(fn, p) for p in params_list]
+            outcomes = []
+            for p in params_list:
+                outcomes.append(_call(fn, p))
+                report(len(outcomes), total)
         else:
+            outcomes = [None] * total
             with ProcessPoolExecutor(max_workers=n_workers) as pool:
-                outcomes = list(pool.map(_call, [fn] * len(params_list), params_list))
+                futures = {pool.submit(_call, fn, p): i for i, p in enumerate(params_list)}
+                for done, fut in enumerate(as_completed(futures), start=1):
+                    outcomes[futures[fut]] = fut.result()
+                    report(done, total)
     else:
-        outcomes = _run_dask(fn, params_list, n_workers, client, address)
+        outcomes = _run_dask(fn, params_list, n_workers, client, address, report)
 
     results = []
     for i, (ok, value) in enumerate(outcomes):
@@ -78,24 +90,32 @@ def run_sweep(fn: Callable[..., Any], params_list: Sequence[Mapping[str, Any]], 
 
 
 def _run_dask(fn: Callable[..., Any], params_list: list[dict[str, Any]], n_workers: int, client: Any,
-              address: str | None) -> list[tuple[bool, Any]]:
+              address: str | None, report: Callable[[int, int], None]) -> list[tuple[bool, Any]]:
     try:
         from dask.distributed import Client, LocalCluster
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise ImportError("backend='dask' needs dask.distributed: pip install 'multifolio[distributed]'"
                           ) from exc
     if client is not None:
-        return _gather(client, fn, params_list)
+        return _gather(client, fn, params_list, report)
     if address is not None:
         with Client(address) as c:
-            return _gather(c, fn, params_list)
+            return _gather(c, fn, params_list, report)
     with LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
                       dashboard_address=None) as cluster, Client(cluster) as c:
-        return _gather(c, fn, params_list)
+        return _gather(c, fn, params_list, report)
 
 
-def _gather(client: Any, fn: Callable[..., Any], params_list: list[dict[str, Any]]) -> list[tuple[bool, Any]]:
+def _gather(client: Any, fn: Callable[..., Any], params_list: list[dict[str, Any]],
+            report: Callable[[int, int], None]) -> list[tuple[bool, Any]]:
+    from dask.distributed import as_completed as dask_completed
+
     # pure=False: identical parameter sets are still separate runs (and dask would otherwise hash
     # every argument, configs included, to deduplicate them).
     futures = client.map(_call, [fn] * len(params_list), params_list, pure=False)
-    return client.gather(futures)
+    position = {f.key: i for i, f in enumerate(futures)}
+    outcomes: list[Any] = [None] * len(futures)
+    for done, fut in enumerate(dask_completed(futures), start=1):
+        outcomes[position[fut.key]] = fut.result()
+        report(done, len(futures))
+    return outcomes

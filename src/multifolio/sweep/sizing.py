@@ -105,13 +105,14 @@ def _parse_list(values: Sequence[float] | str, name: str, kind: type) -> list[An
 
 def sizing_sweep(config: Any, capitals: Sequence[float] | str, n_assets: Sequence[int] | str,
                  max_dd: float = 30.0, workers: int | None = None, backend: str = "processes",
-                 **backend_options: Any) -> pd.DataFrame:
+                 progress: Any = None, **backend_options: Any) -> pd.DataFrame:
     """Run every (capital, n_assets) pair of a configuration; one row per pair.
 
     ``config`` is a ``RunConfig`` or a path to a YAML config (loaded in each worker). ``capitals`` and
     ``n_assets`` are sequences or comma-separated strings ("1000,5000"). ``max_dd`` adds the boolean
     column ``ok`` (drawdown <= max_dd, no liquidation, no min-notional rejection). ``backend_options``
-    go to :func:`~multifolio.sweep.runner.run_sweep` (``client``, ``address`` for Dask).
+    go to :func:`~multifolio.sweep.runner.run_sweep` (``client``, ``address`` for Dask);
+    ``progress(done, total)`` is called as runs finish.
     Columns: ``SIZING_COLUMNS`` plus ``ok``; rows sorted by capital then n_assets.
     """
     caps = _parse_list(capitals, "capital", float)
@@ -119,7 +120,8 @@ def sizing_sweep(config: Any, capitals: Sequence[float] | str, n_assets: Sequenc
     if not isinstance(config, str):
         _check_asset_count(config, ns)
     params = [{"config": config, "capital": c, "n_assets": n} for c in caps for n in ns]
-    rows = run_sweep(_sizing_run, params, workers=workers, backend=backend, **backend_options)
+    rows = run_sweep(_sizing_run, params, workers=workers, backend=backend, progress=progress,
+                     **backend_options)
     table = pd.DataFrame(rows, columns=list(SIZING_COLUMNS))
     table["ok"] = _ok(table, max_dd)
     return table.sort_values(["capital", "n_assets"], kind="stable").reset_index(drop=True)
