@@ -152,12 +152,21 @@ class CandleStore:
         return candles, canonical_timeframe(timeframe)
 
     def _insert(self, candles: LongCandles, exchange: str, timeframe: str) -> int:
-        for chunk in _arrow_chunks(candles):
-            self.con.register("_mf_batch", chunk)
-            try:
-                self.con.execute(_INSERT, [exchange, timeframe])
-            finally:
-                self.con.unregister("_mf_batch")
+        # One thread keeps the rows in the order given (symbol, then time). A parallel insert
+        # interleaves symbols across row groups, which defeats the min/max pruning that makes a read
+        # of a few symbols fast (measured: 0.7 s -> 0.1 s for 21 symbols x 1 year out of 10M rows).
+        con = self.con
+        threads = con.execute("SELECT current_setting('threads')").fetchall()[0][0]
+        con.execute("SET threads = 1")
+        try:
+            for chunk in _arrow_chunks(candles):
+                con.register("_mf_batch", chunk)
+                try:
+                    con.execute(_INSERT, [exchange, timeframe])
+                finally:
+                    con.unregister("_mf_batch")
+        finally:
+            con.execute(f"SET threads = {int(threads)}")
         return len(candles)
 
     def write_many(self, batches: Iterable[MarketData | Any], exchange: str = DEFAULT_EXCHANGE,
