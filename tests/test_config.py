@@ -305,3 +305,12 @@ def test_per_asset_only_for_strategies_that_take_it(tmp_path: Path) -> None:
     assert str(err) == (f"{tmp_path / 'run.yaml'}:5: unknown parameter "
                         "'strategy.per_asset.BTC/USDT.num_levls' for strategy 'grid_atr'; "
                         "did you mean 'num_levels'?")
+
+
+def test_docstring_examples() -> None:
+    import doctest
+
+    import multifolio.config
+
+    failed, tried = doctest.testmod(multifolio.config, optionflags=doctest.ELLIPSIS)
+    assert tried >= 3 and failed == 0

@@ -589,7 +589,7 @@ def select_window(index: Any, *, start: Any = None, end: Any = None, days: float
     >>> import pandas as pd
     >>> idx = pd.date_range("2024-01-01", periods=10, freq="D", tz="UTC")
     >>> [str(t.date()) for t in select_window(idx, days=3)]
-    ['2024-01-07', '2024-01-10']
+    ['2024-01-08', '2024-01-10']
     """
     import pandas as pd
 
