@@ -8,7 +8,8 @@ import pandas as pd
 
 def random_market(seed: int, n_bars: int = 60, n_assets: int = 5, *, gaps: bool = True,
                   late_listing: bool = True, delisting: bool = False, freq: str = "D",
-                  full_last_bar: bool = False):
+                  full_last_bar: bool = False
+                  ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """OHLC wide frames (UTC index) with consistent bars and NaN gaps.
 
     Returns (open, high, low, close) DataFrames. Gaps: an asset lists late (NaN before its first
@@ -48,7 +49,7 @@ def random_market(seed: int, n_bars: int = 60, n_assets: int = 5, *, gaps: bool 
         a = arr.copy()
         a[missing] = np.nan
         frames.append(pd.DataFrame(a, index=index, columns=symbols))
-    return tuple(frames)
+    return frames[0], frames[1], frames[2], frames[3]
 
 
 def random_weights(seed: int, close: pd.DataFrame, *, nan_cells: float = 0.15,

@@ -524,3 +524,49 @@ def test_dust_target_does_not_break_the_books(entry):
                               cash=1_000.0, execution="close")
     assert pos(res, "A")[-1] == 0.0
     assert res.equity.iloc[-1] == approx(1_000)
+
+
+# ------------------------------------------------------------------------------------------------
+# more pinned rules: bracket timing in next_open mode, resting fills that do not fit, short weights
+# ------------------------------------------------------------------------------------------------
+def test_bracket_in_next_open_mode_is_active_from_the_bar_after_the_entry_fill():
+    data = bars(A=[(99, 101, 98, 100), (100, 101, 90, 97), (97, 98, 94, 96), (96, 97, 95, 96)])
+    res = run(data, {0: _bracket}, execution="next_open")
+    # bar 0: decided at the close. bar 1: buy 10 at the open 100 -> cash 9,000; bar 1's low 90
+    #        is below the SL but the pair is active from bar 2 only.
+    # bar 2: low 94 <= 95 and open 97 > 95 -> SL sells 10 at 95: cash 9,950; flat.
+    f = fills_of(res)
+    assert [data.index.get_loc(t) for t in f["timestamp"]] == [1, 2]
+    assert f["price"].tolist() == [approx(100), approx(95)]
+    assert str(f.loc[1, "reason"]) == "stop_loss"
+    assert col(res, "cash") == [approx(10_000), approx(9_000), approx(9_950), approx(9_950)]
+    assert res.equity.tolist() == [approx(10_000), approx(9_970), approx(9_950), approx(9_950)]
+
+
+@pytest.mark.parametrize("leverage,qty,reason", [
+    (1.0, 200.0, "insufficient_cash"),      # cash account: 200 x 100 = 20,000 > 10,000 cash
+    (2.0, 300.0, "insufficient_margin"),    # margin: 300 x 101 / 2 = 15,150 > equity 10,300
+])
+def test_resting_fill_that_does_not_fit_is_rejected(leverage, qty, reason):
+    data = bars(A=[flat(105), (101, 102, 99, 100), flat(100)])
+    res = run(data, {0: lambda ctx: ctx.order("A", qty, limit=100.0)}, leverage=leverage)
+    # bar 1: the limit is touched (low 99 <= 100, open 101) but the fill would need more cash /
+    # margin than there is: the order is rejected (not scaled), nothing changes.
+    assert len(res.fills) == 0
+    assert res.equity.tolist() == [approx(CASH)] * 3
+    rejected = res.orders[res.orders["status"].astype(str) == "rejected"]
+    assert rejected["reason"].astype(str).tolist() == [reason]
+
+
+def test_from_weights_short_with_negative_weights():
+    idx = pd.date_range("2024-03-04", periods=3, freq="D", tz="UTC")
+    close = pd.DataFrame({"A": [10.0, 8.0, 9.0]}, index=idx)
+    w = pd.DataFrame({"A": [-0.5, np.nan, 0.0]}, index=idx)
+    res = mf.from_weights(close, w, cash=1_000.0, execution="close", allow_short=True,
+                          close_at_end=False)
+    # bar 0: V = 1,000; target -0.5 x 1,000 / 10 = -50 sh: cash 1,000 + 500 = 1,500; equity 1,000.
+    # bar 1: equity 1,500 - 50 x 8 = 1,100.
+    # bar 2: cover 50 at 9: cash 1,500 - 450 = 1,050; flat; equity 1,050.
+    assert pos(res, "A") == [approx(-50), approx(-50), 0.0]
+    assert col(res, "cash") == [approx(1_500), approx(1_500), approx(1_050)]
+    assert res.equity.tolist() == [approx(1_000), approx(1_100), approx(1_050)]
