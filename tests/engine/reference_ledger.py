@@ -84,7 +84,14 @@ def _per_symbol(value, symbols: list[str], name: str) -> list[float]:
 def run_reference_ledger(close, weights, *, symbols: list[str] | None = None, open=None,
                          cash: float = 1_000_000.0, fees=0.0, fixed_fees=0.0, slippage=0.0,
                          execution: str = "next_open", close_at_end: bool = False) -> RefLedger:
-    """Run the target-weight semantics bar by bar. ``close``/``open``/``weights``: DataFrames or rows."""
+    """Run the target-weight semantics bar by bar. ``close``/``open``/``weights``: DataFrames or rows
+    (rows need ``symbols``).
+
+    >>> led = run_reference_ledger([[10.0], [12.0]], [[1.0], [None]], symbols=["A"], cash=100.0,
+    ...                            execution="close")
+    >>> led.equity, led.positions
+    ([100.0, 120.0], [[10.0], [10.0]])
+    """
     if symbols is None:
         symbols = [str(c) for c in close.columns]
     close_rows = _table(close)
