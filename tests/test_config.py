@@ -314,3 +314,14 @@ def test_docstring_examples() -> None:
 
     failed, tried = doctest.testmod(multifolio.config, optionflags=doctest.ELLIPSIS)
     assert tried >= 3 and failed == 0
+
+
+def test_a_key_given_twice_is_an_error(tmp_path: Path) -> None:
+    err = problem(tmp_path, """
+        data: {sample: crypto_hourly}
+        strategy: {name: equal_weight}
+        capital: 1000
+        fees: 0.001
+        capital: 2000
+    """)
+    assert str(err) == f"{tmp_path / 'run.yaml'}:5: key 'capital' given twice (first on line 3)"

@@ -228,24 +228,30 @@ class RunConfig(BaseModel):
 # Loading: YAML line numbers and readable errors
 # ----------------------------------------------------------------------------------------------------
 
-def _yaml_lines(text: str) -> dict[tuple[Any, ...], int]:
-    """Map each path in the YAML document (keys and list indices) to its 1-based line number.
+def _yaml_index(text: str) -> tuple[dict[tuple[Any, ...], int], list[tuple[tuple[Any, ...], int, int]]]:
+    """Line numbers of every path, and the keys given twice in one mapping: (path, line, first line).
 
     The composed node tree keeps marks, the constructed data does not; paths to keys point at the key's
-    line, list items at the item's line.
+    line, list items at the item's line. A repeated key silently wins in ``safe_load``; we report it.
     """
     lines: dict[tuple[Any, ...], int] = {}
+    dups: list[tuple[tuple[Any, ...], int, int]] = []
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError:
-        return lines
+        return lines, dups
 
     def walk(node: yaml.Node, path: tuple[Any, ...]) -> None:
         if isinstance(node, yaml.MappingNode):
+            seen: dict[Any, int] = {}
             for key_node, value_node in node.value:
                 key = key_node.value
                 sub = path + (key,)
-                lines.setdefault(sub, key_node.start_mark.line + 1)
+                line = key_node.start_mark.line + 1
+                if key in seen and key != "<<":
+                    dups.append((sub, line, seen[key]))
+                seen.setdefault(key, line)
+                lines.setdefault(sub, line)
                 walk(value_node, sub)
         elif isinstance(node, yaml.SequenceNode):
             for i, item in enumerate(node.value):
@@ -256,7 +262,7 @@ def _yaml_lines(text: str) -> dict[tuple[Any, ...], int]:
     if root is not None:
         lines[()] = root.start_mark.line + 1
         walk(root, ())
-    return lines
+    return lines, dups
 
 
 def _line_for(lines: dict[tuple[Any, ...], int], loc: Sequence[Any]) -> int | None:
@@ -431,7 +437,10 @@ def parse_config(data: Any, *, source: str = "<config>", text: str | None = None
 
     Relative data paths are resolved against ``base_dir`` (the YAML file's folder).
     """
-    lines = _yaml_lines(text) if text is not None else {}
+    lines, dups = _yaml_index(text) if text is not None else ({}, [])
+    if dups:
+        raise ConfigError([f"{source}:{line}: key '{_dotted(path)}' given twice (first on line {first})"
+                           for path, line, first in dups])
     if not isinstance(data, dict):
         kind = "empty" if data is None else f"a {type(data).__name__}"
         raise ConfigError([f"{source}: the configuration must be a mapping of keys (found {kind})"])

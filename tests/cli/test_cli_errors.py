@@ -69,6 +69,11 @@ CASES = [
         {GOOD_DATA}
         strategy: {{name: equal_weight}}
      """, ["--capital", "-5"], "capital must be > 0, got -5.0", None),
+    ("duplicate-key", f"""
+        {GOOD_DATA}
+        strategy: {{name: equal_weight}}
+        strategy: {{name: top_n}}
+     """, [], "key 'strategy' given twice (first on line 2)", 3),
     ("bad-yaml", """
         data: {sample: crypto_hourly
         strategy: {name: equal_weight}
