@@ -294,32 +294,43 @@ class CandleStore:
             clauses.append("ts <= ?")
             params.append(_utc(end).to_pydatetime())
         where = " AND ".join(clauses)
-        if exchange is None:
-            self._refuse_ambiguous(where, params)
+        # Without an exchange, fetch it too, to refuse a symbol stored under several (no second scan).
+        ex_col = "exchange, " if exchange is None else ""
         if source_timeframe is None:
-            sql = (f"SELECT symbol, epoch_us(ts) AS t, open, high, low, close, volume FROM candles "
+            sql = (f"SELECT {ex_col}symbol, epoch_us(ts) AS t, open, high, low, close, volume FROM candles "
                    f"WHERE {where}")
         else:
             step = parse_timeframe(tf)
             if step < parse_timeframe(stored_tf):
                 raise MarketDataError(f"cannot resample {stored_tf} candles to the finer {tf}")
             sql = (
-                "SELECT symbol, epoch_us(time_bucket(to_microseconds(?::BIGINT), ts, ?::TIMESTAMPTZ)) AS t, "
+                f"SELECT {ex_col}symbol, "
+                "epoch_us(time_bucket(to_microseconds(?::BIGINT), ts, ?::TIMESTAMPTZ)) AS t, "
                 "arg_min(open, ts) AS open, max(high) AS high, min(low) AS low, "
                 "arg_max(close, ts) AS close, sum(volume) AS volume "
                 f"FROM candles WHERE {where} GROUP BY ALL")
             params = [int(step.value // 1000), BUCKET_ORIGIN.to_pydatetime(), *params]
-        table = _arrow(self.con.sql(sql, params=params))
+        # A cursor of its own: DuckDB keeps a relation's result open on the connection it ran on.
+        cursor = self.con.cursor()
+        try:
+            table = _arrow(cursor.sql(sql, params=params))
+        finally:
+            cursor.close()
+        if exchange is None:
+            self._refuse_ambiguous(table)
         return self._pivot(table, symbols, tf, stored_tf, exchange, start, end)
 
-    def _refuse_ambiguous(self, where: str, params: list[Any]) -> None:
-        rows = self.con.execute(
-            f"SELECT symbol, list(DISTINCT exchange ORDER BY exchange) FROM candles WHERE {where} "
-            "GROUP BY symbol HAVING count(DISTINCT exchange) > 1 ORDER BY symbol LIMIT 1", params).fetchall()
-        if rows:
-            row = rows[0]
-            raise MarketDataError(f"stored on several exchanges {row[1]}; pass exchange=", symbol=row[0],
-                                  source=self.path)
+    def _refuse_ambiguous(self, table: Any) -> None:
+        if table.num_rows == 0:
+            return
+        per_symbol = table.group_by("symbol").aggregate([("exchange", "count_distinct")])
+        counts = per_symbol.column("exchange_count_distinct").to_numpy()
+        if (counts > 1).any():
+            symbol = str(per_symbol.column("symbol")[int((counts > 1).argmax())])
+            rows = self.con.execute("SELECT DISTINCT exchange FROM candles WHERE symbol = ? ORDER BY 1",
+                                    [symbol]).fetchall()
+            raise MarketDataError(f"stored on several exchanges {[r[0] for r in rows]}; pass exchange=",
+                                  symbol=symbol, source=self.path)
 
     def _inventory(self) -> str:
         r = self.ranges()
