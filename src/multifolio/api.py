@@ -87,5 +87,15 @@ def backtest(data: MarketData | pd.DataFrame, strategy: Strategy, *, cash: float
     sim = Simulator(data, strategy, settings, risk=risk, start_bar=start_bar)
     raw = sim.run(progress)
     raw.settings = dict(settings.raw, engine="backtest", **strategy.describe(),
-                        risk=[type(r).__name__ for r in risk])
+                        risk=[_describe_rule(r) for r in risk])
     return assemble(raw)
+
+
+def _describe_rule(rule: Any) -> dict[str, Any]:
+    """A risk rule's name and public scalar parameters, for ``Result.settings["risk"]``."""
+    from multifolio.portfolio.risk import RISK_RULES
+
+    name = next((n for n, cls in RISK_RULES.items() if type(rule) is cls), type(rule).__name__)
+    params = {k: v for k, v in vars(rule).items()
+              if not k.startswith("_") and isinstance(v, (int, float, str, bool)) and k != "triggers"}
+    return {"rule": name, **params}

@@ -87,28 +87,40 @@ def build_trades_frame(raw: RawRun) -> pd.DataFrame:
 def build_orders(raw: RawRun, fills: pd.DataFrame) -> pd.DataFrame:
     """One row per order that did something: filled (wholly or scaled), rejected, or still open."""
     parts = []
-    _, fi = raw.state.fills()
-    if len(fills):
-        ids = fills["order_id"].to_numpy().copy()
+    ff, fi = raw.state.fills()
+    symbols = np.array(raw.symbols, dtype=object)
+    if len(fi):
+        ids = fi[:, C.I_ORDER].copy()
         # forced closes (liquidation, delisting, end of data) carry id -1: give each its own id
         forced = ids < 0
         if forced.any():
             top = max(int(ids.max()), _max_id(raw)) + 1
             ids[forced] = np.arange(top, top + int(forced.sum()))
-        f = fills.assign(order_id=ids, _notional=fills["qty"] * fills["price"],
-                         _placed=raw.index[fi[:, C.I_PLACED]],
-                         _oprice=raw.state.ff[:len(fills), C.F_ORDER_PRICE])
-        g = f.groupby("order_id", sort=False)
-        agg = g.agg(timestamp=("_placed", "first"), symbol=("symbol", "first"), kind=("kind", "first"),
-                    price=("_oprice", "first"), status=("status", "last"), reason=("reason", "first"),
-                    filled_qty=("qty", "sum"), notional=("_notional", "sum"),
-                    fill_time=("timestamp", "first")).reset_index()
-        agg["qty"] = agg["filled_qty"]
-        agg["fill_price"] = agg["notional"] / agg["filled_qty"].where(agg["filled_qty"] != 0)
-        parts.append(agg[ORDER_COLUMNS])
+        order = np.argsort(ids, kind="stable")
+        sid = ids[order]
+        uniq, first = np.unique(sid, return_index=True)
+        last = np.append(first[1:], len(sid)) - 1
+        rows_first = order[first]
+        rows_last = order[last]
+        qty = ff[order, C.F_QTY]
+        filled = np.add.reduceat(qty, first)
+        notional = np.add.reduceat(qty * ff[order, C.F_PRICE], first)
+        fill_price = np.divide(notional, filled, out=np.full(len(filled), np.nan), where=filled != 0)
+        parts.append(pd.DataFrame({
+            "order_id": uniq,
+            "timestamp": raw.index[fi[rows_first, C.I_PLACED]],
+            "symbol": symbols[fi[rows_first, C.I_ASSET]],
+            "kind": _map_names(fi[rows_first, C.I_KIND], C.KIND_NAMES),
+            "qty": filled,
+            "price": ff[rows_first, C.F_ORDER_PRICE],
+            "status": _map_names(fi[rows_last, C.I_STATUS], C.STATUS_NAMES),
+            "reason": _map_names(fi[rows_first, C.I_REASON], C.REASON_NAMES, raw.tag_names),
+            "filled_qty": filled,
+            "fill_price": fill_price,
+            "fill_time": raw.index[fi[rows_first, C.I_BAR]],
+        }, columns=ORDER_COLUMNS))
     rf, ri = raw.state.rejections()
     if len(ri):
-        symbols = np.array(raw.symbols, dtype=object)
         parts.append(pd.DataFrame({
             "order_id": ri[:, C.I_ORDER],
             "timestamp": raw.index[ri[:, C.I_PLACED]],
@@ -178,4 +190,6 @@ def assemble(raw: RawRun) -> Result:
     return Result(equity=snap["total_equity"].rename("equity"), snapshots=snap, positions=positions,
                   fills=fills, trades=trades, orders=orders, events=events,
                   initial_capital=float(state.acct[C.A_INITIAL]), symbols=list(raw.symbols),
-                  settings=settings, freq=raw.freq)
+                  settings=settings, freq=raw.freq,
+                  close=None if raw.close is None else pd.DataFrame(raw.close[s0:], index=index,
+                                                                    columns=raw.symbols))

@@ -29,6 +29,7 @@ class Result:
     symbols: list[str]
     settings: dict[str, Any] = field(default_factory=dict)
     freq: pd.Timedelta | None = None
+    close: pd.DataFrame | None = None   # the result period's closes (crash and concurrency analysis)
 
     @cached_property
     def metrics(self) -> dict[str, Any]:

@@ -352,7 +352,7 @@ def match_resting(t, op, hi, lo, bi, bf, acct, pos, cfg, ff, fi, rf, ri, counts)
                 _reject(t, j, bf[r, C.BF_QTY], p, bi[r, C.B_ID], reason, kind, bi[r, C.B_PLACED],
                         rf, ri, counts)
                 continue
-        s = cfg[C.C_SLIP, j] if kind == C.STOP else 0.0
+        s = cfg[C.C_SLIP, j]
         px = p * (1.0 + s) if q > 0.0 else p * (1.0 - s)
         mark = op[j] if not np.isnan(op[j]) else pos[C.P_LAST, j]
         new = held + q
@@ -471,7 +471,7 @@ def snapshot(t, cl, acct, pos, cfg, bi, snap, qh):
 
 
 @nb.njit(cache=True)
-def end_of_bar(t, cl, last_bar, acct, pos, cfg, bi, snap, qh, ff, fi, rf, ri, ef, ei, counts):
+def end_of_bar(t, cl, last_bar, acct, pos, cfg, bi, snap, qh, ff, fi, rf, ri, ef, ei, counts, delist=True):
     """Mark at the close, liquidate below maintenance margin, close delisted assets, snapshot row t."""
     equity, mu = snapshot(t, cl, acct, pos, cfg, bi, snap, qh)
     n_assets = pos.shape[1]
@@ -483,6 +483,14 @@ def end_of_bar(t, cl, last_bar, acct, pos, cfg, bi, snap, qh, ff, fi, rf, ri, ef
             if bi[r, C.B_STATUS] == C.OPEN or bi[r, C.B_STATUS] == C.PENDING:
                 bi[r, C.B_STATUS] = C.CANCELLED
         snapshot(t, cl, acct, pos, cfg, bi, snap, qh)
+    if delist:
+        close_delisted(t, cl, last_bar, acct, pos, cfg, bi, snap, qh, ff, fi, rf, ri, ef, ei, counts)
+
+
+@nb.njit(cache=True)
+def close_delisted(t, cl, last_bar, acct, pos, cfg, bi, snap, qh, ff, fi, rf, ri, ef, ei, counts):
+    """At an asset's last bar (data ends before the run does): close its position, cancel its orders."""
+    n_assets = pos.shape[1]
     delisted = False
     for j in range(n_assets):
         if last_bar[j] == t:
@@ -500,10 +508,12 @@ def end_of_bar(t, cl, last_bar, acct, pos, cfg, bi, snap, qh, ff, fi, rf, ri, ef
 
 @nb.njit(cache=True)
 def run_span(t0, t1, op, hi, lo, cl, last_bar, bi, bf, acct, pos, cfg, snap, qh,
-             ff, fi, rf, ri, ef, ei, counts):
-    """Bars t0..t1-1 with no strategy decision: match resting orders, mark, snapshot.
+             ff, fi, rf, ri, ef, ei, counts, delist_later):
+    """Bars t0..t1-1: match resting orders, mark, liquidate, delist, snapshot.
 
-    Returns the first bar not processed (t1, or earlier when a ledger is nearly full).
+    ``delist_later`` (a bar, or -1): at that bar the delisting closes are left to the caller, who runs
+    them after the strategy has traded at the close. Returns the first bar not processed (t1, or
+    earlier when a ledger is nearly full).
     """
     room = room_needed(pos.shape[1], bi.shape[0])
     for t in range(t0, t1):
@@ -511,7 +521,8 @@ def run_span(t0, t1, op, hi, lo, cl, last_bar, bi, bf, acct, pos, cfg, snap, qh,
                 or counts[2] + room > ef.shape[0]):
             return t
         match_resting(t, op[t], hi[t], lo[t], bi, bf, acct, pos, cfg, ff, fi, rf, ri, counts)
-        end_of_bar(t, cl[t], last_bar, acct, pos, cfg, bi, snap, qh, ff, fi, rf, ri, ef, ei, counts)
+        end_of_bar(t, cl[t], last_bar, acct, pos, cfg, bi, snap, qh, ff, fi, rf, ri, ef, ei, counts,
+                   t != delist_later)
     return t1
 
 

@@ -27,3 +27,5 @@ class RawRun:
     tag_names: dict[int, str] = field(default_factory=dict)
     # resting orders still open at the end: DataFrame with the orders' columns (or None)
     open_orders: pd.DataFrame | None = None
+    # T x N closes (for the Result's crash/concurrency analysis)
+    close: np.ndarray | None = None

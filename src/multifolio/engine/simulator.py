@@ -89,7 +89,8 @@ class Simulator:
             self.book.add_bracket(j, self.ctx.t, stop_loss, take_profit, entry_row=row)
         return int(self.book.bi[row, C.B_ID])
 
-    def submit_limits(self, assets: np.ndarray, qty: np.ndarray, price: np.ndarray, reason: int) -> np.ndarray:
+    def submit_limits(self, assets: np.ndarray, qty: np.ndarray, price: np.ndarray,
+                      reason: int) -> np.ndarray:
         rows = self.book.add(assets, C.LIMIT, qty, price, reason, self.ctx.t)
         return self.book.bi[rows, C.B_ID].copy()
 
@@ -130,13 +131,14 @@ class Simulator:
                     bf[r, C.BF_QTY] = -q
         self._brackets = []
 
-    def _span(self, t0: int, t1: int) -> None:
+    def _span(self, t0: int, t1: int, delist_later: int = -1) -> None:
         st = self.state
         t = t0
         while t < t1:
             st.ensure_room(K.room_needed(st.n_assets, self.book.m) * 8)
             t = K.run_span(t, t1, self._op, self._hi, self._lo, self._cl, self._last_bar, self.book.ints,
-                           self.book.floats, st.acct, st.pos, st.cfg, st.snap, st.qh, *st.ledger_args())
+                           self.book.floats, st.acct, st.pos, st.cfg, st.snap, st.qh, *st.ledger_args(),
+                           delist_later)
 
     # -- the loop ---------------------------------------------------------------------------------
     def run(self, progress: ProgressFn | None = None) -> RawRun:
@@ -166,17 +168,22 @@ class Simulator:
                 self._span(t, nxt)
                 t = nxt
                 continue
-            self._span(t, t + 1)
+            # in close mode the strategy trades at this close before delisted assets are closed out
+            self._span(t, t + 1, -1 if at_open else t)
             ctx.t = t
             self._decided_at = t
             for rule in self.risk:
                 rule.on_bar(ctx)
             if decide[t] and not self.halted and t >= self.paused_until:
                 self.strategy.on_bar(ctx)
-            if self._pending and not at_open:
-                self._execute_pending(t, self._cl[t])
+            if not at_open:
                 st = self.state
-                K.snapshot(t, self._cl[t], st.acct, st.pos, st.cfg, self.book.ints, st.snap, st.qh)
+                st.ensure_room(K.room_needed(st.n_assets, self.book.m))
+                if self._pending:
+                    self._execute_pending(t, self._cl[t])
+                    K.snapshot(t, self._cl[t], st.acct, st.pos, st.cfg, self.book.ints, st.snap, st.qh)
+                K.close_delisted(t, self._cl[t], self._last_bar, st.acct, st.pos, st.cfg, self.book.ints,
+                                 st.snap, st.qh, *st.ledger_args())
             if self.book.m > 64 and self.book.live_count() * 2 < self.book.m:
                 self.book.compact()
             t += 1
@@ -203,7 +210,7 @@ class Simulator:
         raw = RawRun(index=self.data.index, symbols=list(self.data.symbols), state=self.state,
                      start_bar=self.start_bar, freq=self.data.freq, events=self.events, records=records,
                      tag_names={code: name for name, code in self.tags.items()},
-                     open_orders=self._open_orders())
+                     open_orders=self._open_orders(), close=self._cl)
         return raw
 
     def _open_orders(self) -> pd.DataFrame | None:
