@@ -98,3 +98,19 @@ def test_resample_refuses_finer_and_unknown() -> None:
 def test_weekly_buckets_start_on_monday() -> None:
     md = synthetic(1, 24 * 14, freq="1h", start="2024-01-03")  # a Wednesday
     assert md.resample("1w").index[0] == pd.Timestamp("2024-01-01", tz="UTC")  # a Monday
+
+
+def test_from_frames_sorts_and_unions_the_clocks() -> None:
+    a = pd.DataFrame({"A": [3.0, 1.0, 2.0]}, index=pd.to_datetime(["2024-01-03", "2024-01-01", "2024-01-02"]))
+    b = pd.DataFrame({"B": [20.0, 40.0]}, index=pd.to_datetime(["2024-01-02", "2024-01-04"]))
+    close = a.join(b, how="outer")
+    open_ = close - 0.5
+    md = MarketData.from_frames(close=close, open=open_)
+    assert list(md.index) == list(pd.date_range("2024-01-01", periods=4, freq="D", tz="UTC"))
+    np.testing.assert_array_equal(md.close[:, 0], [1.0, 2.0, 3.0, np.nan])
+    np.testing.assert_array_equal(md.close[:, 1], [np.nan, 20.0, np.nan, 40.0])
+    # high/low default to the bar body when only open and close are given
+    np.testing.assert_array_equal(md.high[:, 0], [1.0, 2.0, 3.0, np.nan])
+    np.testing.assert_array_equal(md.low[:, 0], [0.5, 1.5, 2.5, np.nan])
+    np.testing.assert_array_equal(md.first_bar, [0, 1])
+    np.testing.assert_array_equal(md.last_bar, [2, 3])
