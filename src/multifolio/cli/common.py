@@ -56,6 +56,13 @@ def guard(debug: bool = False) -> Iterator[None]:
         yield
     except (typer.Exit, typer.Abort, KeyboardInterrupt):
         raise
+    except BrokenPipeError:
+        # The reader went away (`multifolio run x.yaml | head`): stop quietly, as Unix tools do.
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError, AttributeError):  # stdout without a file descriptor (tests)
+            pass
+        raise typer.Exit(EXIT_INTERNAL) from None
     except (ValueError, FileNotFoundError, NotADirectoryError, IsADirectoryError, ImportError) as exc:
         if debug:
             raise

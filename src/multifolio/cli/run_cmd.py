@@ -49,21 +49,24 @@ def execute(config_path: Path, *, json_out: bool = False, output: Path | None = 
 
     json_path = output or (Path(cfg.output.json_path) if cfg.output.json_path else default_json)
     html_path = html or (Path(cfg.output.html) if cfg.output.html else None)
+    # Files first: a reader that stops early (`| head`) must not cost the reports.
+    written = []
+    if json_path is not None:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        result.to_json(str(json_path))
+        written.append(f"JSON report written to {json_path}")
+    if html_path is not None:
+        html_path.parent.mkdir(parents=True, exist_ok=True)
+        result.to_html(str(html_path))
+        written.append(f"HTML report written to {html_path}")
     if json_out:
         # Machine-readable mode: stdout carries the JSON alone.
         console.out(result.to_json(), highlight=False)
     else:
         show_report(result)
-    if json_path is not None:
-        json_path.parent.mkdir(parents=True, exist_ok=True)
-        result.to_json(str(json_path))
-        if not quiet:
-            err_console.print(f"JSON report written to {json_path}", highlight=False)
-    if html_path is not None:
-        html_path.parent.mkdir(parents=True, exist_ok=True)
-        result.to_html(str(html_path))
-        if not quiet:
-            err_console.print(f"HTML report written to {html_path}", highlight=False)
+    if not quiet:
+        for line in written:
+            err_console.print(line, highlight=False)
     return result
 
 
