@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 
 import multifolio as mf
+from multifolio.engine.strategy import Strategy
 
 IDX = pd.date_range("2024-03-04", periods=4, freq="D", tz="UTC")
 DAY = {t: str(IDX[t].date()) for t in range(len(IDX))}        # "2024-03-05" for bar 1, ...
@@ -40,8 +41,7 @@ def weights_frame() -> pd.DataFrame:
 
 
 def script(steps: dict[int, Callable]):
-    from multifolio.engine.strategy import Strategy
-
+    """A Strategy that runs ``steps[bar](ctx)`` at the given bars."""
     class Script(Strategy):
         def on_bar(self, ctx) -> None:
             step = steps.get(ctx.bar)

@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 import multifolio as mf
+from multifolio.engine.strategy import Strategy
 
 CASH = 10_000.0
 
@@ -42,8 +43,6 @@ def flat(price: float) -> tuple[float, float, float, float]:
 
 def script(steps: dict[int, Callable]):
     """A Strategy that runs ``steps[bar](ctx)`` at the given bars and nothing else."""
-    from multifolio.engine.strategy import Strategy
-
     class Script(Strategy):
         def on_bar(self, ctx) -> None:
             step = steps.get(ctx.bar)

@@ -19,6 +19,8 @@ import pytest
 from mf_testdata import random_market, random_weights
 
 import multifolio as mf
+from multifolio.engine.strategy import Strategy
+from multifolio.strategies.top_n import TopN
 
 N_BARS = 45
 N_ASSETS = 5
@@ -126,8 +128,6 @@ def _plain(values) -> tuple:
 def momentum_strategy(k: int = 2, lookback: int = 4):
     """Top-k by ``lookback``-bar momentum from ``ctx.history``, rebalanced every bar, plus a resting
     limit buy 1% under the close of the leader; logs every decision and the account it saw."""
-    from multifolio.engine.strategy import Strategy
-
     class Momentum(Strategy):
         def __init__(self) -> None:
             super().__init__()
@@ -180,8 +180,6 @@ def test_strategy_has_no_lookahead(t, execution):
 
 @pytest.mark.parametrize("execution", ["close", "next_open"])
 def test_builtin_top_n_has_no_lookahead(execution):
-    from multifolio.strategies.top_n import TopN
-
     t = 20
     open_, high, low, close = random_market(43, n_bars=N_BARS, n_assets=N_ASSETS)
     next_open = execution == "next_open"

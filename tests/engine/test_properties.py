@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from mf_testdata import random_market
 
 import multifolio as mf
+from multifolio.engine.strategy import Strategy
 
 N_BARS = 30
 N_ASSETS = 3
@@ -48,12 +49,6 @@ PROPS = settings(max_examples=25, deadline=None, derandomize=True, database=None
                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
-def _strategy_class():
-    from multifolio.engine.strategy import Strategy
-
-    return Strategy
-
-
 def planned_orders(plan: list[tuple]):
     """A Strategy that places the planned orders at their bars; sizes scale with the equity and the
     last known close, so that the plan means something whatever the prices are."""
@@ -61,7 +56,7 @@ def planned_orders(plan: list[tuple]):
     for bar, *rest in plan:
         by_bar.setdefault(bar, []).append(tuple(rest))
 
-    class PlannedOrders(_strategy_class()):
+    class PlannedOrders(Strategy):
         def on_bar(self, ctx) -> None:
             for kind, j, frac, offset in by_bar.get(ctx.bar, ()):
                 sym = ctx.symbols[j]
@@ -95,7 +90,7 @@ def bracket_orders(plan: list[tuple]):
     for bar, *rest in plan:
         by_bar.setdefault(bar, []).append(tuple(rest))
 
-    class Brackets(_strategy_class()):
+    class Brackets(Strategy):
         def on_bar(self, ctx) -> None:
             for j, frac, sl, tp in by_bar.get(ctx.bar, ()):
                 px = float(ctx.price[j])

@@ -16,14 +16,9 @@ import pytest
 from mf_testdata import random_market, random_weights
 
 import multifolio as mf
+from multifolio.engine.strategy import Strategy
 
 TOL = 1e-12
-
-
-def _strategy_base():
-    from multifolio.engine.strategy import Strategy
-
-    return Strategy
 
 
 def replay_strategy(weights: pd.DataFrame, form: str):
@@ -33,9 +28,7 @@ def replay_strategy(weights: pd.DataFrame, form: str):
     ``form="dict"`` passes ``{symbol: weight}`` holding the row's non-NaN cells only (an asset
     absent from the dict is left alone, like a NaN cell). An all-NaN row submits nothing.
     """
-    base = _strategy_base()
-
-    class ReplayWeights(base):
+    class ReplayWeights(Strategy):
         schedule = "every_bar"
 
         def __init__(self) -> None:
