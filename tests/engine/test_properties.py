@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, event, given, settings
 from hypothesis import strategies as st
 from mf_testdata import random_market
 
@@ -177,3 +177,65 @@ def test_random_brackets_keep_the_books_straight(seed, plan, costs, execution):
     res = mf.backtest(data, bracket_orders(plan), cash=CASH, fees=fees, fixed_fees=fixed_fees,
                       slippage=slippage, execution=execution)
     check_invariants(res, open_, high, low, close, slippage)
+
+
+MARGIN_ORDER = st.tuples(st.integers(0, N_BARS - 1),
+                         st.sampled_from(("market", "target_weight", "limit", "stop")),
+                         st.integers(0, N_ASSETS - 1),
+                         st.integers(-200, 200).map(lambda x: x / 100.0),
+                         st.integers(-60, 60).map(lambda x: x / 1000.0))
+
+
+def volatile_market(seed: int):
+    """Gap-free OHLC with four times the log-moves of ``random_market`` (x -> x0 (x / x0)^4 per
+    asset, which keeps every bar's open and close inside [low, high]), so that leveraged books
+    reach the maintenance level now and then."""
+    frames = random_market(seed, n_bars=N_BARS, n_assets=N_ASSETS, gaps=False,
+                           late_listing=False)
+    base = frames[3].iloc[0]
+    return tuple(base * (f / base) ** 4 for f in frames)
+
+
+@PROPS
+@given(seed=st.integers(0, 10_000), plan=st.lists(MARGIN_ORDER, max_size=30),
+       leverage=st.sampled_from([2.0, 3.0, 5.0]), fees=st.sampled_from([0.0, 0.001]),
+       execution=st.sampled_from(["next_open", "close"]))
+def test_margin_account_keeps_the_books_and_the_maintenance_level(seed, plan, leverage, fees,
+                                                                  execution):
+    """A margin account (leverage, shorting) under random orders: equity = cash + sum(qty x close),
+    margin used = sum(|qty| x close) / leverage, and at the end of every bar equity >= maintenance
+    x margin used (an account below it is liquidated at that close, with a ``liquidation`` event
+    and fills of reason ``liquidation`` at the same timestamp)."""
+    mm = 0.5
+    open_, high, low, close = volatile_market(seed)
+    data = mf.MarketData.from_frames(close, open=open_, high=high, low=low)
+    res = mf.backtest(data, planned_orders(plan), cash=CASH, fees=fees, execution=execution,
+                      leverage=leverage, allow_short=True, maintenance_margin=mm)
+    pos = res.positions.reindex(columns=list(close.columns)).to_numpy(float)
+    cl = close.to_numpy(float)
+    equity = res.equity.to_numpy(float)
+    scale = max(CASH, float(np.abs(equity).max()))
+    cash = res.snapshots["cash"].to_numpy(float)
+    np.testing.assert_allclose(equity, cash + (pos * cl).sum(axis=1), rtol=0, atol=1e-9 * scale)
+    margin = res.snapshots["margin_used"].to_numpy(float)
+    np.testing.assert_allclose(margin, (np.abs(pos) * cl).sum(axis=1) / leverage, rtol=0,
+                               atol=1e-9 * scale)
+    below = equity < mm * margin - 1e-9 * scale
+    assert not below.any(), f"bars left below the maintenance level: {np.flatnonzero(below)}"
+    ev = res.events[res.events["kind"].astype(str) == "liquidation"] if len(res.events) else None
+    liq_times = set() if ev is None else set(ev["timestamp"])
+    fills = res.fills
+    liq_fills = set(fills.loc[fills["reason"].astype(str) == "liquidation", "timestamp"])
+    event(f"liquidated: {bool(liq_times)}")        # coverage, see --hypothesis-show-statistics
+    assert liq_fills <= liq_times
+    for ts in liq_times:
+        t = close.index.get_loc(ts)
+        assert np.all(pos[t] == 0.0), f"positions left after the liquidation at {ts}"
+        assert ts in liq_fills
+    if len(fills):
+        t = close.index.get_indexer(pd.DatetimeIndex(fills["timestamp"]))
+        j = np.array([list(close.columns).index(s) for s in fills["symbol"]])
+        base = fills["base_price"].to_numpy(float)
+        tol = 1e-12 * base
+        assert np.all(base >= low.to_numpy(float)[t, j] - tol)
+        assert np.all(base <= high.to_numpy(float)[t, j] + tol)
