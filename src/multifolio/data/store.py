@@ -294,39 +294,46 @@ class CandleStore:
             clauses.append("ts <= ?")
             params.append(_utc(end).to_pydatetime())
         where = " AND ".join(clauses)
-        # Without an exchange, fetch it too, to refuse a symbol stored under several (no second scan).
-        ex_col = "exchange, " if exchange is None else ""
+        # Symbols come back as their position in the request (no strings to transfer or map).
+        # Without an exchange, a hash of it is fetched too, to refuse a symbol stored under several
+        # exchanges without a second scan.
+        cols = "list_position(?::VARCHAR[], symbol) - 1 AS code, "
+        if exchange is None:
+            cols += "hash(exchange) AS ex, "
         if source_timeframe is None:
-            sql = (f"SELECT {ex_col}symbol, epoch_us(ts) AS t, open, high, low, close, volume FROM candles "
+            sql = (f"SELECT {cols}epoch_us(ts) AS t, open, high, low, close, volume FROM candles "
                    f"WHERE {where}")
+            params = [symbols, *params]
         else:
             step = parse_timeframe(tf)
             if step < parse_timeframe(stored_tf):
                 raise MarketDataError(f"cannot resample {stored_tf} candles to the finer {tf}")
             sql = (
-                f"SELECT {ex_col}symbol, "
+                f"SELECT {cols}"
                 "epoch_us(time_bucket(to_microseconds(?::BIGINT), ts, ?::TIMESTAMPTZ)) AS t, "
                 "arg_min(open, ts) AS open, max(high) AS high, min(low) AS low, "
                 "arg_max(close, ts) AS close, sum(volume) AS volume "
                 f"FROM candles WHERE {where} GROUP BY ALL")
-            params = [int(step.value // 1000), BUCKET_ORIGIN.to_pydatetime(), *params]
+            params = [symbols, int(step.value // 1000), BUCKET_ORIGIN.to_pydatetime(), *params]
         # A cursor of its own: DuckDB keeps a relation's result open on the connection it ran on.
         cursor = self.con.cursor()
         try:
             table = _arrow(cursor.sql(sql, params=params))
         finally:
             cursor.close()
+        codes = table.column("code").to_numpy().astype(np.int64)
         if exchange is None:
-            self._refuse_ambiguous(table)
-        return self._pivot(table, symbols, tf, stored_tf, exchange, start, end)
+            self._refuse_ambiguous(codes, table.column("ex").to_numpy(), symbols)
+        return self._pivot(table, codes, symbols, stored_tf, exchange, start, end)
 
-    def _refuse_ambiguous(self, table: Any) -> None:
-        if table.num_rows == 0:
+    def _refuse_ambiguous(self, codes: np.ndarray, exchange_hash: np.ndarray, symbols: list[str]) -> None:
+        if len(codes) == 0:
             return
-        per_symbol = table.group_by("symbol").aggregate([("exchange", "count_distinct")])
-        counts = per_symbol.column("exchange_count_distinct").to_numpy()
-        if (counts > 1).any():
-            symbol = str(per_symbol.column("symbol")[int((counts > 1).argmax())])
+        seen = np.zeros(len(symbols), dtype=exchange_hash.dtype)
+        seen[codes] = exchange_hash  # one exchange per symbol (any); a row that differs -> ambiguous
+        other = exchange_hash != seen[codes]
+        if other.any():
+            symbol = symbols[int(codes[int(other.argmax())])]
             rows = self.con.execute("SELECT DISTINCT exchange FROM candles WHERE symbol = ? ORDER BY 1",
                                     [symbol]).fetchall()
             raise MarketDataError(f"stored on several exchanges {[r[0] for r in rows]}; pass exchange=",
@@ -339,13 +346,9 @@ class CandleStore:
         return "; ".join(f"{x.exchange}:{x.symbol}:{x.timeframe} {x.start} .. {x.end}"
                          for x in r.itertuples())
 
-    def _pivot(self, table: Any, symbols: list[str], tf: str, stored_tf: str, exchange: str | None,
-               start: object, end: object) -> MarketData:
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
-        codes = pc.index_in(table.column("symbol"), value_set=pa.array(symbols, pa.string()))
-        codes = codes.to_numpy(zero_copy_only=False).astype(np.int64)
+    def _pivot(self, table: Any, codes: np.ndarray, symbols: list[str], stored_tf: str,
+               exchange: str | None, start: object, end: object) -> MarketData:
+        """Scatter the fetched rows into T x N arrays on the union of their timestamps (NumPy only)."""
         present = np.zeros(len(symbols), dtype=bool)
         present[np.unique(codes)] = True
         if not present.all():
