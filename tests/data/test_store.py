@@ -186,3 +186,12 @@ def test_closed_store_refuses_work(tmp_path: Path) -> None:
     s.close()
     with pytest.raises(MarketDataError, match="closed"):
         s.symbols()
+
+
+def test_default_store_path_follows_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from multifolio.data import default_store_path
+
+    monkeypatch.setenv("MULTIFOLIO_STORE", str(tmp_path / "x.duckdb"))
+    assert default_store_path() == tmp_path / "x.duckdb"
+    monkeypatch.delenv("MULTIFOLIO_STORE")
+    assert default_store_path() == Path.home() / ".multifolio" / "candles.duckdb"

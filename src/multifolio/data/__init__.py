@@ -13,7 +13,7 @@ from multifolio.data.files import read_csv, read_parquet
 from multifolio.data.long import from_long
 from multifolio.data.market_data import MarketData
 from multifolio.data.resample import resample
-from multifolio.data.store import CandleStore
+from multifolio.data.store import CandleStore, default_store_path
 from multifolio.data.synthetic import crash_episodes, synthetic
 from multifolio.data.timeframes import canonical_timeframe, parse_timeframe
 
@@ -23,6 +23,7 @@ __all__ = [
     "MarketDataError",
     "canonical_timeframe",
     "crash_episodes",
+    "default_store_path",
     "fetch_ohlcv_to_store",
     "from_long",
     "make_exchange",

@@ -24,6 +24,7 @@ Extra fields of a MarketData (signals, scores) are not stored: the store holds c
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,13 @@ _INSERT = ("INSERT OR REPLACE INTO candles SELECT ?, symbol, ?, ts, open, high, 
 _CHUNK_ROWS = 2_000_000
 
 DEFAULT_EXCHANGE = "local"
+STORE_ENV = "MULTIFOLIO_STORE"
+
+
+def default_store_path() -> Path:
+    """Where the CLI keeps its candle store: ``$MULTIFOLIO_STORE`` or ``~/.multifolio/candles.duckdb``."""
+    env = os.environ.get(STORE_ENV)
+    return Path(env).expanduser() if env else Path.home() / ".multifolio" / "candles.duckdb"
 
 
 def _utc(value: object) -> pd.Timestamp:
