@@ -110,3 +110,22 @@ def test_replay_is_not_trivially_equal():
     res = mf.backtest(data, replay_strategy(weights.shift(1), "array"), cash=1e5, fees=0.001)
     rel = np.abs(res.equity.to_numpy(float) / vec.equity.to_numpy(float) - 1.0)
     assert rel.max() > 1e-6
+
+
+@pytest.mark.parametrize("execution", ["next_open", "close"])
+def test_scheduled_strategy_equals_sparse_weights(execution):
+    """A Strategy deciding every 5th bar (``schedule = 5``) equals from_weights with the other rows
+    all-NaN (no rebalance): the bars without a decision cost nothing and change nothing."""
+    open_, high, low, close = random_market(34, n_bars=60, n_assets=4)
+    weights = random_weights(34, close, nan_rows=0.0)
+    sparse = weights.copy()
+    sparse.iloc[np.arange(len(sparse)) % 5 != 0] = np.nan
+    kw = dict(cash=100_000.0, fees=0.001, slippage=0.0005, execution=execution)
+    vec = mf.from_weights(close, sparse, open=open_, **kw)
+    strat = replay_strategy(weights, "array")
+    strat.schedule = 5
+    res = mf.backtest(mf.MarketData.from_frames(close, open=open_, high=high, low=low), strat,
+                      **kw)
+    assert strat.calls == len(range(0, 60, 5))
+    _same(res.equity.to_numpy(float), vec.equity.to_numpy(float), 100_000.0, "equity")
+    assert len(res.fills) == len(vec.fills) > 10
