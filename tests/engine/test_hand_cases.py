@@ -569,3 +569,16 @@ def test_from_weights_short_with_negative_weights():
     assert pos(res, "A") == [approx(-50), approx(-50), 0.0]
     assert col(res, "cash") == [approx(1_500), approx(1_500), approx(1_050)]
     assert res.equity.tolist() == [approx(1_000), approx(1_100), approx(1_050)]
+
+
+def test_warm_up_bars_before_start_do_not_trade():
+    # start = bar 2: bars 0-1 are warm-up (seen, never traded, not in the Result).
+    data = bars(A=[flat(100), flat(100), flat(100), flat(110)])
+    buy = lambda ctx: ctx.order("A", 1)      # noqa: E731 - one-line step
+    res = run(data, {0: buy, 1: buy, 2: buy, 3: buy}, start=data.index[2])
+    # bar 2: buy 1 at 100 -> cash 9,900, equity 10,000. bar 3: buy 1 at 110 -> cash 9,790;
+    # 2 held; equity 9,790 + 220 = 10,010.
+    assert list(res.equity.index) == list(data.index[2:])
+    assert [data.index.get_loc(t) for t in res.fills["timestamp"]] == [2, 3]
+    assert col(res, "cash") == [approx(9_900), approx(9_790)]
+    assert res.equity.tolist() == [approx(10_000), approx(10_010)]
