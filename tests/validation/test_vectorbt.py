@@ -34,11 +34,12 @@ RTOL = 1e-9
 CASH = 100_000.0
 
 
-def vbt_weights(seed: int, close: pd.DataFrame) -> pd.DataFrame:
+def vbt_weights(seed: int, close: pd.DataFrame, full_total: float = 1.0) -> pd.DataFrame:
     """Target weights that never need more cash than the account holds (see the module docstring).
 
-    Row kinds: full (every asset tradable at that bar, no NaN weight, sum exactly 1), partial (NaN
-    cells, sum <= 0.45, some zeros) and all-NaN (no rebalance).
+    Row kinds: full (every asset tradable at that bar, no NaN weight, sum exactly ``full_total``),
+    partial (NaN cells, sum <= 0.45, some zeros) and all-NaN (no rebalance). With costs,
+    ``full_total`` < 1 leaves room for the fees and slippage of a full rebalance.
     """
     rng = np.random.default_rng(seed + 500)
     n_bars, n_assets = close.shape
@@ -49,8 +50,8 @@ def vbt_weights(seed: int, close: pd.DataFrame) -> pd.DataFrame:
         if u < 0.2:
             continue                                      # all-NaN row: no rebalance
         if u < 0.55 and tradable[t].all():
-            w[t] = rng.dirichlet(np.ones(n_assets))
-            w[t, -1] = 1.0 - w[t, :-1].sum()              # sums to 1 up to rounding
+            w[t] = rng.dirichlet(np.ones(n_assets)) * full_total
+            w[t, -1] = full_total - w[t, :-1].sum()       # sums to full_total up to rounding
             w[t] = np.maximum(w[t], 0.0)
             continue
         row = rng.dirichlet(np.ones(n_assets)) * rng.uniform(0.1, 0.45)
@@ -60,15 +61,17 @@ def vbt_weights(seed: int, close: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(w, index=close.index, columns=close.columns)
 
 
-def run_vbt(close: pd.DataFrame, weights: pd.DataFrame):
+def run_vbt(close: pd.DataFrame, weights: pd.DataFrame, fees: float = 0.0, fixed_fees: float = 0.0,
+            slippage: float = 0.0):
     return vbt.Portfolio.from_orders(
         close, size=weights, size_type="targetpercent", group_by=True, cash_sharing=True,
-        call_seq="auto", init_cash=CASH, fees=0.0, fixed_fees=0.0, slippage=0.0, freq="1D")
+        call_seq="auto", init_cash=CASH, fees=fees, fixed_fees=fixed_fees, slippage=slippage,
+        freq="1D")
 
 
-def _assert_no_shortage(close: pd.DataFrame, weights: pd.DataFrame) -> None:
+def _assert_no_shortage(close: pd.DataFrame, weights: pd.DataFrame, **costs: float) -> None:
     """The dataset stays where both models agree: buys are never scaled by more than rounding."""
-    ref = run_reference_ledger(close, weights, cash=CASH, execution="close")
+    ref = run_reference_ledger(close, weights, cash=CASH, execution="close", **costs)
     for bar in ref.scaled_bars:
         bought = sum(f.qty * f.price for f in ref.fills if f.bar == bar and f.qty > 0)
         assert ref.cash[bar] >= -1e-9 and bought > 0
@@ -150,3 +153,30 @@ def test_vectorbt_comparison_is_sensitive():
     ref = run_reference_ledger(close, weights, cash=CASH, execution="next_open")
     rel = np.abs(np.array(ref.equity) / pf.value().to_numpy(float) - 1.0)
     assert rel.max() > 1e-6
+
+
+COSTS = [
+    # (fees, fixed_fees, slippage): beyond the issue's fees = slippage = 0, the two models also agree
+    # with costs as long as cash covers every buy (full rows sum to 0.97 here)
+    (0.001, 0.0, 0.0005),
+    (0.002, 0.5, 0.001),
+]
+
+
+@pytest.mark.parametrize("fees,fixed_fees,slippage", COSTS)
+@pytest.mark.parametrize("seed", [6, 7])
+def test_from_weights_equals_vectorbt_with_costs(seed, fees, fixed_fees, slippage):
+    _o, _h, _l, close = _market(seed, 50, 5, True, True)
+    weights = vbt_weights(seed, close, full_total=0.97)
+    costs = dict(fees=fees, fixed_fees=fixed_fees, slippage=slippage)
+    _assert_no_shortage(close, weights, **costs)
+    pf = run_vbt(close, weights, **costs)
+    res = mf.from_weights(close, weights, cash=CASH, execution="close", close_at_end=False, **costs)
+    np.testing.assert_allclose(res.equity.to_numpy(float), pf.value().to_numpy(float), rtol=RTOL,
+                               atol=0.0, err_msg="equity per bar")
+    vb_pos = _vbt_positions(pf, list(close.columns))
+    pos = res.positions.reindex(columns=list(close.columns)).to_numpy(float)
+    np.testing.assert_allclose(pos, vb_pos, rtol=RTOL, atol=RTOL * np.abs(vb_pos).max(),
+                               err_msg="positions")
+    vb_fees = float(pf.orders.values["fees"].sum())
+    assert float(res.snapshots["fees_paid"].iloc[-1]) == pytest.approx(vb_fees, rel=RTOL)
