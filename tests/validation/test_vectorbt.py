@@ -3,6 +3,8 @@
 With fees = slippage = 0 and ``execution="close"``, ``multifolio.from_weights`` must equal
 ``vbt.Portfolio.from_orders(close, size=weights, size_type="targetpercent", group_by=True,
 cash_sharing=True, call_seq="auto")`` to 1e-9 relative: equity on every bar and the final positions.
+With fees, fixed fees and slippage the two agree too (vectorbt also fills at p(1 +/- s) and charges
+f x notional + fixed per order), which ``test_from_weights_equals_vectorbt_with_costs`` checks.
 
 Where the two models agree, and how the datasets are built so that they do:
 
