@@ -195,3 +195,14 @@ def test_default_store_path_follows_the_environment(monkeypatch: pytest.MonkeyPa
     assert default_store_path() == tmp_path / "x.duckdb"
     monkeypatch.delenv("MULTIFOLIO_STORE")
     assert default_store_path() == Path.home() / ".multifolio" / "candles.duckdb"
+
+
+def test_off_grid_daily_closes_round_trip(store: CandleStore) -> None:
+    # US closes at 16:00 New York: 21:00 or 20:00 UTC across daylight saving (not on a 1d grid).
+    idx = pd.bdate_range("2024-03-01", "2024-03-29").tz_localize("America/New_York") + pd.Timedelta(hours=16)
+    close = np.linspace(100.0, 120.0, len(idx))
+    md = MarketData.from_frames(close=pd.DataFrame({"SPY": close}, index=idx))
+    store.write(md, timeframe="1d")
+    back = store.read(["SPY"], "1d")
+    assert back.index.equals(idx.tz_convert("UTC"))
+    np.testing.assert_array_equal(back.close[:, 0], close)

@@ -94,6 +94,26 @@ def _arrow(result: Any) -> Any:
     raise MarketDataError("this DuckDB version cannot return Arrow tables")
 
 
+def _clock(ts: np.ndarray, step: int) -> tuple[np.ndarray, np.ndarray]:
+    """(sorted unique timestamps, row of each input) — without a sort when bars sit on a ``step`` grid.
+
+    Candles of one timeframe normally do, so their rows are (ts - first) // step, compressed to the
+    timestamps present; off-grid data (e.g. daily closes shifted by daylight saving) falls back to
+    np.unique.
+    """
+    if len(ts) == 0:
+        return ts, ts
+    first = ts.min()
+    offset = ts - first
+    if (offset % step).any():
+        return np.unique(ts, return_inverse=True)
+    slot = offset // step
+    used = np.zeros(int(slot.max()) + 1, dtype=bool)
+    used[slot] = True
+    rank = np.cumsum(used) - 1
+    return first + np.flatnonzero(used) * step, rank[slot]
+
+
 class CandleStore:
     """A DuckDB file of candles; see the module docstring.
 
@@ -332,7 +352,7 @@ class CandleStore:
         codes = table.column("code").to_numpy().astype(np.int64)
         if exchange is None:
             self._refuse_ambiguous(codes, table.column("ex").to_numpy(), symbols)
-        return self._pivot(table, codes, symbols, stored_tf, exchange, start, end)
+        return self._pivot(table, codes, symbols, parse_timeframe(tf), stored_tf, exchange, start, end)
 
     def _refuse_ambiguous(self, codes: np.ndarray, exchange_hash: np.ndarray, symbols: list[str]) -> None:
         if len(codes) == 0:
@@ -354,21 +374,21 @@ class CandleStore:
         return "; ".join(f"{x.exchange}:{x.symbol}:{x.timeframe} {x.start} .. {x.end}"
                          for x in r.itertuples())
 
-    def _pivot(self, table: Any, codes: np.ndarray, symbols: list[str], stored_tf: str,
-               exchange: str | None, start: object, end: object) -> MarketData:
+    def _pivot(self, table: Any, codes: np.ndarray, symbols: list[str], step: pd.Timedelta,
+               stored_tf: str, exchange: str | None, start: object, end: object) -> MarketData:
         """Scatter the fetched rows into T x N arrays on the union of their timestamps (NumPy only)."""
-        present = np.zeros(len(symbols), dtype=bool)
-        present[np.unique(codes)] = True
+        n = len(symbols)
+        present = np.bincount(codes, minlength=n) > 0
         if not present.all():
             self._explain_missing(symbols[int(np.argmin(present))], stored_tf, exchange, start, end)
         ts = table.column("t").to_numpy().astype(np.int64) * 1000
-        clock, rows = np.unique(ts, return_inverse=True)
-        shape = (len(clock), len(symbols))
+        clock, rows = _clock(ts, int(step.value))
+        flat = rows * n + codes
 
         def field(name: str) -> np.ndarray:
-            out = np.full(shape, np.nan)
-            out[rows, codes] = table.column(name).to_numpy(zero_copy_only=False)
-            return out
+            out = np.full(len(clock) * n, np.nan)
+            out[flat] = table.column(name).to_numpy(zero_copy_only=False)
+            return out.reshape(len(clock), n)
 
         index = pd.DatetimeIndex(clock.view("datetime64[ns]")).tz_localize("UTC")
         return MarketData(index, symbols, *(field(f) for f in ("open", "high", "low", "close", "volume")))
