@@ -151,7 +151,10 @@ def prepare_long(table: Any, on_duplicate: OnDuplicate = "error", timeframe: str
     ts = timestamps_to_ns(cols[names["timestamp"]], source)
     n = len(ts)
     if names["symbol"] is not None:
-        codes, uniques = pd.factorize(_strings(cols[names["symbol"]]), sort=False)
+        raw = cols[names["symbol"]]
+        # pandas factorises its own (Arrow-backed) string columns without building Python objects.
+        codes, uniques = pd.factorize(raw if isinstance(raw, pd.Series) else _strings(raw), sort=False)
+        codes = np.asarray(codes, dtype=np.int64)
         if (codes < 0).any():
             raise MarketDataError("missing symbol", timestamp=pd.Timestamp(int(ts[codes < 0][0]), tz="UTC"),
                                   source=source)
@@ -167,8 +170,10 @@ def prepare_long(table: Any, on_duplicate: OnDuplicate = "error", timeframe: str
     volume = values.get("volume", np.full(n, np.nan))
 
     # Sort by (symbol, time); the stable sort keeps input order among duplicates so "last" is defined.
-    order = np.lexsort((ts, codes))
-    codes_s, ts_s = codes[order], ts[order]
+    # Files usually arrive sorted (per symbol, by time): check in O(n) and skip the sort and gathers.
+    in_order = bool(np.all((codes[1:] > codes[:-1]) | ((codes[1:] == codes[:-1]) & (ts[1:] >= ts[:-1]))))
+    order = np.arange(n) if in_order else _symbol_time_order(codes, ts, len(symbols))
+    codes_s, ts_s = (codes, ts) if in_order else (codes[order], ts[order])
     dup = (codes_s[1:] == codes_s[:-1]) & (ts_s[1:] == ts_s[:-1])
     if dup.any():
         if on_duplicate == "error":
@@ -179,15 +184,48 @@ def prepare_long(table: Any, on_duplicate: OnDuplicate = "error", timeframe: str
                                   source=sources.get(sym, source) if sources else source)
         keep = np.r_[~dup, True]  # the last row of each run of equal keys
         order, codes_s, ts_s = order[keep], codes_s[keep], ts_s[keep]
+        in_order = False
 
     def locate(pos: int) -> tuple[str, pd.Timestamp]:
         return symbols[int(codes_s[pos])], pd.Timestamp(int(ts_s[pos]), tz="UTC")
 
-    o, h, lo, c, v = (a[order] for a in (open_, high, low, close, volume))
+    def take(a: np.ndarray) -> np.ndarray:
+        return a if in_order else a[order]
+
+    o, h, lo, c, v = (take(a) for a in (open_, high, low, close, volume))
     check_candles(o, h, lo, c, v, locate, source, sources)
     inferred = check_timeframes(codes_s, ts_s, symbols, tf, source, sources)
-    return LongCandles(symbols, codes_s, ts_s, o, h, lo, c, v, {k: a[order] for k, a in extra.items()},
+    return LongCandles(symbols, codes_s, ts_s, o, h, lo, c, v, {k: take(a) for k, a in extra.items()},
                        inferred)
+
+
+def _symbol_time_order(codes: np.ndarray, ts: np.ndarray, n_symbols: int) -> np.ndarray:
+    """Stable order by (symbol code, time): a stable sort by time, then a stable sort by code, which
+    NumPy does as a linear radix sort for 16-bit keys (about twice as fast as np.lexsort)."""
+    by_time = np.argsort(ts, kind="stable")
+    small = np.int16 if n_symbols < 2**15 else np.int64
+    return by_time[np.argsort(codes[by_time].astype(small), kind="stable")]
+
+
+def union_clock(ts: np.ndarray, step: int) -> tuple[np.ndarray, np.ndarray]:
+    """(sorted unique timestamps, row of each input) — without a sort when bars sit on a ``step`` grid.
+
+    Candles of one timeframe normally do, so their rows are (ts - first) // step, compressed to the
+    timestamps present; off-grid data (e.g. daily closes shifted by daylight saving) or ``step=0``
+    falls back to np.unique.
+    """
+    if len(ts) == 0:
+        return ts, ts.astype(np.int64)
+    first = ts.min()
+    offset = ts - first
+    if step <= 0 or (offset % step).any() or offset.max() // step > 4 * len(ts) + 1_000_000:
+        clock, rows = np.unique(ts, return_inverse=True)
+        return clock, rows.astype(np.int64)
+    slot = offset // step
+    used = np.zeros(int(slot.max()) + 1, dtype=bool)
+    used[slot] = True
+    rank = np.cumsum(used) - 1
+    return first + np.flatnonzero(used) * step, rank[slot]
 
 
 @dataclass
@@ -212,13 +250,15 @@ class LongCandles:
         """Scatter into T x N arrays on the union clock (no pandas pivot)."""
         from multifolio.data.market_data import MarketData
 
-        clock, rows = np.unique(self.ts, return_inverse=True)
-        shape = (len(clock), len(self.symbols))
+        n = len(self.symbols)
+        step = int(self.timeframe.value) if self.timeframe is not None else 0
+        clock, rows = union_clock(self.ts, step)
+        flat = rows * n + self.codes
 
         def scatter(a: np.ndarray) -> np.ndarray:
-            out = np.full(shape, np.nan)
-            out[rows, self.codes] = a
-            return out
+            out = np.full(len(clock) * n, np.nan)
+            out[flat] = a
+            return out.reshape(len(clock), n)
 
         index = pd.DatetimeIndex(clock.view("datetime64[ns]")).tz_localize("UTC")
         return MarketData(index, self.symbols, scatter(self.open), scatter(self.high), scatter(self.low),

@@ -34,7 +34,7 @@ import pandas as pd
 
 from multifolio.data.errors import MarketDataError
 from multifolio.data.files import iter_csv_frames, read_parquet_table
-from multifolio.data.long import LongCandles, OnDuplicate, prepare_long
+from multifolio.data.long import LongCandles, OnDuplicate, prepare_long, union_clock
 from multifolio.data.market_data import MarketData
 from multifolio.data.timeframes import BUCKET_ORIGIN, canonical_timeframe, format_timeframe, parse_timeframe
 
@@ -92,26 +92,6 @@ def _arrow(result: Any) -> Any:
         if method is not None:
             return method()
     raise MarketDataError("this DuckDB version cannot return Arrow tables")
-
-
-def _clock(ts: np.ndarray, step: int) -> tuple[np.ndarray, np.ndarray]:
-    """(sorted unique timestamps, row of each input) — without a sort when bars sit on a ``step`` grid.
-
-    Candles of one timeframe normally do, so their rows are (ts - first) // step, compressed to the
-    timestamps present; off-grid data (e.g. daily closes shifted by daylight saving) falls back to
-    np.unique.
-    """
-    if len(ts) == 0:
-        return ts, ts
-    first = ts.min()
-    offset = ts - first
-    if (offset % step).any():
-        return np.unique(ts, return_inverse=True)
-    slot = offset // step
-    used = np.zeros(int(slot.max()) + 1, dtype=bool)
-    used[slot] = True
-    rank = np.cumsum(used) - 1
-    return first + np.flatnonzero(used) * step, rank[slot]
 
 
 class CandleStore:
@@ -382,7 +362,7 @@ class CandleStore:
         if not present.all():
             self._explain_missing(symbols[int(np.argmin(present))], stored_tf, exchange, start, end)
         ts = table.column("t").to_numpy().astype(np.int64) * 1000
-        clock, rows = _clock(ts, int(step.value))
+        clock, rows = union_clock(ts, int(step.value))
         flat = rows * n + codes
 
         def field(name: str) -> np.ndarray:
