@@ -44,7 +44,7 @@ if TYPE_CHECKING:  # pragma: no cover - imports for annotations only
     from multifolio.result import Result
 
 __all__ = ["ConfigError", "DataConfig", "OutputConfig", "RiskRuleConfig", "RunConfig", "StrategyConfig",
-           "load_config", "run_config", "select_window", "with_kill_switch"]
+           "load_config", "parse_config", "run_config", "select_window", "with_kill_switch"]
 
 
 class ConfigError(ValueError):
