@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cached_property
+
 import numpy as np
 import pandas as pd
 
@@ -19,28 +21,37 @@ ORDER_COLUMNS = ["order_id", "timestamp", "symbol", "kind", "qty", "price", "sta
 EVENT_COLUMNS = ["timestamp", "kind", "symbol", "details"]
 
 
-def _names(codes: np.ndarray, table: dict[int, str], extra: dict[int, str]) -> np.ndarray:
-    lookup = {**table, **extra}
-    return np.array([lookup.get(int(c), str(int(c))) for c in codes], dtype=object)
-
-
-def _map_names(codes: np.ndarray, table: dict[int, str], extra: dict[int, str] | None = None) -> np.ndarray:
-    """Vectorised code -> name mapping (codes are few distinct small ints)."""
-    out = np.empty(len(codes), dtype=object)
-    if len(codes) == 0:
-        return out
+def _map_names(codes: np.ndarray, table: dict[int, str], extra: dict[int, str] | None = None
+               ) -> pd.Categorical:
+    """Code -> name as a Categorical over every name of the table (a stable dtype from run to run;
+    cheap to build and to hold for 10^6 rows)."""
+    lookup = {**table, **(extra or {})}
+    keys = sorted(lookup)
+    names = list(dict.fromkeys(lookup[k] for k in keys))
+    pos = {name: i for i, name in enumerate(names)}
+    code_to_cat = {k: pos[lookup[k]] for k in keys}
+    codes = np.asarray(codes, dtype=np.int64)
     uniq, inv = np.unique(codes, return_inverse=True)
-    names = _names(uniq, table, extra or {})
-    return names[inv]
+    missing = [int(c) for c in uniq if int(c) not in code_to_cat]
+    for c in missing:                       # unknown code: keep it visible rather than drop it
+        code_to_cat[c] = len(names)
+        names.append(str(c))
+    cat_codes = np.array([code_to_cat[int(c)] for c in uniq], dtype=np.int64)[inv] if len(codes) else \
+        np.zeros(0, dtype=np.int64)
+    return pd.Categorical.from_codes(cat_codes, categories=pd.Index(names, dtype=object))
+
+
+def _symbols(symbols: list[str], asset: np.ndarray) -> pd.Categorical:
+    return pd.Categorical.from_codes(np.asarray(asset, dtype=np.int64),
+                                     categories=pd.Index(symbols, dtype=object))
 
 
 def build_fills(raw: RawRun) -> pd.DataFrame:
     ff, fi = raw.state.fills()
-    symbols = np.array(raw.symbols, dtype=object)
     qty = ff[:, C.F_QTY]
     frame = pd.DataFrame({
         "timestamp": raw.index[fi[:, C.I_BAR]],
-        "symbol": symbols[fi[:, C.I_ASSET]] if len(fi) else np.array([], dtype=object),
+        "symbol": _symbols(raw.symbols, fi[:, C.I_ASSET]),
         "qty": qty,
         "price": ff[:, C.F_PRICE],
         "base_price": ff[:, C.F_BASE_PRICE],
@@ -61,14 +72,13 @@ def build_trades_frame(raw: RawRun) -> pd.DataFrame:
         np.ascontiguousarray(ff[:, C.F_QTY]), np.ascontiguousarray(ff[:, C.F_PRICE]),
         np.ascontiguousarray(ff[:, C.F_FEE]), np.ascontiguousarray(fi[:, C.I_BAR]),
         np.ascontiguousarray(fi[:, C.I_ASSET]), np.ascontiguousarray(fi[:, C.I_REASON]), len(raw.symbols))
-    symbols = np.array(raw.symbols, dtype=object)
     closed = exit_ >= 0
     exit_times = pd.DatetimeIndex(np.where(closed, raw.index.asi8[np.maximum(exit_, 0)],
                                            np.datetime64("NaT", "ns").astype(np.int64))).tz_localize("UTC")
     net = pnl - fees
     basis = epx * peak
     frame = pd.DataFrame({
-        "symbol": symbols[asset] if len(asset) else np.array([], dtype=object),
+        "symbol": _symbols(raw.symbols, asset),
         "direction": np.where(direction > 0, "long", "short"),
         "entry_time": raw.index[entry],
         "exit_time": exit_times,
@@ -78,17 +88,17 @@ def build_trades_frame(raw: RawRun) -> pd.DataFrame:
         "pnl": net,
         "return_pct": np.where(basis > 0, net / np.where(basis > 0, basis, 1.0) * 100.0, np.nan),
         "fees": fees,
-        "exit_reason": np.where(closed, _map_names(reason, C.REASON_NAMES, raw.tag_names), "open"),
+        "exit_reason": _map_names(np.where(closed, reason, -1), {**C.REASON_NAMES, -1: "open"},
+                                  raw.tag_names),
         "bars_held": np.where(closed, exit_ - entry, len(raw.index) - 1 - entry),
     }, columns=TRADE_COLUMNS)
     return frame
 
 
-def build_orders(raw: RawRun, fills: pd.DataFrame) -> pd.DataFrame:
+def build_orders(raw: RawRun) -> pd.DataFrame:
     """One row per order that did something: filled (wholly or scaled), rejected, or still open."""
     parts = []
     ff, fi = raw.state.fills()
-    symbols = np.array(raw.symbols, dtype=object)
     if len(fi):
         ids = fi[:, C.I_ORDER].copy()
         # forced closes (liquidation, delisting, end of data) carry id -1: give each its own id
@@ -109,7 +119,7 @@ def build_orders(raw: RawRun, fills: pd.DataFrame) -> pd.DataFrame:
         parts.append(pd.DataFrame({
             "order_id": uniq,
             "timestamp": raw.index[fi[rows_first, C.I_PLACED]],
-            "symbol": symbols[fi[rows_first, C.I_ASSET]],
+            "symbol": _symbols(raw.symbols, fi[rows_first, C.I_ASSET]),
             "kind": _map_names(fi[rows_first, C.I_KIND], C.KIND_NAMES),
             "qty": filled,
             "price": ff[rows_first, C.F_ORDER_PRICE],
@@ -124,7 +134,7 @@ def build_orders(raw: RawRun, fills: pd.DataFrame) -> pd.DataFrame:
         parts.append(pd.DataFrame({
             "order_id": ri[:, C.I_ORDER],
             "timestamp": raw.index[ri[:, C.I_PLACED]],
-            "symbol": symbols[ri[:, C.I_ASSET]],
+            "symbol": _symbols(raw.symbols, ri[:, C.I_ASSET]),
             "kind": _map_names(ri[:, C.I_KIND], C.KIND_NAMES),
             "qty": rf[:, C.R_QTY],
             "price": rf[:, C.R_PRICE],
@@ -171,25 +181,54 @@ def build_events(raw: RawRun) -> pd.DataFrame:
     }, columns=EVENT_COLUMNS)
 
 
+class LazyResult(Result):
+    """A Result whose ledgers (fills, trades, orders, events) are built from the raw run on first use.
+
+    A 500-asset daily run makes ~10^5 fills; turning them into DataFrames costs more than the
+    simulation itself, so it is only paid when a caller looks at them.
+    """
+
+    def __init__(self, raw: RawRun, equity: pd.Series, snapshots: pd.DataFrame, positions: pd.DataFrame,
+                 settings: dict, close: pd.DataFrame | None) -> None:
+        self._raw = raw
+        self.equity = equity
+        self.snapshots = snapshots
+        self.positions = positions
+        self.initial_capital = float(raw.state.acct[C.A_INITIAL])
+        self.symbols = list(raw.symbols)
+        self.settings = settings
+        self.freq = raw.freq
+        self.close = close
+
+    @cached_property
+    def fills(self) -> pd.DataFrame:  # type: ignore[override]
+        return build_fills(self._raw)
+
+    @cached_property
+    def trades(self) -> pd.DataFrame:  # type: ignore[override]
+        return build_trades_frame(self._raw)
+
+    @cached_property
+    def orders(self) -> pd.DataFrame:  # type: ignore[override]
+        return build_orders(self._raw)
+
+    @cached_property
+    def events(self) -> pd.DataFrame:  # type: ignore[override]
+        return build_events(self._raw)
+
+
 def assemble(raw: RawRun) -> Result:
     """Build the Result; the warm-up bars before ``raw.start_bar`` are left out of every frame."""
     state = raw.state
     s0 = raw.start_bar
     index = raw.index[s0:]
-    snap = pd.DataFrame(state.snap[s0:], index=index, columns=list(C.SNAPSHOT_COLUMNS))
+    snap = pd.DataFrame(state.snap[s0:], index=index, columns=list(C.SNAPSHOT_COLUMNS), copy=False)
     for col in ("n_open_positions", "n_assets_with_positions", "n_open_orders"):
         snap[col] = snap[col].astype(np.int64)
     for name, values in raw.records.items():
         snap[name] = values[s0:]
-    positions = pd.DataFrame(state.qh[s0:], index=index, columns=raw.symbols)
-    fills = build_fills(raw)
-    trades = build_trades_frame(raw)
-    orders = build_orders(raw, fills)
-    events = build_events(raw)
+    positions = pd.DataFrame(state.qh[s0:], index=index, columns=raw.symbols, copy=False)
     settings = dict(raw.settings, symbols=list(raw.symbols), start=str(index[0]) if len(index) else None)
-    return Result(equity=snap["total_equity"].rename("equity"), snapshots=snap, positions=positions,
-                  fills=fills, trades=trades, orders=orders, events=events,
-                  initial_capital=float(state.acct[C.A_INITIAL]), symbols=list(raw.symbols),
-                  settings=settings, freq=raw.freq,
-                  close=None if raw.close is None else pd.DataFrame(raw.close[s0:], index=index,
-                                                                    columns=raw.symbols))
+    close = None if raw.close is None else pd.DataFrame(raw.close[s0:], index=index, columns=raw.symbols,
+                                                        copy=False)
+    return LazyResult(raw, snap["total_equity"].rename("equity"), snap, positions, settings, close)

@@ -193,12 +193,17 @@ class Context:
             raise ValueError("place_limits: asset_idx, qty and price must be 1-D arrays of one length")
         if len(a) and (a.min() < 0 or a.max() >= self.n_assets):
             raise ValueError(f"place_limits: asset index out of range 0..{self.n_assets - 1}")
-        ok = np.isfinite(q) & (q != 0.0) & np.isfinite(p) & (p > 0.0)
+        bad = ~(np.isfinite(p) & (p > 0.0)) | ~np.isfinite(q)
+        if bad.any():
+            k = int(np.argmax(bad))
+            raise ValueError(f"place_limits: bad price {p[k]!r} or qty {q[k]!r} for "
+                             f"{self.symbols[int(a[k])]!r} at {self.time} (prices must be finite and > 0)")
+        ok = q != 0.0
         return self._sim.submit_limits(a[ok], q[ok], p[ok], self._reason(tag or "signal"))
 
     def cancel(self, order_id: int | Iterable[int]) -> None:
         ids = np.atleast_1d(np.asarray(order_id, dtype=np.int64))
-        self._sim.book.cancel_ids(ids)
+        self._sim.cancel_ids(ids)
 
     def cancel_all(self, symbol: str | None = None) -> None:
         """Cancel the resting orders of one symbol, or of all (brackets of open positions stay)."""

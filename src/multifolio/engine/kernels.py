@@ -30,6 +30,17 @@ def room_needed(n_assets: int, n_book: int) -> int:
 
 
 @nb.njit(cache=True)
+def _opposite(a, b):
+    """Signs differ (products of tiny quantities underflow to zero, so compare signs instead)."""
+    return (a > 0.0 and b < 0.0) or (a < 0.0 and b > 0.0)
+
+
+@nb.njit(cache=True)
+def _same_side(a, b):
+    return (a > 0.0 and b > 0.0) or (a < 0.0 and b < 0.0)
+
+
+@nb.njit(cache=True)
 def _apply_fill(t, j, q, base, px, order_id, reason, kind, status, placed, order_price,
                 acct, pos, cfg, ff, fi, counts):
     """Book a fill of signed quantity q at price px: cash, fees, realized PnL, average price, ledger."""
@@ -38,13 +49,13 @@ def _apply_fill(t, j, q, base, px, order_id, reason, kind, status, placed, order
     avg = pos[C.P_AVG, j]
     realized = 0.0
     new = held + q
-    if held != 0.0 and held * q < 0.0:
+    if _opposite(held, q):
         closed = min(abs(q), abs(held))
         realized = closed * (px - avg) * (1.0 if held > 0.0 else -1.0)
         if abs(new) <= _EPS * max(abs(held), abs(q)):
             new = 0.0
             pos[C.P_AVG, j] = 0.0
-        elif new * held < 0.0:          # flipped: the remainder opens at the fill price
+        elif _opposite(new, held):      # flipped: the remainder opens at the fill price
             pos[C.P_AVG, j] = px
     else:
         pos[C.P_AVG, j] = (avg * abs(held) + px * abs(q)) / abs(new)
@@ -177,7 +188,7 @@ def execute_batch(t, prices, o_asset, o_kind, o_value, o_id, o_reason, placed,
             if d == 0.0:
                 _reject(t, j, v, p, o_id[k], C.SHORT_NOT_ALLOWED, kind, placed, rf, ri, counts)
                 continue
-        if before * d < 0.0:
+        if _opposite(before, d):
             r = min(abs(d), abs(before))
             reduce_part[k] = r if d > 0.0 else -r
         delta[k] = d
@@ -308,7 +319,7 @@ def match_resting(t, op, hi, lo, bi, bf, acct, pos, cfg, ff, fi, rf, ri, counts)
         if np.isnan(px):
             continue
         held = pos[C.P_QTY, j]
-        opening = 0 if (bi[r, C.B_REDUCE_ONLY] != 0 or held * q < 0.0) else 1
+        opening = 0 if (bi[r, C.B_REDUCE_ONLY] != 0 or _opposite(held, q)) else 1
         is_limit = 1 if bi[r, C.B_KIND] == C.LIMIT else 0
         keys[nc] = (opening * 2 + is_limit) * m + r
         base[r] = px
@@ -331,7 +342,7 @@ def match_resting(t, op, hi, lo, bi, bf, acct, pos, cfg, ff, fi, rf, ri, counts)
         held = pos[C.P_QTY, j]
         changed += 1
         if bi[r, C.B_REDUCE_ONLY] != 0:
-            if held == 0.0 or held * q > 0.0:
+            if held == 0.0 or _same_side(held, q):
                 bi[r, C.B_STATUS] = C.CANCELLED
                 continue
             if abs(q) > abs(held):
@@ -621,7 +632,7 @@ def build_trades(fq, fpx, ffee, fbar, fasset, freason, n_assets):
                 close_qty[tr] = 0.0
                 close_val[tr] = 0.0
             tr = cur[j]
-            if h == 0.0 or h * remaining > 0.0:      # opening or adding
+            if h == 0.0 or _same_side(h, remaining):      # opening or adding
                 open_qty[tr] += abs(remaining)
                 open_val[tr] += abs(remaining) * px
                 held[j] = h + remaining

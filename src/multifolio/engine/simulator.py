@@ -46,6 +46,7 @@ class Simulator:
         self.halted = False
         self._pending: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
         self._brackets: list[tuple[int, list[int]]] = []   # (order id, child ids) of market entries
+        self._cancelled: list[pd.DataFrame] = []
         self.ctx = Context(self)
         self._op = np.ascontiguousarray(data.open)
         self._hi = np.ascontiguousarray(data.high)
@@ -60,16 +61,18 @@ class Simulator:
         return self.tags[name]
 
     def submit_targets(self, kind: int, values: np.ndarray, reason: int) -> None:
-        sel = np.nonzero(~np.isnan(values))[0]
+        sel = np.flatnonzero(values == values)         # not NaN
         if len(sel) == 0:
             return
-        if not self.state.settings.allow_short and np.any(values[sel] < 0):
-            j = int(sel[np.argmax(values[sel] < 0)])
+        vals = values[sel]
+        if not self.state.settings.allow_short and vals.min() < 0:
+            j = int(sel[np.argmax(vals < 0)])
             raise ValueError(f"negative target {values[j]!r} for {self.data.symbols[j]!r} at "
                              f"{self.data.index[self.ctx.t]}: shorting is off (allow_short=False)")
-        ids = self.book.new_ids(len(sel))
-        self._pending.append((sel.astype(np.int64), np.full(len(sel), kind, dtype=np.int64),
-                              values[sel].astype(np.float64), ids, np.full(len(sel), reason, np.int64)))
+        n = len(sel)
+        ids = self.book.new_ids(n)
+        self._pending.append((sel, np.full(n, kind, dtype=np.int64), vals, ids,
+                              np.full(n, reason, dtype=np.int64)))
 
     def submit_market(self, j: int, kind: int, value: float, reason: int, stop_loss: float | None,
                       take_profit: float | None) -> int:
@@ -94,6 +97,16 @@ class Simulator:
         rows = self.book.add(assets, C.LIMIT, qty, price, reason, self.ctx.t)
         return self.book.bi[rows, C.B_ID].copy()
 
+    def cancel_ids(self, ids: np.ndarray) -> None:
+        """Cancel orders by id; they are listed in Result.orders with status ``cancelled``."""
+        book = self.book
+        rows = book.rows_of(ids)
+        st = book.bi[rows, C.B_STATUS]
+        rows = rows[(st == C.OPEN) | (st == C.PENDING)]
+        if len(rows):
+            self._cancelled.append(self._orders_frame(rows, "cancelled"))
+            book.cancel_rows(rows)
+
     def record(self, name: str, value: float) -> None:
         arr = self.records.get(name)
         if arr is None:
@@ -104,7 +117,10 @@ class Simulator:
     def _execute_pending(self, t: int, prices: np.ndarray) -> None:
         if not self._pending:
             return
-        batch = [np.concatenate(cols) for cols in zip(*self._pending, strict=True)]
+        if len(self._pending) == 1:
+            batch = self._pending[0]
+        else:
+            batch = tuple(np.concatenate(cols) for cols in zip(*self._pending, strict=True))
         self._pending = []
         filled = np.zeros(len(batch[0]))
         st = self.state
@@ -192,7 +208,6 @@ class Simulator:
                 next_report = t + step
         self._pending = []
         if self.state.settings.close_at_end and n:
-            self.book.cancel_assets(None)
             finish_run(self.state, self._cl, self.book.ints)
         if progress is not None:
             progress(n, n)
@@ -214,12 +229,20 @@ class Simulator:
         return raw
 
     def _open_orders(self) -> pd.DataFrame | None:
-        bi, bf = self.book.ints, self.book.floats
+        """Orders still resting at the end, and orders the strategy cancelled by id."""
+        bi = self.book.ints
         live = (bi[:, C.B_STATUS] == C.OPEN) | (bi[:, C.B_STATUS] == C.PENDING)
-        if not live.any():
+        frames = list(self._cancelled)
+        if live.any():
+            frames.append(self._orders_frame(np.nonzero(live)[0], None))
+        if not frames:
             return None
-        rows = np.nonzero(live)[0]
+        return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+
+    def _orders_frame(self, rows: np.ndarray, status: str | None) -> pd.DataFrame:
+        bi, bf = self.book.bi, self.book.bf
         symbols = np.array(self.data.symbols, dtype=object)
+        names = {code: name for name, code in self.tags.items()}
         return pd.DataFrame({
             "order_id": bi[rows, C.B_ID],
             "timestamp": self.data.index[bi[rows, C.B_PLACED]],
@@ -227,9 +250,10 @@ class Simulator:
             "kind": [C.KIND_NAMES[int(k)] for k in bi[rows, C.B_KIND]],
             "qty": bf[rows, C.BF_QTY],
             "price": bf[rows, C.BF_PRICE],
-            "status": [C.STATUS_NAMES[int(s)] for s in bi[rows, C.B_STATUS]],
-            "reason": [C.REASON_NAMES.get(int(r), "") for r in bi[rows, C.B_REASON]],
+            "status": status if status is not None else
+            [C.STATUS_NAMES[int(s)] for s in bi[rows, C.B_STATUS]],
+            "reason": [C.REASON_NAMES.get(int(r), names.get(int(r), "")) for r in bi[rows, C.B_REASON]],
             "filled_qty": 0.0,
             "fill_price": np.nan,
-            "fill_time": pd.NaT,
+            "fill_time": pd.NaT if status is None else self.data.index[self.ctx.t],
         })

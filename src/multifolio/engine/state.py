@@ -71,6 +71,10 @@ class EngineState:
 
     def ensure_room(self, rows: int) -> None:
         """Grow every ledger (doubling) so each has at least ``rows`` free rows."""
+        c = self.counts
+        if c[0] + rows <= self.ff.shape[0] and c[1] + rows <= self.rf.shape[0] \
+                and c[2] + rows <= self.ef.shape[0]:
+            return
         self.ff, self.fi = _grow(self.ff, self.fi, int(self.counts[0]) + rows)
         self.rf, self.ri = _grow(self.rf, self.ri, int(self.counts[1]) + rows)
         self.ef, self.ei = _grow(self.ef, self.ei, int(self.counts[2]) + rows)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numba as nb
 import numpy as np
 import pandas as pd
 
@@ -23,11 +24,32 @@ def as_utc_index(index: pd.Index, name: str) -> pd.DatetimeIndex:
     return index
 
 
+@nb.njit(cache=True)
+def _first_bad_flat(values: np.ndarray) -> int:
+    """Flat position of the first value that is not NaN and not a finite positive number, or -1."""
+    for i in range(values.shape[0]):
+        v = values[i]
+        if v != v:
+            continue
+        if not (v > 0.0) or v == np.inf:
+            return i
+    return -1
+
+
+def first_bad_cell(values: np.ndarray, flat_check) -> tuple[int, int]:
+    """Run a 1-D check over a 2-D array in its memory order (C or Fortran, no copy) -> (row, col)."""
+    order = "F" if values.flags.f_contiguous and not values.flags.c_contiguous else "C"
+    i = flat_check(values.ravel(order=order))
+    if i < 0:
+        return -1, -1
+    t, j = np.unravel_index(i, values.shape, order=order)
+    return int(t), int(j)
+
+
 def check_prices(values: np.ndarray, name: str, symbols: list[str], index: pd.DatetimeIndex) -> None:
     """Prices must be finite and positive where present (NaN = no bar is allowed)."""
-    bad = ~np.isnan(values) & ~(np.isfinite(values) & (values > 0))
-    if bad.any():
-        t, j = np.argwhere(bad)[0]
+    t, j = first_bad_cell(values, _first_bad_flat)
+    if t >= 0:
         raise ValueError(f"{name}: invalid price {values[t, j]!r} for {symbols[j]!r} at {index[t]} "
                          "(prices must be finite and > 0; use NaN for a missing bar)")
 

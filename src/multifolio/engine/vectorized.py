@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numba as nb
 import numpy as np
 import pandas as pd
 
@@ -12,38 +13,88 @@ from multifolio.engine import kernels as K
 from multifolio.engine.raw import RawRun
 from multifolio.engine.settings import make_settings
 from multifolio.engine.state import EngineState, last_valid_rows
-from multifolio.engine.validation import as_utc_index, check_prices, infer_freq
+from multifolio.engine.validation import as_utc_index, check_prices, first_bad_cell, infer_freq
 
 _EMPTY_BOOK_I = np.zeros((0, C.N_BOOK_I), dtype=np.int64)
 
 
-def _weights_array(weights: Any, close: pd.DataFrame, allow_short: bool) -> np.ndarray:
-    symbols = [str(c) for c in close.columns]
+def column_names(frame: pd.DataFrame) -> list[str]:
+    # tolist() first: iterating an Arrow-backed column index element by element is slow
+    return [str(c) for c in frame.columns.tolist()]
+
+
+def as_float_array(frame: pd.DataFrame) -> np.ndarray:
+    """The frame's float64 values without a copy where possible.
+
+    pandas keeps a float frame as one column-major block; the kernels read it in place (a bar's row is
+    then strided, but each cache line serves the next bars of that asset), which saves copying inputs
+    that can be larger than everything else the run allocates.
+    """
+    values = frame.to_numpy(dtype=np.float64, copy=False)
+    if values.flags.f_contiguous or values.flags.c_contiguous:
+        return values
+    return np.asfortranarray(values)
+
+
+def _weights_array(weights: Any, close: pd.DataFrame, index: pd.DatetimeIndex, allow_short: bool
+                   ) -> np.ndarray:
+    symbols = column_names(close)
     if isinstance(weights, pd.DataFrame):
-        cols = [str(c) for c in weights.columns]
-        unknown = [c for c in cols if c not in symbols]
+        cols = column_names(weights)
+        known = set(symbols)
+        unknown = [c for c in cols if c not in known]
         if unknown:
             raise ValueError(f"weights has unknown symbol(s) {unknown}; close has {symbols}")
-        if len(weights.index) != len(close.index) or not as_utc_index(weights.index, "weights").equals(
-                as_utc_index(close.index, "close")):
+        if len(weights.index) != len(index) or not (
+                weights.index is close.index or as_utc_index(weights.index, "weights").equals(index)):
             raise ValueError("weights index must equal close's index (same timestamps, same order); "
-                             f"got {len(weights.index)} rows vs {len(close.index)}")
-        w = np.full(close.shape, np.nan)
-        pos = [symbols.index(c) for c in cols]
-        w[:, pos] = weights.to_numpy(dtype=np.float64)
+                             f"got {len(weights.index)} rows vs {len(index)}")
+        if cols == symbols:
+            w = as_float_array(weights)
+        else:
+            w = np.full(close.shape, np.nan)
+            where = {s: j for j, s in enumerate(symbols)}
+            w[:, [where[c] for c in cols]] = weights.to_numpy(dtype=np.float64)
     else:
         w = np.asarray(weights, dtype=np.float64)
         if w.shape != close.shape:
             raise ValueError(f"weights must have close's shape {close.shape}, got {w.shape}")
-        w = w.copy()
-    bad = np.isinf(w)
-    if not allow_short:
-        bad |= w < 0
-    if bad.any():
-        t, j = np.argwhere(bad)[0]
+    if not (w.flags.c_contiguous or w.flags.f_contiguous):
+        w = np.ascontiguousarray(w)
+    t, j = first_bad_cell(w, _flat_bad_weight(allow_short))
+    if t >= 0:
         what = "infinite" if np.isinf(w[t, j]) else "negative (pass allow_short=True to short)"
-        raise ValueError(f"weights: {what} weight {w[t, j]!r} for {symbols[j]!r} at {close.index[t]}")
-    return np.ascontiguousarray(w)
+        raise ValueError(f"weights: {what} weight {w[t, j]!r} for {symbols[j]!r} at {index[t]}")
+    return w
+
+
+@nb.njit(cache=True)
+def _count_nonzero(w: np.ndarray) -> int:
+    n = 0
+    for i in range(w.shape[0]):
+        if w[i] != 0.0 and w[i] == w[i]:
+            n += 1
+    return n
+
+
+def _flat_bad_weight(allow_short: bool):
+    return _first_bad_weight_short if allow_short else _first_bad_weight_long
+
+
+@nb.njit(cache=True)
+def _first_bad_weight_short(w: np.ndarray) -> int:
+    for i in range(w.shape[0]):
+        if w[i] == np.inf or w[i] == -np.inf:
+            return i
+    return -1
+
+
+@nb.njit(cache=True)
+def _first_bad_weight_long(w: np.ndarray) -> int:
+    for i in range(w.shape[0]):
+        if w[i] == np.inf or w[i] < 0.0:
+            return i
+    return -1
 
 
 def simulate_weights(close: pd.DataFrame, weights: Any, *, open: pd.DataFrame | None = None,
@@ -56,26 +107,28 @@ def simulate_weights(close: pd.DataFrame, weights: Any, *, open: pd.DataFrame | 
         raise ValueError(f"close must be a wide DataFrame (index = timestamps, columns = symbols), "
                          f"got {type(close).__name__}")
     index = as_utc_index(close.index, "close")
-    symbols = [str(c) for c in close.columns]
+    symbols = column_names(close)
     if len(set(symbols)) != len(symbols):
         raise ValueError(f"close has duplicate symbols: {symbols}")
     settings = make_settings(symbols, cash=cash, fees=fees, fixed_fees=fixed_fees, slippage=slippage,
                              execution=execution, leverage=leverage, allow_short=allow_short,
                              maintenance_margin=maintenance_margin, min_notional=min_notional,
                              qty_step=qty_step, close_at_end=close_at_end)
-    cl = np.ascontiguousarray(close.to_numpy(dtype=np.float64))
+    cl = as_float_array(close)
     check_prices(cl, "close", symbols, index)
     if open is not None:
         if not isinstance(open, pd.DataFrame) or open.shape != close.shape:
             raise ValueError(f"open must be a DataFrame shaped like close {close.shape}")
-        if [str(c) for c in open.columns] != symbols:
+        if column_names(open) != symbols:
             raise ValueError("open must have close's columns in the same order")
-        ex = np.ascontiguousarray(open.to_numpy(dtype=np.float64))
+        ex = as_float_array(open)
         check_prices(ex, "open", symbols, index)
     else:
         ex = cl
-    w = _weights_array(weights, close, settings.allow_short)
+    w = _weights_array(weights, close, index, settings.allow_short)
     state = EngineState(len(index), len(symbols), settings)
+    # first guess of the ledger size: a fill needs a non-zero target (or a position it closes)
+    state.ensure_room(int(1.5 * _count_nonzero(w.ravel(order="K"))) + 4 * len(symbols) + 1024)
     last_bar = last_valid_rows(cl)
     at_open = settings.execute_at_open
     t = 0

@@ -19,6 +19,25 @@ def momentum(close: np.ndarray, lookback: int) -> np.ndarray:
     return out
 
 
+def top_k_weight_matrix(scores: np.ndarray, k: int) -> np.ndarray:
+    """``top_k_weights`` for every row of a T x N score matrix at once (rows with no score: NaN).
+
+    >>> top_k_weight_matrix(np.array([[0.1, 0.3, 0.2], [np.nan, np.nan, np.nan]]), 1).tolist()
+    [[0.0, 1.0, 0.0], [nan, nan, nan]]
+    """
+    n_bars, n_assets = scores.shape
+    valid = np.isfinite(scores)
+    keyed = np.where(valid, scores, -np.inf)
+    # stable descending order per row: ties go to the lower column, as in top_k_weights
+    order = np.argsort(-keyed, axis=1, kind="stable")[:, : min(k, n_assets)]
+    w = np.zeros((n_bars, n_assets))
+    rows = np.arange(n_bars)[:, None]
+    picked_valid = valid[rows, order]
+    w[rows, order] = np.where(picked_valid, 1.0 / k, 0.0)
+    w[~valid.any(axis=1)] = np.nan
+    return w
+
+
 def top_k_weights(scores: np.ndarray, k: int) -> np.ndarray:
     """1/k on the k highest finite scores of a row (ties: the lower column wins), 0 elsewhere.
 
@@ -60,17 +79,18 @@ class TopN(Strategy):
         self.lookback = positive_int("lookback", lookback)
         self.score = score
         self.schedule = check_schedule(schedule)
-        self._scores: np.ndarray | None = None
+        self._weights: np.ndarray | None = None
 
     def init(self, ctx: Any) -> None:
         if self.score is not None:
             scores = ctx.data.field(self.score)
         else:
             scores = momentum(ctx.data.close, self.lookback)
-        self._scores = np.where(ctx.data.tradable, scores, np.nan)
+        # every row's ranking uses that row's scores only, so computing them all up front is causal
+        self._weights = top_k_weight_matrix(np.where(ctx.data.tradable, scores, np.nan), self.k)
 
     def on_bar(self, ctx: Any) -> None:
-        row = self._scores[ctx.bar]
-        if not np.isfinite(row).any():
+        row = self._weights[ctx.bar]
+        if np.isnan(row[0]):
             return
-        ctx.target_weights(top_k_weights(row, self.k))
+        ctx.target_weights(row)
