@@ -73,3 +73,29 @@ def test_demo_writes_the_json(cli, tmp_path: Path, monkeypatch) -> None:
     report = json.loads((tmp_path / "multifolio-demo.json").read_text())
     assert report["n_assets"] == 21
     assert result.stdout.strip()
+
+
+SCRIPTS = sorted(EXAMPLES.glob("*.py"))
+
+
+@pytest.mark.parametrize("path", SCRIPTS, ids=[p.stem for p in SCRIPTS])
+def test_example_script_runs(path: Path, capsys) -> None:
+    import runpy
+
+    namespace = runpy.run_path(str(path), run_name="example")   # not __main__: call main() ourselves
+    result = namespace["main"](10)
+    assert "return" in capsys.readouterr().out
+    assert len(result.equity) == 10 * 24
+
+
+def test_breakout_brackets_exits_by_their_brackets() -> None:
+    import runpy
+
+    result = runpy.run_path(str(EXAMPLES / "breakout_brackets.py"), run_name="example")["main"](20)
+    trades = result.trades
+    assert len(trades) > 0
+    reasons = set(trades["exit_reason"].astype(str))
+    assert reasons <= {"stop_loss", "take_profit", "end_of_data"}
+    # A 6% take-profit beats 0.2% of fees and slippage; a 3% stop-loss never ends in profit.
+    assert (trades.loc[trades["exit_reason"] == "take_profit", "pnl"] > 0).all()
+    assert (trades.loc[trades["exit_reason"] == "stop_loss", "pnl"] < 0).all()
