@@ -214,3 +214,38 @@ def test_a_missing_bar_does_not_switch_the_grid_off():
     assert len(entries) == 3
     assert entries["timestamp"].min() <= md.index[46]
     assert res.trades["exit_reason"].tolist() == ["take_profit"]
+
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=12, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), levels=st.integers(1, 6),
+       sides=st.sampled_from(["long", "short", "both"]), lev=st.floats(0.5, 4.0),
+       sl=st.one_of(st.none(), st.floats(2.0, 30.0)), fees=st.sampled_from([0.0, 0.001]))
+def test_invariants_on_random_markets(seed, levels, sides, lev, sl, fees):
+    from multifolio.data.synthetic import synthetic
+
+    md = synthetic(3, 400, seed=seed)
+    g = GridATR(ma_period=20, atr_period=10, num_levels=levels, leverage=lev, sides=sides, sl_percent=sl)
+    res = run(md, g, leverage=2.0, allow_short=True, fees=fees)
+    notional = 10_000.0 / 3 / levels * lev
+    grid = res.fills[res.fills["reason"] == "grid"]
+    # every level is a limit order of the level notional at its price, filled there or better (lower
+    # for a buy, higher for a sell: at the open when the bar gaps through)
+    filled_notional = grid["qty"].abs() * grid["base_price"]
+    assert (filled_notional[grid["qty"] > 0] <= notional * (1 + 1e-9)).all()
+    assert (filled_notional[grid["qty"] < 0] >= notional * (1 - 1e-9)).all()
+    if sides == "long":
+        assert (grid["qty"] > 0).all()
+    if sides == "short":
+        assert (grid["qty"] < 0).all()
+    # an asset never stacks more than num_levels levels
+    assert res.snapshots["n_filled_levels"].max() <= 3 * levels
+    assert (res.per_asset["peak_filled_levels"] <= levels).all()
+    assert (g.peak_filled_levels <= levels).all()
+    # accounting: everything is closed at the end and the trades' PnL is the equity change
+    assert (res.positions.iloc[-1] == 0).all()
+    assert res.trades["pnl"].sum() == pytest.approx(float(res.equity.iloc[-1]) - 10_000.0, abs=1e-6)
+    assert set(res.trades["exit_reason"]) <= {"take_profit", "stop_loss", "end_of_data", "liquidation"}

@@ -21,8 +21,10 @@ A level already crossed by the price (a buy level above the close, e.g. after a 
 level below it once the lagging centre sits under the price) is a marketable limit order: it fills at
 the next open, as it would on an exchange.
 
-Two-sided grids (``sides="both"``) offer both sides only while flat: once one side fills, the asset is in
-a long (or short) cycle and only that side's remaining levels are offered until the position is closed.
+Two-sided grids (``sides="both"``) trade one side per cycle: while flat they offer the side the close
+is on (the long levels when the close is below the centre, the short levels when it is at or above it),
+so that one wide bar cannot fill both sides of one asset; once a side fills, only that side's remaining
+levels are offered until the position is closed.
 
 Minimum notional: a level's notional is fixed per asset (budget / num_levels x leverage), so the levels
 of an asset are either all above the exchange minimum or all below it. The grid does not filter them: it
@@ -360,8 +362,11 @@ def _grid_step(t, centre2d, atr2d, close2d, pos, avg, offsets, pa, last_pos, st,
         if pa[_PA_ACTIVE, j] == 0.0 or a <= 0.0:
             continue  # a zero ATR (flat prices) gives no spacing: every level would sit on the centre
         sides = int(pa[_PA_SIDES, j])
-        do_long = (sides & 1) != 0 and (flat or p > 0)
-        do_short = (sides & 2) != 0 and (flat or p < 0)
+        # A two-sided grid that is flat offers the side the close is on (long levels when it is below the
+        # centre, short ones otherwise), so one bar never fills both sides of one asset.
+        both = sides == 3
+        do_long = (sides & 1) != 0 and (p > 0 or (flat and (not both or c < m)))
+        do_short = (sides & 2) != 0 and (p < 0 or (flat and (not both or c >= m)))
         notional = pa[_PA_NOTIONAL, j]
         for i in range(n_filled[j], n_levels):
             off = a * offsets[j, i]
