@@ -47,6 +47,7 @@ class Simulator:
         self._pending: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
         self._brackets: list[tuple[int, list[int]]] = []   # (order id, child ids) of market entries
         self._cancelled: list[pd.DataFrame] = []
+        self._constants: dict[tuple[int, int], np.ndarray] = {}
         self.ctx = Context(self)
         self._op = np.ascontiguousarray(data.open)
         self._hi = np.ascontiguousarray(data.high)
@@ -71,8 +72,17 @@ class Simulator:
                              f"{self.data.index[self.ctx.t]}: shorting is off (allow_short=False)")
         n = len(sel)
         ids = self.book.new_ids(n)
-        self._pending.append((sel, np.full(n, kind, dtype=np.int64), vals, ids,
-                              np.full(n, reason, dtype=np.int64)))
+        self._pending.append((sel, self._constant(kind, n), vals, ids, self._constant(reason, n)))
+
+    def _constant(self, value: int, n: int) -> np.ndarray:
+        """A read-only int64 vector of ``value`` (reused: the kernels never write it)."""
+        key = (value, n)
+        arr = self._constants.get(key)
+        if arr is None:
+            if len(self._constants) > 64:
+                self._constants.clear()
+            arr = self._constants[key] = np.full(n, value, dtype=np.int64)
+        return arr
 
     def submit_market(self, j: int, kind: int, value: float, reason: int, stop_loss: float | None,
                       take_profit: float | None) -> int:

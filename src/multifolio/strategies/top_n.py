@@ -22,18 +22,22 @@ def momentum(close: np.ndarray, lookback: int) -> np.ndarray:
 def top_k_weight_matrix(scores: np.ndarray, k: int) -> np.ndarray:
     """``top_k_weights`` for every row of a T x N score matrix at once (rows with no score: NaN).
 
+    Selection by partition, O(T x N): the k-th largest score of each row is the threshold; every score
+    above it is taken, and ties at the threshold go to the lowest columns (as a stable sort would).
+
     >>> top_k_weight_matrix(np.array([[0.1, 0.3, 0.2], [np.nan, np.nan, np.nan]]), 1).tolist()
     [[0.0, 1.0, 0.0], [nan, nan, nan]]
     """
     n_bars, n_assets = scores.shape
     valid = np.isfinite(scores)
     keyed = np.where(valid, scores, -np.inf)
-    # stable descending order per row: ties go to the lower column, as in top_k_weights
-    order = np.argsort(-keyed, axis=1, kind="stable")[:, : min(k, n_assets)]
-    w = np.zeros((n_bars, n_assets))
-    rows = np.arange(n_bars)[:, None]
-    picked_valid = valid[rows, order]
-    w[rows, order] = np.where(picked_valid, 1.0 / k, 0.0)
+    kk = min(k, n_assets)
+    kth = -np.partition(-keyed, kk - 1, axis=1)[:, kk - 1:kk]      # k-th largest per row
+    above = keyed > kth
+    at = (keyed == kth) & valid
+    room = kk - above.sum(axis=1, keepdims=True)                     # ties still admitted
+    take = above | (at & (np.cumsum(at, axis=1) <= room))
+    w = np.where(take, 1.0 / k, 0.0)
     w[~valid.any(axis=1)] = np.nan
     return w
 
