@@ -68,3 +68,14 @@ def test_json_keys_listed_in_the_readme_are_in_the_report(cli) -> None:
     report = json.loads(result.stdout)
     assert [k for k in listed if k not in report] == []
     assert list(report)[:18] == listed[:18]          # the order the README gives
+
+
+def test_yaml_example_is_a_valid_config(tmp_path: Path) -> None:
+    from multifolio.config import load_config
+
+    (block,) = _blocks("yaml")
+    path = tmp_path / "readme.yaml"
+    path.write_text(block)
+    cfg = load_config(path)
+    assert cfg.strategy.name == "grid_atr" and cfg.data.symbols == ["BTC/USDT", "ETH/USDT", "SOL/USDT"]
+    assert cfg.risk[0].params == {"window": 24, "threshold": 30, "mode": "record"}
