@@ -73,8 +73,7 @@ def build_trades_frame(raw: RawRun) -> pd.DataFrame:
         np.ascontiguousarray(ff[:, C.F_FEE]), np.ascontiguousarray(fi[:, C.I_BAR]),
         np.ascontiguousarray(fi[:, C.I_ASSET]), np.ascontiguousarray(fi[:, C.I_REASON]), len(raw.symbols))
     closed = exit_ >= 0
-    exit_times = pd.DatetimeIndex(np.where(closed, raw.index.asi8[np.maximum(exit_, 0)],
-                                           np.datetime64("NaT", "ns").astype(np.int64))).tz_localize("UTC")
+    exit_times = raw.index[np.maximum(exit_, 0)].where(closed)
     net = pnl - fees
     basis = epx * peak
     frame = pd.DataFrame({

@@ -57,4 +57,5 @@ def check_prices(values: np.ndarray, name: str, symbols: list[str], index: pd.Da
 def infer_freq(index: pd.DatetimeIndex) -> pd.Timedelta | None:
     if len(index) < 2:
         return None
-    return pd.Timedelta(int(np.median(np.diff(index.asi8))), unit="ns")
+    steps = np.diff(index.values).astype("timedelta64[ns]").astype(np.int64)   # any datetime unit
+    return pd.Timedelta(int(np.median(steps)), unit="ns")
