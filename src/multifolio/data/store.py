@@ -52,6 +52,7 @@ _INSERT = ("INSERT OR REPLACE INTO candles SELECT ?, symbol, ?, ts, open, high, 
            "FROM _mf_batch")
 # Bound the Arrow batch handed to DuckDB per INSERT so that huge imports do not double peak memory.
 _CHUNK_ROWS = 2_000_000
+_YEAR_NS = 31_556_952 * 10**9  # 365.2425 days
 
 DEFAULT_EXCHANGE = "local"
 STORE_ENV = "MULTIFOLIO_STORE"
@@ -68,20 +69,35 @@ def _utc(value: object) -> pd.Timestamp:
     return ts.tz_localize("UTC") if ts.tz is None else ts.tz_convert("UTC")
 
 
+def _storage_order(candles: LongCandles) -> np.ndarray:
+    """Row order for storage: by calendar year, then symbol, then time.
+
+    DuckDB skips whole row groups (~123k rows) by their min/max. Clustering each write by year first
+    puts "these symbols over this period" (the read a portfolio backtest does) in few row groups,
+    while one symbol's history still sits in one run per year. ``candles`` are sorted by (symbol,
+    time), so a stable sort on the year (a 16-bit radix sort) gives (year, symbol, time).
+    """
+    year = candles.ts // _YEAR_NS
+    if len(year) == 0 or year.min() == year.max():
+        return np.arange(len(year))
+    return np.argsort((year - year.min()).astype(np.int16), kind="stable")
+
+
 def _arrow_chunks(candles: LongCandles) -> Iterable[Any]:
-    """Arrow tables (symbol, ts, open..volume) of at most _CHUNK_ROWS rows; NaN -> NULL."""
+    """Arrow tables (symbol, ts, open..volume) of at most _CHUNK_ROWS rows in storage order; NaN -> NULL."""
     import pyarrow as pa
 
     names = pa.array(candles.symbols, pa.string())
+    order = _storage_order(candles)
     for lo in range(0, len(candles), _CHUNK_ROWS):
-        hi = min(lo + _CHUNK_ROWS, len(candles))
+        idx = order[lo:lo + _CHUNK_ROWS]
         cols = {
             # Dictionary-encoded so that ten million rows do not build ten million Python strings.
-            "symbol": pa.DictionaryArray.from_arrays(pa.array(candles.codes[lo:hi].astype(np.int32)), names),
-            "ts": pa.array(candles.ts[lo:hi], pa.timestamp("ns", tz="UTC")),
+            "symbol": pa.DictionaryArray.from_arrays(pa.array(candles.codes[idx].astype(np.int32)), names),
+            "ts": pa.array(candles.ts[idx], pa.timestamp("ns", tz="UTC")),
         }
         for f in ("open", "high", "low", "close", "volume"):
-            cols[f] = pa.array(getattr(candles, f)[lo:hi], pa.float64(), from_pandas=True)
+            cols[f] = pa.array(getattr(candles, f)[idx], pa.float64(), from_pandas=True)
         yield pa.table(cols)
 
 
@@ -160,8 +176,8 @@ class CandleStore:
         return candles, canonical_timeframe(timeframe)
 
     def _insert(self, candles: LongCandles, exchange: str, timeframe: str) -> int:
-        # One thread keeps the rows in the order given (symbol, then time). A parallel insert
-        # interleaves symbols across row groups, which defeats the min/max pruning that makes a read
+        # One thread keeps the rows in the order given (see _storage_order). A parallel insert
+        # interleaves them across row groups, which defeats the min/max pruning that makes a read
         # of a few symbols fast (measured: 0.7 s -> 0.1 s for 21 symbols x 1 year out of 10M rows).
         con = self.con
         threads = con.execute("SELECT current_setting('threads')").fetchall()[0][0]
