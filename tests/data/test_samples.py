@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -63,3 +64,19 @@ def test_sample_by_name() -> None:
     assert samples.sample("crypto_hourly").n_assets == 21
     with pytest.raises(MarketDataError, match="available: crypto_hourly, sp500_daily"):
         samples.sample("nope")
+
+
+def test_samples_round_trip_through_the_store(tmp_path: Path) -> None:
+    from multifolio.data import CandleStore
+
+    sp = samples.sp500_daily()
+    crypto = samples.crypto_hourly().slice(end="2023-01-31 23:00")
+    with CandleStore(tmp_path / "s.duckdb") as store:
+        store.write(sp, exchange="skfolio")
+        store.write(crypto, exchange="synthetic")
+        back = store.read(sp.symbols, "1d")
+        assert back.index.equals(sp.index)
+        np.testing.assert_array_equal(back.close, sp.close)
+        c = store.read(crypto.symbols, "1h", exchange="synthetic")
+        np.testing.assert_array_equal(c.high, crypto.high)
+        assert set(store.ranges().timeframe) == {"1d", "1h"}
