@@ -11,8 +11,10 @@ from __future__ import annotations
 import numpy as np
 
 from multifolio.engine import codes as C
+from multifolio.engine import kernels as K
 
-_LINK_COLUMNS = (C.B_OCO, C.B_CHILD_SL, C.B_CHILD_TP)
+_NO_MASK = np.zeros(1, dtype=np.bool_)
+
 
 
 class OrderBook:
@@ -36,6 +38,10 @@ class OrderBook:
         self.next_id += n
         return ids
 
+    def reserve(self, n: int) -> None:
+        """Room for n more rows; may compact, so call it before taking row numbers you will reuse."""
+        self._reserve(n)
+
     def _reserve(self, n: int) -> None:
         if self.m + n > self.bi.shape[0]:
             self.compact()
@@ -52,25 +58,12 @@ class OrderBook:
         """Append orders (vectorised); they are active from the next bar. Returns their row numbers."""
         n = len(assets)
         self._reserve(n)
-        rows = np.arange(self.m, self.m + n)
-        bi = self.bi
-        bi[rows, C.B_ID] = self.new_ids(n)
-        bi[rows, C.B_ASSET] = assets
-        bi[rows, C.B_KIND] = kind
-        bi[rows, C.B_ACTIVE_FROM] = bar + 1 if status == C.OPEN else C.NEVER
-        bi[rows, C.B_STATUS] = status
-        bi[rows, C.B_OCO] = -1
-        bi[rows, C.B_CHILD_SL] = -1
-        bi[rows, C.B_CHILD_TP] = -1
-        bi[rows, C.B_REASON] = reason
-        bi[rows, C.B_PLACED] = bar
-        bi[rows, C.B_REDUCE_ONLY] = 1 if reduce_only else 0
-        self.bf[rows, C.BF_QTY] = qty
-        self.bf[rows, C.BF_PRICE] = price
-        self.bf[rows, C.BF_SL] = np.nan
-        self.bf[rows, C.BF_TP] = np.nan
-        self.m += n
-        return rows
+        m0 = self.m
+        self.m = K.book_add(self.bi, self.bf, m0, np.asarray(assets, dtype=np.int64), kind,
+                            np.asarray(qty, dtype=np.float64), np.asarray(price, dtype=np.float64), reason,
+                            bar, self.next_id, status, 1 if reduce_only else 0)
+        self.next_id += n
+        return np.arange(m0, self.m)
 
     def add_bracket(self, asset: int, bar: int, stop_loss: float | None, take_profit: float | None,
                     entry_row: int | None = None) -> list[int]:
@@ -79,6 +72,7 @@ class OrderBook:
         They wake up (with the entry's filled quantity, opposite sign) on the bar after the entry fills.
         Returns the children's row numbers.
         """
+        self._reserve(2)
         rows = []
         one = np.array([asset])
         zero = np.zeros(1)
@@ -113,34 +107,19 @@ class OrderBook:
 
     def cancel_assets(self, mask: np.ndarray | None = None, *, keep_brackets: bool = False) -> None:
         """Cancel the live orders of the assets flagged in ``mask`` (all assets when None)."""
-        bi = self.bi[: self.m]
-        alive = (bi[:, C.B_STATUS] == C.OPEN) | (bi[:, C.B_STATUS] == C.PENDING)
-        if mask is not None:
-            alive &= mask[bi[:, C.B_ASSET]]
-        if keep_brackets:
-            alive &= bi[:, C.B_REDUCE_ONLY] == 0
-        bi[alive, C.B_STATUS] = C.CANCELLED
+        if self.m == 0:
+            return
+        live = K.book_cancel(self.bi, self.m, _NO_MASK if mask is None else mask, mask is None,
+                             keep_brackets)
+        if live * 2 < self.m and self.m > 64:
+            self.compact()
 
     def open_mask(self) -> np.ndarray:
         return self.bi[: self.m, C.B_STATUS] == C.OPEN
 
     def live_count(self) -> int:
-        st = self.bi[: self.m, C.B_STATUS]
-        return int(np.count_nonzero((st == C.OPEN) | (st == C.PENDING)))
+        return int(K.book_live(self.bi, self.m))
 
     def compact(self) -> None:
         """Drop dead rows and renumber the OCO/child links of the survivors."""
-        st = self.bi[: self.m, C.B_STATUS]
-        keep = (st == C.OPEN) | (st == C.PENDING)
-        n_keep = int(keep.sum())
-        if n_keep == self.m:
-            return
-        new_row = np.full(self.m + 1, -1, dtype=np.int64)     # index -1 maps to -1 via the last slot
-        new_row[: self.m][keep] = np.arange(n_keep)
-        bi = self.bi[: self.m][keep]
-        bf = self.bf[: self.m][keep]
-        for col in _LINK_COLUMNS:
-            bi[:, col] = new_row[bi[:, col]]
-        self.bi[:n_keep] = bi
-        self.bf[:n_keep] = bf
-        self.m = n_keep
+        self.m = int(K.book_compact(self.bi, self.bf, self.m))

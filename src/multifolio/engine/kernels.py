@@ -666,3 +666,81 @@ def build_trades(fq, fpx, ffee, fbar, fasset, freason, n_assets):
         t_xpx[tr] = close_val[tr] / close_qty[tr] if close_qty[tr] > 0.0 else np.nan
     return (t_asset[:nt], t_dir[:nt], t_entry[:nt], t_exit[:nt], t_peak[:nt], t_epx[:nt], t_xpx[:nt],
             t_pnl[:nt], t_fees[:nt], t_reason[:nt])
+
+
+# -- order book maintenance (called once per decision bar; kept compiled so a grid that re-places
+#    hundreds of levels every bar costs microseconds, not a dozen numpy calls) -------------------------
+
+@nb.njit(cache=True)
+def book_add(bi, bf, m, assets, kind, qty, price, reason, bar, first_id, status, reduce_only):
+    """Write len(assets) orders into rows m.. of the book (capacity is the caller's job)."""
+    active = bar + 1 if status == C.OPEN else C.NEVER
+    for k in range(assets.shape[0]):
+        r = m + k
+        bi[r, C.B_ID] = first_id + k
+        bi[r, C.B_ASSET] = assets[k]
+        bi[r, C.B_KIND] = kind
+        bi[r, C.B_ACTIVE_FROM] = active
+        bi[r, C.B_STATUS] = status
+        bi[r, C.B_OCO] = -1
+        bi[r, C.B_CHILD_SL] = -1
+        bi[r, C.B_CHILD_TP] = -1
+        bi[r, C.B_REASON] = reason
+        bi[r, C.B_PLACED] = bar
+        bi[r, C.B_REDUCE_ONLY] = reduce_only
+        bf[r, C.BF_QTY] = qty[k]
+        bf[r, C.BF_PRICE] = price[k]
+        bf[r, C.BF_SL] = np.nan
+        bf[r, C.BF_TP] = np.nan
+    return m + assets.shape[0]
+
+
+@nb.njit(cache=True)
+def book_cancel(bi, m, mask, all_assets, keep_brackets):
+    """Cancel live orders (of the assets flagged in ``mask`` unless ``all_assets``); returns live left."""
+    live = 0
+    for r in range(m):
+        st = bi[r, C.B_STATUS]
+        if st != C.OPEN and st != C.PENDING:
+            continue
+        if (all_assets or mask[bi[r, C.B_ASSET]]) and not (keep_brackets and bi[r, C.B_REDUCE_ONLY] != 0):
+            bi[r, C.B_STATUS] = C.CANCELLED
+        else:
+            live += 1
+    return live
+
+
+@nb.njit(cache=True)
+def book_live(bi, m):
+    n = 0
+    for r in range(m):
+        st = bi[r, C.B_STATUS]
+        if st == C.OPEN or st == C.PENDING:
+            n += 1
+    return n
+
+
+@nb.njit(cache=True)
+def book_compact(bi, bf, m):
+    """Drop dead rows in place, renumbering OCO/child links; returns the new row count."""
+    new_row = np.full(m, -1, dtype=np.int64)
+    n = 0
+    for r in range(m):
+        st = bi[r, C.B_STATUS]
+        if st == C.OPEN or st == C.PENDING:
+            new_row[r] = n
+            n += 1
+    if n == m:
+        return m
+    for r in range(m):
+        d = new_row[r]
+        if d < 0:
+            continue
+        for c in range(bi.shape[1]):
+            bi[d, c] = bi[r, c]
+        for c in range(bf.shape[1]):
+            bf[d, c] = bf[r, c]
+        for c in (C.B_OCO, C.B_CHILD_SL, C.B_CHILD_TP):
+            link = bi[d, c]
+            bi[d, c] = new_row[link] if link >= 0 else -1
+    return n

@@ -96,6 +96,7 @@ class Simulator:
 
     def submit_resting(self, j: int, kind: int, qty: float, level: float, reason: int,
                        stop_loss: float | None, take_profit: float | None) -> int:
+        self.book.reserve(3)              # entry + bracket: no compaction between them
         row = int(self.book.add(np.array([j]), kind, np.array([qty]), np.array([level]), reason,
                                 self.ctx.t)[0])
         if stop_loss is not None or take_profit is not None:
@@ -210,8 +211,6 @@ class Simulator:
                     K.snapshot(t, self._cl[t], st.acct, st.pos, st.cfg, self.book.ints, st.snap, st.qh)
                 K.close_delisted(t, self._cl[t], self._last_bar, st.acct, st.pos, st.cfg, self.book.ints,
                                  st.snap, st.qh, *st.ledger_args())
-            if self.book.m > 64 and self.book.live_count() * 2 < self.book.m:
-                self.book.compact()
             t += 1
             if progress is not None and t >= next_report:
                 progress(t, n)

@@ -35,7 +35,7 @@ def decision_mask(index: pd.DatetimeIndex, schedule: str | int) -> np.ndarray:
     if n == 0:
         return np.zeros(0, dtype=bool)
     naive = index.tz_convert("UTC").tz_localize(None)
-    days = naive.values.astype("datetime64[D]").astype(np.int64)   # any datetime unit
+    days = naive.to_numpy().astype("datetime64[D]").astype(np.int64)   # any datetime unit
     if schedule == "daily":
         key = days
     elif schedule == "weekly":

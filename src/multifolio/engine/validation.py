@@ -57,5 +57,6 @@ def check_prices(values: np.ndarray, name: str, symbols: list[str], index: pd.Da
 def infer_freq(index: pd.DatetimeIndex) -> pd.Timedelta | None:
     if len(index) < 2:
         return None
-    steps = np.diff(index.values).astype("timedelta64[ns]").astype(np.int64)   # any datetime unit
+    values = (index.tz_convert(None) if index.tz is not None else index).to_numpy()
+    steps = np.diff(values).astype("timedelta64[ns]").astype(np.int64)   # any datetime unit
     return pd.Timedelta(int(np.median(steps)), unit="ns")
