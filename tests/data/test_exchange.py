@@ -141,3 +141,17 @@ def test_make_exchange() -> None:
     assert ex.id == "binance" and ex.rateLimit > 0 and not ex.enableRateLimit
     with pytest.raises(MarketDataError, match="unknown exchange 'nosuchexchange'"):
         make_exchange("nosuchexchange")
+
+
+def test_since_older_than_the_store_backfills_the_start(store: CandleStore) -> None:
+    ex = RecordedExchange(30)
+    fetch_ohlcv_to_store(ex, store, ["BTC/USDT"], "1h", since=T0 + 10 * HOUR_MS, until=T0 + 19 * HOUR_MS,
+                         limit=100, sleep=lambda s: None)
+    assert store.span("BTC/USDT", "1h", "fakex") == (pd.Timestamp(T0 + 10 * HOUR_MS, unit="ms", tz="UTC"),
+                                                     pd.Timestamp(T0 + 19 * HOUR_MS, unit="ms", tz="UTC"))
+    ex.calls.clear()
+    out = fetch_ohlcv_to_store(ex, store, ["BTC/USDT"], "1h", since=T0, limit=100, sleep=lambda s: None)
+    assert out == {"BTC/USDT": 20}  # 0..9 backfilled, 20..29 appended, 10..19 not fetched again
+    assert [c[2] for c in ex.calls] == [T0, T0 + 20 * HOUR_MS, T0 + 30 * HOUR_MS]
+    md = store.read(["BTC/USDT"], "1h")
+    np.testing.assert_array_equal(md.close[:, 0], 101.0 + np.arange(30))

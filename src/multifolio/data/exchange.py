@@ -3,7 +3,8 @@
 :func:`fetch_ohlcv_to_store` pages through ``exchange.fetch_ohlcv``, waits ``exchange.rateLimit``
 milliseconds between requests, retries network errors with exponential backoff, and writes every page
 in its own transaction. It is resumable: for each symbol it starts after the newest candle already
-stored for (exchange, symbol, timeframe), so an interrupted import is simply run again. The candle still
+stored for (exchange, symbol, timeframe), so an interrupted import is simply run again (and a
+``since`` older than the stored history backfills the missing start first). The candle still
 forming at the time of the request is not stored (it would otherwise be frozen half-built).
 
 Any object with ``fetch_ohlcv(symbol, timeframe, since=..., limit=...)`` and ``rateLimit`` works as the
@@ -116,26 +117,37 @@ def fetch_ohlcv_to_store(exchange: Any, store: CandleStore, symbols: Sequence[st
                                       timestamp=pd.Timestamp(cursor, unit="ms", tz="UTC")) from exc
         raise AssertionError("unreachable")
 
-    for symbol in symbols:
-        written[symbol] = 0
-        newest = store.latest(symbol, tf, name)
-        cursor = since_ms if newest is None else max(since_ms, int(newest.value // 1_000_000) + tf_ms)
-        while cursor <= until_ms:
+    def fetch_span(symbol: str, cursor: int, stop: int) -> int:
+        """Fetch candles with cursor <= time <= stop, page by page; returns candles written."""
+        count = 0
+        while cursor <= stop:
             page = request(symbol, cursor)
             if not page:
                 break
-            # Keep closed candles inside [cursor, until]; exchanges may repeat the cursor candle.
-            rows = [r for r in page if cursor <= int(r[0]) <= until_ms and int(r[0]) + tf_ms <= now_ms]
+            # Keep closed candles inside [cursor, stop]; exchanges may repeat the cursor candle.
+            rows = [r for r in page if cursor <= int(r[0]) <= stop and int(r[0]) + tf_ms <= now_ms]
             if rows:
                 frame = pd.DataFrame(rows, columns=["ms", "open", "high", "low", "close", "volume"])
                 stamps = pd.to_datetime(frame.pop("ms").astype("int64"), unit="ms", utc=True)
                 frame.insert(0, "timestamp", stamps)
                 frame.insert(1, "symbol", symbol)
-                written[symbol] += store.write(frame, exchange=name, timeframe=tf, on_duplicate="last")
+                count += store.write(frame, exchange=name, timeframe=tf, on_duplicate="last")
                 if on_page is not None:
                     on_page(symbol, len(rows), frame["timestamp"].iloc[-1])
             last = max(int(r[0]) for r in page)
-            if last + tf_ms <= cursor or last + tf_ms > now_ms:
-                break  # no progress, or we reached the candle still forming
+            if last + tf_ms <= cursor or last + tf_ms > now_ms or last >= stop:
+                break  # no progress, past the span, or we reached the candle still forming
             cursor = last + tf_ms
+        return count
+
+    for symbol in symbols:
+        written[symbol] = 0
+        span = store.span(symbol, tf, name)
+        if span is None:
+            written[symbol] += fetch_span(symbol, since_ms, until_ms)
+            continue
+        oldest, newest = (int(t.value // 1_000_000) for t in span)
+        if since_ms < oldest:  # backfill history older than what is stored
+            written[symbol] += fetch_span(symbol, since_ms, min(until_ms, oldest - tf_ms))
+        written[symbol] += fetch_span(symbol, max(since_ms, newest + tf_ms), until_ms)
     return written

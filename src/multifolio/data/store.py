@@ -271,6 +271,17 @@ class CandleStore:
             [exchange, symbol, canonical_timeframe(timeframe)]).fetchall()[0]
         return None if row[0] is None else pd.Timestamp(int(row[0]) * 1000, tz="UTC")
 
+    def span(self, symbol: str, timeframe: str,
+             exchange: str = DEFAULT_EXCHANGE) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+        """(oldest, newest) stored candle times for (exchange, symbol, timeframe), or None."""
+        row = self.con.execute(
+            "SELECT epoch_us(min(ts)), epoch_us(max(ts)) FROM candles "
+            "WHERE exchange = ? AND symbol = ? AND timeframe = ?",
+            [exchange, symbol, canonical_timeframe(timeframe)]).fetchall()[0]
+        if row[0] is None:
+            return None
+        return pd.Timestamp(int(row[0]) * 1000, tz="UTC"), pd.Timestamp(int(row[1]) * 1000, tz="UTC")
+
     @staticmethod
     def _where(timeframe: str | None, exchange: str | None) -> tuple[str, list[Any]]:
         clauses, params = [], []
