@@ -206,3 +206,14 @@ def test_off_grid_daily_closes_round_trip(store: CandleStore) -> None:
     back = store.read(["SPY"], "1d")
     assert back.index.equals(idx.tz_convert("UTC"))
     np.testing.assert_array_equal(back.close[:, 0], close)
+
+
+def test_import_parquet_without_symbol_column(store: CandleStore, tmp_path: Path) -> None:
+    path = tmp_path / "SOLUSDT.parquet"
+    frame = pd.DataFrame({"timestamp": pd.date_range("2024-01-01", periods=5, freq="4h"),
+                          "open": [1.0, 2, 3, 4, 5], "high": [2.0, 3, 4, 5, 6], "low": [0.5, 1, 2, 3, 4],
+                          "close": [1.5, 2.5, 3.5, 4.5, 5.5], "volume": [1.0, 1, 1, 1, 1]})
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path)
+    assert store.import_parquet(path) == 5
+    md = store.read("SOLUSDT", "4h")
+    assert md.symbols == ["SOLUSDT"] and md.close[:, 0].tolist() == [1.5, 2.5, 3.5, 4.5, 5.5]

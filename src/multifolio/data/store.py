@@ -225,9 +225,11 @@ class CandleStore:
     def import_parquet(self, path: str | Path, exchange: str = DEFAULT_EXCHANGE,
                        timeframe: str | None = None, on_duplicate: OnDuplicate = "error") -> int:
         """Import a long Parquet file (or folder); without a symbol column the file name is the symbol."""
+        import pyarrow as pa
+
         table = read_parquet_table(path)
         if not any(c.lower() in ("symbol", "ticker", "asset", "pair") for c in table.column_names):
-            table = table.append_column("symbol", pd.Series([Path(path).stem] * table.num_rows).to_numpy())
+            table = table.append_column("symbol", pa.array([Path(path).stem] * table.num_rows, pa.string()))
         return self._write_sourced([(table, str(path))], exchange, timeframe, on_duplicate)
 
     def _write_sourced(self, batches: Iterable[tuple[Any, str]], exchange: str, timeframe: str | None,
