@@ -143,14 +143,20 @@ def test_make_exchange() -> None:
         make_exchange("nosuchexchange")
 
 
-def test_since_older_than_the_store_backfills_the_start(store: CandleStore) -> None:
+def test_backfill_fetches_history_older_than_the_store(store: CandleStore) -> None:
     ex = RecordedExchange(30)
     fetch_ohlcv_to_store(ex, store, ["BTC/USDT"], "1h", since=T0 + 10 * HOUR_MS, until=T0 + 19 * HOUR_MS,
                          limit=100, sleep=lambda s: None)
     assert store.span("BTC/USDT", "1h", "fakex") == (pd.Timestamp(T0 + 10 * HOUR_MS, unit="ms", tz="UTC"),
                                                      pd.Timestamp(T0 + 19 * HOUR_MS, unit="ms", tz="UTC"))
     ex.calls.clear()
-    out = fetch_ohlcv_to_store(ex, store, ["BTC/USDT"], "1h", since=T0, limit=100, sleep=lambda s: None)
+    out = fetch_ohlcv_to_store(ex, store, ["BTC/USDT"], "1h", since=0, limit=100, sleep=lambda s: None)
+    assert out == {"BTC/USDT": 10}  # by default: resume after the newest candle only (20..29)
+    assert [c[2] for c in ex.calls] == [T0 + 20 * HOUR_MS, T0 + 30 * HOUR_MS]
+    store.con.execute("DELETE FROM candles WHERE ts > TIMESTAMPTZ '2024-01-01 19:00:00+00'")
+    ex.calls.clear()
+    out = fetch_ohlcv_to_store(ex, store, ["BTC/USDT"], "1h", since=T0, limit=100, sleep=lambda s: None,
+                               backfill=True)
     assert out == {"BTC/USDT": 20}  # 0..9 backfilled, 20..29 appended, 10..19 not fetched again
     assert [c[2] for c in ex.calls] == [T0, T0 + 20 * HOUR_MS, T0 + 30 * HOUR_MS]
     md = store.read(["BTC/USDT"], "1h")

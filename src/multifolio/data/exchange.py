@@ -3,8 +3,8 @@
 :func:`fetch_ohlcv_to_store` pages through ``exchange.fetch_ohlcv``, waits ``exchange.rateLimit``
 milliseconds between requests, retries network errors with exponential backoff, and writes every page
 in its own transaction. It is resumable: for each symbol it starts after the newest candle already
-stored for (exchange, symbol, timeframe), so an interrupted import is simply run again (and a
-``since`` older than the stored history backfills the missing start first). The candle still
+stored for (exchange, symbol, timeframe), so an interrupted import is simply run again
+(``backfill=True`` also fetches history older than what is stored). The candle still
 forming at the time of the request is not stored (it would otherwise be frozen half-built).
 
 Any object with ``fetch_ohlcv(symbol, timeframe, since=..., limit=...)`` and ``rateLimit`` works as the
@@ -62,7 +62,8 @@ def _to_ms(value: object) -> int:
 def fetch_ohlcv_to_store(exchange: Any, store: CandleStore, symbols: Sequence[str] | str, timeframe: str,
                          since: object, until: object = None, limit: int = 1000, max_retries: int = 3,
                          sleep: Callable[[float], None] = time.sleep, *, exchange_name: str | None = None,
-                         on_page: Callable[[str, int, pd.Timestamp], None] | None = None) -> dict[str, int]:
+                         on_page: Callable[[str, int, pd.Timestamp], None] | None = None,
+                         backfill: bool = False) -> dict[str, int]:
     """Fetch candles of ``symbols`` into ``store``; returns {symbol: candles written}.
 
     Args:
@@ -76,6 +77,8 @@ def fetch_ohlcv_to_store(exchange: Any, store: CandleStore, symbols: Sequence[st
             backoff rateLimit x 2^attempt. sleep: the waiting function (injectable for tests).
         on_page: called after each written page with (symbol, rows, last candle time), e.g. for a
             progress bar.
+        backfill: also fetch [since, oldest stored candle) when ``since`` is older than the stored
+            history. Off by default: a symbol already stored resumes after its newest candle only.
 
     Errors: MarketDataError naming the symbol and the request time when retries run out or the
     exchange refuses the request; pages written before stay in the store (run again to resume).
@@ -147,7 +150,7 @@ def fetch_ohlcv_to_store(exchange: Any, store: CandleStore, symbols: Sequence[st
             written[symbol] += fetch_span(symbol, since_ms, until_ms)
             continue
         oldest, newest = (int(t.value // 1_000_000) for t in span)
-        if since_ms < oldest:  # backfill history older than what is stored
+        if backfill and since_ms < oldest:  # history older than what is stored
             written[symbol] += fetch_span(symbol, since_ms, min(until_ms, oldest - tf_ms))
         written[symbol] += fetch_span(symbol, max(since_ms, newest + tf_ms), until_ms)
     return written
