@@ -606,6 +606,7 @@ def build_trades(fq, fpx, ffee, fbar, fasset, freason, n_assets):
     open_val = np.zeros(cap)
     close_qty = np.zeros(cap)
     close_val = np.zeros(cap)
+    cost_avg = np.zeros(cap)      # average cost of what is held, as the account books it
     nt = 0
     for i in range(n):
         j = fasset[i]
@@ -635,6 +636,7 @@ def build_trades(fq, fpx, ffee, fbar, fasset, freason, n_assets):
             if h == 0.0 or _same_side(h, remaining):      # opening or adding
                 open_qty[tr] += abs(remaining)
                 open_val[tr] += abs(remaining) * px
+                cost_avg[tr] = (cost_avg[tr] * abs(h) + px * abs(remaining)) / (abs(h) + abs(remaining))
                 held[j] = h + remaining
                 t_fees[tr] += fee_left
                 fee_left = 0.0
@@ -645,8 +647,7 @@ def build_trades(fq, fpx, ffee, fbar, fasset, freason, n_assets):
                 part = min(abs(remaining), abs(h))
                 share = part / abs(remaining)
                 fee_part = fee_left * share
-                avg = open_val[tr] / open_qty[tr]
-                t_pnl[tr] += part * (px - avg) * t_dir[tr]
+                t_pnl[tr] += part * (px - cost_avg[tr]) * t_dir[tr]
                 close_qty[tr] += part
                 close_val[tr] += part * px
                 t_fees[tr] += fee_part
