@@ -55,14 +55,17 @@ class OrderBook:
 
     def add(self, assets: np.ndarray, kind: int, qty: np.ndarray, price: np.ndarray, reason: int,
             bar: int, *, reduce_only: bool = False, status: int = C.OPEN) -> np.ndarray:
-        """Append orders (vectorised); they are active from the next bar. Returns their row numbers."""
+        """Append orders (vectorised); they are active from the next bar. Returns their row numbers.
+
+        Open orders of zero quantity are skipped (pending bracket children start at zero on purpose).
+        """
         n = len(assets)
         self._reserve(n)
         m0 = self.m
         self.m = K.book_add(self.bi, self.bf, m0, np.asarray(assets, dtype=np.int64), kind,
                             np.asarray(qty, dtype=np.float64), np.asarray(price, dtype=np.float64), reason,
                             bar, self.next_id, status, 1 if reduce_only else 0)
-        self.next_id += n
+        self.next_id += self.m - m0            # zero-quantity orders are not booked
         return np.arange(m0, self.m)
 
     def add_bracket(self, asset: int, bar: int, stop_loss: float | None, take_profit: float | None,

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from multifolio.engine import codes as C
+from multifolio.engine import kernels as K
 
 if TYPE_CHECKING:
     from multifolio.engine.simulator import Simulator
@@ -191,15 +192,13 @@ class Context:
         p = np.asarray(price, dtype=np.float64)
         if not (a.shape == q.shape == p.shape) or a.ndim != 1:
             raise ValueError("place_limits: asset_idx, qty and price must be 1-D arrays of one length")
-        if len(a) and (a.min() < 0 or a.max() >= self.n_assets):
-            raise ValueError(f"place_limits: asset index out of range 0..{self.n_assets - 1}")
-        bad = ~(np.isfinite(p) & (p > 0.0)) | ~np.isfinite(q)
-        if bad.any():
-            k = int(np.argmax(bad))
+        k = K.first_bad_limit(a, q, p, self.n_assets)
+        if k >= 0:
+            if not 0 <= a[k] < self.n_assets:
+                raise ValueError(f"place_limits: asset index {a[k]} out of range 0..{self.n_assets - 1}")
             raise ValueError(f"place_limits: bad price {p[k]!r} or qty {q[k]!r} for "
                              f"{self.symbols[int(a[k])]!r} at {self.time} (prices must be finite and > 0)")
-        ok = q != 0.0
-        return self._sim.submit_limits(a[ok], q[ok], p[ok], self._reason(tag or "signal"))
+        return self._sim.submit_limits(a, q, p, self._reason(tag or "signal"))
 
     def cancel(self, order_id: int | Iterable[int]) -> None:
         ids = np.atleast_1d(np.asarray(order_id, dtype=np.int64))

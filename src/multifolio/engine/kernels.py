@@ -241,7 +241,7 @@ def execute_batch(t, prices, o_asset, o_kind, o_value, o_id, o_reason, placed,
         # a few ulps below the exact factor so that rounding cannot leave cash a hair below zero
         shave = 1.0 - 4.0 * (n_open + 1) * 2.220446049250313e-16
         scale = (free - need_fixed) / need_var * shave if need_var > 0.0 else 0.0
-        if scale < 0.0:
+        if scale < 1e-9:        # nothing left to buy with: no dust fills of 1e-13 shares
             scale = 0.0
         _event(t, C.EV_SCALED, -1, scale, free, need_var + need_fixed, ef, ei, counts)
     status = C.FILLED if scale >= 1.0 else C.SCALED
@@ -673,12 +673,29 @@ def build_trades(fq, fpx, ffee, fbar, fasset, freason, n_assets):
 #    hundreds of levels every bar costs microseconds, not a dozen numpy calls) -------------------------
 
 @nb.njit(cache=True)
-def book_add(bi, bf, m, assets, kind, qty, price, reason, bar, first_id, status, reduce_only):
-    """Write len(assets) orders into rows m.. of the book (capacity is the caller's job)."""
-    active = bar + 1 if status == C.OPEN else C.NEVER
+def first_bad_limit(assets, qty, price, n_assets):
+    """Index of the first order with an unknown asset, a non-finite qty or a bad price, or -1."""
     for k in range(assets.shape[0]):
-        r = m + k
-        bi[r, C.B_ID] = first_id + k
+        p = price[k]
+        if assets[k] < 0 or assets[k] >= n_assets or not (p > 0.0) or p == np.inf \
+                or not np.isfinite(qty[k]):
+            return k
+    return -1
+
+
+@nb.njit(cache=True)
+def book_add(bi, bf, m, assets, kind, qty, price, reason, bar, first_id, status, reduce_only):
+    """Write the orders with a non-zero qty into rows m.. of the book (capacity is the caller's job).
+
+    Returns the new row count.
+    """
+    active = bar + 1 if status == C.OPEN else C.NEVER
+    r = m - 1
+    for k in range(assets.shape[0]):
+        if qty[k] == 0.0 and status == C.OPEN:
+            continue
+        r += 1
+        bi[r, C.B_ID] = first_id + (r - m)
         bi[r, C.B_ASSET] = assets[k]
         bi[r, C.B_KIND] = kind
         bi[r, C.B_ACTIVE_FROM] = active
@@ -693,7 +710,7 @@ def book_add(bi, bf, m, assets, kind, qty, price, reason, bar, first_id, status,
         bf[r, C.BF_PRICE] = price[k]
         bf[r, C.BF_SL] = np.nan
         bf[r, C.BF_TP] = np.nan
-    return m + assets.shape[0]
+    return r + 1
 
 
 @nb.njit(cache=True)
