@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
@@ -65,3 +67,16 @@ def random_weights(seed: int, close: pd.DataFrame, *, nan_cells: float = 0.15,
     w[rng.random((n_bars, n_assets)) < nan_cells] = np.nan
     w[rng.random(n_bars) < nan_rows] = np.nan
     return pd.DataFrame(w, index=close.index, columns=close.columns)
+
+
+def script(steps: dict[int, Callable]):
+    """A Strategy that runs ``steps[bar](ctx)`` at the given bars and nothing else."""
+    from multifolio.engine.strategy import Strategy
+
+    class Script(Strategy):
+        def on_bar(self, ctx) -> None:
+            step = steps.get(ctx.bar)
+            if step is not None:
+                step(ctx)
+
+    return Script()

@@ -9,14 +9,13 @@ without ``allow_short``.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
 import pytest
+from mf_testdata import script
 
 import multifolio as mf
-from multifolio.engine.strategy import Strategy
 
 IDX = pd.date_range("2024-03-04", periods=4, freq="D", tz="UTC")
 DAY = {t: str(IDX[t].date()) for t in range(len(IDX))}        # "2024-03-05" for bar 1, ...
@@ -38,17 +37,6 @@ def close_frame() -> pd.DataFrame:
 
 def weights_frame() -> pd.DataFrame:
     return pd.DataFrame({"A": [0.5, 0.4, 0.5, 0.4], "B": [0.5, 0.6, 0.5, 0.6]}, index=IDX)
-
-
-def script(steps: dict[int, Callable]):
-    """A Strategy that runs ``steps[bar](ctx)`` at the given bars."""
-    class Script(Strategy):
-        def on_bar(self, ctx) -> None:
-            step = steps.get(ctx.bar)
-            if step is not None:
-                step(ctx)
-
-    return Script()
 
 
 def market(close: pd.DataFrame, open_: pd.DataFrame | None = None) -> mf.MarketData:

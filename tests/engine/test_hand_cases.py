@@ -12,9 +12,9 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 import pytest
+from mf_testdata import script
 
 import multifolio as mf
-from multifolio.engine.strategy import Strategy
 
 CASH = 10_000.0
 
@@ -39,17 +39,6 @@ def bars(**series: list[tuple[float, float, float, float] | None]) -> mf.MarketD
 def flat(price: float) -> tuple[float, float, float, float]:
     """A bar that does not move."""
     return (price, price, price, price)
-
-
-def script(steps: dict[int, Callable]):
-    """A Strategy that runs ``steps[bar](ctx)`` at the given bars and nothing else."""
-    class Script(Strategy):
-        def on_bar(self, ctx) -> None:
-            step = steps.get(ctx.bar)
-            if step is not None:
-                step(ctx)
-
-    return Script()
 
 
 def run(data: mf.MarketData, steps: dict[int, Callable], **settings):

@@ -70,15 +70,21 @@ def _apply_fill(t, j, q, base, px, order_id, reason, kind, status, placed, order
     ff[n, C.F_FEE] = fee
     ff[n, C.F_REALIZED] = realized
     ff[n, C.F_ORDER_PRICE] = order_price
-    fi[n, C.I_BAR] = t
-    fi[n, C.I_ASSET] = j
-    fi[n, C.I_ORDER] = order_id
-    fi[n, C.I_REASON] = reason
-    fi[n, C.I_KIND] = kind
-    fi[n, C.I_STATUS] = status
-    fi[n, C.I_PLACED] = placed
+    _order_columns(fi[n], t, j, order_id, reason, kind, status, placed)
     counts[0] = n + 1
     return fee
+
+
+@nb.njit(cache=True)
+def _order_columns(row, t, j, order_id, reason, kind, status, placed):
+    """The integer columns fills and rejections share."""
+    row[C.I_BAR] = t
+    row[C.I_ASSET] = j
+    row[C.I_ORDER] = order_id
+    row[C.I_REASON] = reason
+    row[C.I_KIND] = kind
+    row[C.I_STATUS] = status
+    row[C.I_PLACED] = placed
 
 
 @nb.njit(cache=True)
@@ -86,13 +92,7 @@ def _reject(t, j, q, price, order_id, reason, kind, placed, rf, ri, counts):
     n = counts[1]
     rf[n, C.R_QTY] = q
     rf[n, C.R_PRICE] = price
-    ri[n, C.I_BAR] = t
-    ri[n, C.I_ASSET] = j
-    ri[n, C.I_ORDER] = order_id
-    ri[n, C.I_REASON] = reason
-    ri[n, C.I_KIND] = kind
-    ri[n, C.I_STATUS] = C.REJECTED
-    ri[n, C.I_PLACED] = placed
+    _order_columns(ri[n], t, j, order_id, reason, kind, C.REJECTED, placed)
     counts[1] = n + 1
 
 
