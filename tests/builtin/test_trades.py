@@ -50,3 +50,25 @@ def test_trade_pnl_sums_to_the_equity_change(seed):
     assert float(res.trades["pnl"].sum()) == pytest.approx(change, rel=1e-9, abs=1e-7)
     assert float(res.trades["fees"].sum()) == pytest.approx(float(res.fills["fee"].sum()), rel=1e-12)
     assert (res.trades["exit_reason"] != "open").all()          # everything closed at the end
+
+
+def test_recent_fills_shows_the_levels_filled_since_the_last_decision():
+    idx = pd.date_range("2024-01-01", periods=4, freq="h", tz="UTC")
+    close = pd.DataFrame({"A": [100.0, 100, 100, 100], "B": [50.0, 50, 50, 50]}, index=idx)
+    low = close.copy()
+    low.iloc[2] = [94.0, 49.0]                    # bar 2 dips through A's 95 limit, not B's 45
+    data = mf.MarketData.from_frames(close, open=close, high=close, low=low)
+    seen = {}
+
+    class Grid(mf.Strategy):
+        def on_bar(self, ctx):
+            if ctx.bar == 0:
+                ctx.place_limits(np.array([0, 0, 1]), np.array([1.0, 2.0, 1.0]),
+                                 np.array([95.0, 90.0, 45.0]))
+            seen[ctx.bar] = ctx.recent_fills()
+
+    mf.backtest(data, Grid(), cash=1_000.0, close_at_end=False)
+    assert len(seen[1]["qty"]) == 0
+    assert seen[2]["asset"].tolist() == [0] and seen[2]["qty"].tolist() == [1.0]
+    assert seen[2]["price"].tolist() == [95.0] and seen[2]["bar"].tolist() == [2]
+    assert len(seen[3]["qty"]) == 0

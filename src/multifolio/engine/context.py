@@ -134,6 +134,16 @@ class Context:
         code = _NAMED_REASONS[reason]
         return np.bincount(ri[ri[:, C.I_REASON] == code, C.I_ASSET], minlength=self.n_assets)
 
+    def recent_fills(self) -> dict[str, np.ndarray]:
+        """Fills since the previous decision bar, up to now: ``asset``, ``qty``, ``price``, ``order_id``,
+        ``bar`` arrays (e.g. which grid levels filled; in close mode, this bar's own fills appear at the
+        next decision)."""
+        ff, fi = self._sim.state.fills()
+        k = self._sim.fills_mark
+        return {"asset": fi[k:, C.I_ASSET].copy(), "qty": ff[k:, C.F_QTY].copy(),
+                "price": ff[k:, C.F_PRICE].copy(), "order_id": fi[k:, C.I_ORDER].copy(),
+                "bar": fi[k:, C.I_BAR].copy()}
+
     @property
     def paused(self) -> bool:
         return self.t < self._sim.paused_until

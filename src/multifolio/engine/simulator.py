@@ -44,6 +44,7 @@ class Simulator:
         self.tags: dict[str, int] = {}
         self.paused_until = 0
         self.halted = False
+        self.fills_mark = 0
         self._pending: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
         self._brackets: list[tuple[int, list[int]]] = []   # (order id, child ids) of market entries
         self._cancelled: list[pd.DataFrame] = []
@@ -187,6 +188,7 @@ class Simulator:
         next_report = 0
         t = 0
         while t < n:
+            self.fills_mark = int(self.state.counts[0])     # fills from here on are "since the last decision"
             if self._pending and at_open:
                 self._execute_pending(t, self._op[t])
             k = int(np.searchsorted(py_bars, t))
