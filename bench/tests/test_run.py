@@ -55,5 +55,5 @@ def test_profile_lines_name_the_hot_function():
         return sum(i * i for i in range(200_000))
 
     lines = run.profile_lines(hot, top=3)
-    assert lines[0].startswith("own time by area: ")
+    assert lines[0].startswith("own time by area (under cProfile): ")
     assert any("genexpr" in line or "hot" in line for line in lines[1:])
