@@ -557,9 +557,14 @@ def case_sweep(repeats: int, quick: bool) -> Case:
         return case
     n_runs = len(capitals) * len(n_assets)
     speedup = secs[1] / secs[2]
+    ceiling = _pool_ceiling(repeats, n_runs, secs[1] / n_runs)
     case.rows.append(Row("sweep, 1 process", secs[1], note=f"{n_runs} runs", cpu=cpus[1]))
     case.rows.append(Row("sweep, 2 processes", secs[2], note=f"speed-up {speedup:.2f}x", cpu=cpus[2]))
     case.figures["sweep"] = speedup
+    case.figures["sweep_ceiling"] = ceiling
+    case.say(f"machine ceiling: {n_runs} CPU-only tasks of the same length (pure arithmetic, no shared "
+             f"data, bench/calibrate.py) through the same process pool reach {ceiling:.2f}x on 2 "
+             f"processes; the sweep reaches {speedup / ceiling:.0%} of that")
     per_run = secs[1] / n_runs
     case.say(f"one run of the sweep takes {per_run:.2f} s in a warm process; with 2 processes the CPU "
              f"seconds of the whole sweep (workers included) go from {cpus[1]:.2f} to {cpus[2]:.2f}: "
@@ -569,6 +574,26 @@ def case_sweep(repeats: int, quick: bool) -> Case:
              f"(cores on this machine: {os.cpu_count()}; CPU seconds, workers included: {cpus[1]:.2f} "
              f"vs {cpus[2]:.2f}; median of {repeats})")
     return case
+
+
+def _pool_ceiling(repeats: int, n_tasks: int, task_seconds: float) -> float:
+    """Speed-up of 2 processes over 1 on CPU-only tasks as long as the sweep's runs (median)."""
+    from bench.calibrate import spin
+    from multifolio.sweep import run_sweep
+
+    t0 = time.perf_counter()
+    spin(1_000_000)
+    n = max(10_000, int(1_000_000 * task_seconds / (time.perf_counter() - t0)))
+    params = [{"n": n}] * n_tasks
+    secs = {}
+    for workers in (1, 2):
+        walls = []
+        for _ in range(max(repeats, 1)):
+            t0 = time.perf_counter()
+            run_sweep(spin, params, workers=workers)
+            walls.append(time.perf_counter() - t0)
+        secs[workers] = statistics.median(walls)
+    return secs[1] / secs[2]
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -592,6 +617,9 @@ def targets(cases: dict[str, Case]) -> list[str]:
         v = figs[key]
         ok = v <= limit if how == "le" else v >= limit
         cpu = f"; on CPU seconds {figs[key + '_cpu']:.3g}{unit}" if key + "_cpu" in figs else ""
+        if key == "sweep" and "sweep_ceiling" in figs:
+            cpu = (f"; this machine's ceiling, CPU-only tasks through the same pool: "
+                   f"{figs['sweep_ceiling']:.3g}x")
         if key == "scale_mem" and "scale_mem_total" in figs:
             cpu = f"; whole-process peak (interpreter, libraries, inputs) {figs['scale_mem_total']:.3g}x"
         if ok:

@@ -119,7 +119,10 @@ def sizing_sweep(config: Any, capitals: Sequence[float] | str, n_assets: Sequenc
     ns = _parse_list(n_assets, "n_assets", int)
     if not isinstance(config, str):
         _check_asset_count(config, ns)
-    params = [{"config": config, "capital": c, "n_assets": n} for c in caps for n in ns]
+    # Largest runs first: a run's cost grows with its number of assets, and starting the long ones
+    # early keeps one worker from finishing a 21-asset run alone while the others idle.
+    params = [{"config": config, "capital": c, "n_assets": n}
+              for n in sorted(ns, reverse=True) for c in caps]
     rows = run_sweep(_sizing_run, params, workers=workers, backend=backend, progress=progress,
                      **backend_options)
     table = pd.DataFrame(rows, columns=list(SIZING_COLUMNS))
