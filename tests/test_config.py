@@ -138,7 +138,7 @@ def test_data_source_rules(tmp_path: Path) -> None:
         data: {sample: crypto_hourly, csv: prices.csv}
         strategy: {name: equal_weight}
     """)
-    assert "exactly one data source" in str(err) and "found sample, csv" in str(err)
+    assert "give one data source" in str(err) and "found sample, csv" in str(err)
     assert ":1: data:" in str(err)
     err = problem(tmp_path, """
         data: {sample: nasdaq}

@@ -120,3 +120,24 @@ def test_progress_callback_reaches_the_end(csv_config) -> None:
     run_config(load_config(csv_config()), progress=lambda done, total: seen.append((done, total)))
     assert seen and seen[-1][0] == seen[-1][1]
     assert np.all(np.diff([d for d, _ in seen]) >= 0)
+
+
+def test_without_a_source_the_default_store_is_read(csv_config, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    store_path = tmp_path / "default.duckdb"
+    monkeypatch.setenv("MULTIFOLIO_STORE", str(store_path))
+    cfg_text = csv_config().read_text().replace("csv: p.csv, ", "")
+    no_source = tmp_path / "nosource.yaml"
+    no_source.write_text(cfg_text)
+
+    with pytest.raises(ConfigError, match=f"default candle store {store_path} does not exist"):
+        run_config(load_config(no_source))
+
+    from multifolio.data import CandleStore
+
+    with CandleStore(store_path) as store:
+        store.write(mf.MarketData.read_csv(tmp_path / "p.csv"), timeframe="1d")
+    from_store = run_config(load_config(no_source))
+    from_csv = run_config(load_config(csv_config()))
+    np.testing.assert_allclose(from_store.equity.to_numpy(), from_csv.equity.to_numpy(), rtol=1e-12)
+    assert from_store.symbols == ["A", "B"]

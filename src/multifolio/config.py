@@ -113,7 +113,11 @@ _STRICT = ConfigDict(extra="forbid", frozen=True)
 
 
 class DataConfig(BaseModel):
-    """Where the candles come from: exactly one of ``sample``, ``csv``, ``parquet``, ``store``."""
+    """Where the candles come from: at most one of ``sample``, ``csv``, ``parquet``, ``store``.
+
+    With none of them, the candles come from the default candle store (``$MULTIFOLIO_STORE`` or
+    ``~/.multifolio/candles.duckdb``), where ``multifolio data import`` and ``data fetch`` put them.
+    """
 
     model_config = _STRICT
 
@@ -134,9 +138,9 @@ class DataConfig(BaseModel):
     @model_validator(mode="after")
     def _one_source(self) -> DataConfig:
         given = [k for k in ("sample", "csv", "parquet", "store") if getattr(self, k) is not None]
-        if len(given) != 1:
-            found = ", ".join(given) if given else "none"
-            raise ValueError(f"give exactly one data source (sample, csv, parquet or store); found {found}")
+        if len(given) > 1:
+            raise ValueError("give one data source (sample, csv, parquet or store), or none for the "
+                             f"default candle store; found {', '.join(given)}")
         if self.start and self.end and self.days:
             raise ValueError("give at most two of start, end and days")
         if self.symbols is not None:
@@ -529,11 +533,19 @@ def _load_market_data(dc: DataConfig, symbols: list[str] | None) -> MarketData:
         md = read_parquet(dc.parquet)
     if md is not None:
         return md if dc.timeframe is None else resample(md, dc.timeframe)
-    assert dc.store is not None
-    _require_path(dc.store, "data.store")
-    from multifolio.data.store import CandleStore
+    from multifolio.data.store import CandleStore, default_store_path
 
-    with CandleStore(dc.store, read_only=True) as store:
+    path = dc.store
+    if path is None:
+        path = str(default_store_path())
+        if not Path(path).exists():
+            raise ConfigError([f"data: no source given (sample, csv, parquet or store) and the default "
+                               f"candle store {path} does not exist; fill it with `multifolio data "
+                               "import` / `data fetch`, or name a source"])
+    else:
+        _require_path(path, "data.store")
+
+    with CandleStore(path, read_only=True) as store:
         timeframe = dc.timeframe
         if timeframe is None:
             # One timeframe stored for these symbols: use it; several: the config must say which.
@@ -544,7 +556,7 @@ def _load_market_data(dc: DataConfig, symbols: list[str] | None) -> MarketData:
                 ranges = ranges[ranges["symbol"].isin(symbols)]
             found = sorted(set(ranges["timeframe"]))
             if len(found) != 1:
-                raise ConfigError([f"data.timeframe: the store {dc.store} holds "
+                raise ConfigError([f"data.timeframe: the store {path} holds "
                                    + (f"timeframes {', '.join(found)} for these symbols; say which"
                                       if found else "no candles for these symbols")])
             timeframe = found[0]

@@ -2,28 +2,26 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import typer
 from rich.table import Table
 
 from multifolio.cli.common import BadInput, console, err_console, guard, parse_list
-
-#: The store the data commands use when --store is not given (also read by `data.store` configs).
-DEFAULT_STORE = "multifolio.duckdb"
+from multifolio.data.store import default_store_path
 
 data_app = typer.Typer(help="Import, list, generate and fetch candles in the DuckDB candle store.",
                        no_args_is_help=True)
 
 
 def default_store() -> Path:
-    """``$MULTIFOLIO_STORE``, else ``multifolio.duckdb`` in the current folder."""
-    return Path(os.environ.get("MULTIFOLIO_STORE", DEFAULT_STORE))
+    """The store the data commands use when --store is not given (the one configs read by default)."""
+    return default_store_path()
 
 
 StoreOption = typer.Option(None, "--store", "-s",
-                           help=f"candle store file (default: $MULTIFOLIO_STORE or {DEFAULT_STORE})")
+                           help="candle store file (default: $MULTIFOLIO_STORE or "
+                                "~/.multifolio/candles.duckdb)")
 
 
 @data_app.command("import")
