@@ -124,3 +124,34 @@ def test_validation_on_a_large_table_finds_the_last_bad_row() -> None:
     md = from_long(table)
     assert md.close.shape == (n_bars, n_sym)
     assert md.close[-1, 3] == 200.0
+
+
+def test_wide_frames_with_a_stray_bar_are_mixed_timeframes() -> None:
+    hours = pd.date_range("2024-01-01", periods=10, freq="h", tz="UTC")
+    index = hours.append(pd.DatetimeIndex([utc("2024-01-01 01:30")])).sort_values()
+    close = pd.DataFrame({"A": np.arange(1.0, 12.0)}, index=index)
+    with pytest.raises(MarketDataError) as info:
+        MarketData.from_frames(close)
+    assert info.value.problem == "mixed timeframes: bar 30m after the previous one, not a multiple of 1h"
+    assert info.value.symbol == "A" and info.value.timestamp == utc("2024-01-01 01:30")
+
+
+def test_wide_frames_with_a_daily_symbol_among_hourly_ones() -> None:
+    hourly = pd.DataFrame({"H": np.arange(1.0, 201.0)},
+                          index=pd.date_range("2024-01-01", periods=200, freq="h", tz="UTC"))
+    daily = pd.DataFrame({"D": np.arange(1.0, 9.0)},
+                         index=pd.date_range("2024-01-01", periods=8, freq="D", tz="UTC"))
+    close = hourly.join(daily, how="outer")
+    with pytest.raises(MarketDataError) as info:
+        MarketData.from_frames(close)
+    assert info.value.problem == "mixed timeframes: bars 1d apart where the data is 1h"
+    assert info.value.symbol == "D" and info.value.timestamp == utc("2024-01-02")
+
+
+def test_wide_frames_with_gaps_and_a_late_listing_are_one_timeframe() -> None:
+    index = pd.date_range("2024-01-01", periods=48, freq="h", tz="UTC")
+    close = pd.DataFrame({"A": np.linspace(10, 20, 48), "B": np.linspace(5, 6, 48)}, index=index)
+    close.iloc[5:9, 0] = np.nan     # a four-hour gap in A
+    close.iloc[:20, 1] = np.nan     # B lists at bar 20
+    md = MarketData.from_frames(close)
+    assert md.n_bars == 48 and md.symbols == ["A", "B"]

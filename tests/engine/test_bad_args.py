@@ -250,3 +250,39 @@ def test_negative_target_weight_allowed_with_allow_short():
                       allow_short=True, close_at_end=False)
     # V = 1,000,000 at bar 1: B target -0.25 x 1,000,000 / 21 sh
     assert float(res.positions["B"].iloc[1]) == pytest.approx(-250_000 / 21, rel=1e-12)
+
+
+@pytest.mark.parametrize("verb, form", [("target_weights", "dict"), ("target_weights", "array"),
+                                        ("target_qty", "dict"), ("target_qty", "array")])
+@pytest.mark.parametrize("value", [float("inf"), float("-inf")], ids=["inf", "-inf"])
+def test_infinite_targets_are_refused_in_both_forms(verb, form, value):
+    def step(ctx):
+        targets = {"A": 0.25, "B": value} if form == "dict" else np.array([0.25, value])
+        getattr(ctx, verb)(targets)
+
+    with raises(verb, "infinite", "'B'"):
+        mf.backtest(market(close_frame()), script({1: step}), allow_short=True)
+
+
+def test_non_numeric_target_names_the_symbol():
+    def step(ctx):
+        ctx.target_weights({"A": 0.25, "B": "half"})
+
+    with raises("target_weights", "'half'", "'B'", "not a number"):
+        mf.backtest(market(close_frame()), script({1: step}))
+
+
+@pytest.mark.parametrize("arg", ["close", "weights", "open"])
+def test_from_weights_non_numeric_cell_names_argument_symbol_and_time(arg):
+    frames = {"close": close_frame(), "weights": weights_frame(), "open": close_frame()}
+    bad = frames[arg].astype(object)
+    bad.loc[IDX[2], "B"] = "x"
+    frames[arg] = bad
+    with raises(arg, "'x'", "'B'", DAY[2], "not a number"):
+        mf.from_weights(frames["close"], frames["weights"], open=frames["open"])
+
+
+def test_from_weights_open_with_another_index():
+    shifted = close_frame().set_axis(IDX + pd.Timedelta(days=9))
+    with raises("open index", "close"):
+        mf.from_weights(close_frame(), weights_frame(), open=shifted)

@@ -431,6 +431,38 @@ def test_margin_order_beyond_free_margin_is_scaled():
     assert res.equity.iloc[0] == approx(10_000)
 
 
+def test_per_asset_leverage_sets_each_assets_margin():
+    # A at leverage 2, B at 5: buy 100 A at 100 and 100 B at 50 -> margin used
+    # 100 x 100 / 2 + 100 x 50 / 5 = 5,000 + 1,000 = 6,000; cash 10,000 - 15,000 = -5,000.
+    # bar 1: A 110, B 40 -> margin used 5,500 + 800 = 6,300; equity -5,000 + 11,000 + 4,000 = 10,000.
+    data = bars(A=[flat(100), flat(110)], B=[flat(50), flat(40)])
+    res = run(data, {0: lambda ctx: (ctx.order("A", 100), ctx.order("B", 100))},
+              leverage={"A": 2.0, "B": 5.0})
+    assert col(res, "margin_used") == [approx(6_000), approx(6_300)]
+    assert col(res, "cash") == [approx(-5_000), approx(-5_000)]
+    assert res.equity.tolist() == [approx(10_000), approx(10_000)]
+    assert col(res, "margin_ratio") == [approx(0.6), approx(0.63)]
+
+
+def test_orders_by_notional_at_the_close_and_the_next_open():
+    # notional 2,500 at the close 100 (fee 0.1%): 25 sh, fee 2.5, cash 10,000 - 2,500 - 2.5 = 7,497.5.
+    # notional 1,200 placed at bar 0 in next_open mode fills at bar 1's open 120: 10 sh.
+    data = bars(A=[(90, 105, 88, 100), (120, 125, 118, 122)])
+    res = run(data, {0: lambda ctx: ctx.order("A", notional=2_500)}, fees=0.001)
+    f = fills_of(res)
+    assert f["qty"].tolist() == [approx(25)]
+    assert f["fee"].tolist() == [approx(2.5)]
+    assert col(res, "cash")[0] == approx(7_497.5)
+    nxt = run(data, {0: lambda ctx: ctx.order("A", notional=1_200)}, execution="next_open")
+    g = fills_of(nxt)
+    assert g["qty"].tolist() == [approx(10)] and g["price"].tolist() == [approx(120)]
+    assert g.loc[0, "timestamp"] == data.index[1]
+    # a sell by notional: -1,220 at bar 1's close 122 sells 10 of the 25 held
+    both = run(data, {0: lambda ctx: ctx.order("A", notional=2_500),
+                      1: lambda ctx: ctx.order("A", notional=-1_220)})
+    assert pos(both, "A") == [approx(25), approx(15)]
+
+
 # ------------------------------------------------------------------------------------------------
 # forced closes: delisting and end of data
 # ------------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from multifolio.data.errors import MarketDataError
-from multifolio.data.validation import check_candles
+from multifolio.data.validation import check_candles, check_timeframes
 
 if TYPE_CHECKING:
     from multifolio.data.long import OnDuplicate
@@ -223,7 +223,11 @@ class MarketData:
             lo = np.fmin(o, c) if lo is None else lo
         md = cls(index, symbols, open=o, high=h, low=lo, close=c, volume=aligned("volume", volume),
                  fields={k: aligned(k, v) for k, v in fields.items()})
-        return md.validate()
+        md.validate()
+        # One timeframe, judged like long tables: each symbol's bars are the rows with a close.
+        cols, rows = np.nonzero(~np.isnan(c).T)
+        check_timeframes(cols, index.asi8[rows], symbols, source="close")
+        return md
 
     @classmethod
     def from_long(cls, table: Any, on_duplicate: OnDuplicate = "error",

@@ -287,12 +287,19 @@ class Context:
         if isinstance(values, Mapping):
             out = np.full(self.n_assets, np.nan)
             for s, v in values.items():
-                out[self._asset(s)] = float(v)
-            return out
-        out = np.asarray(values, dtype=np.float64)
-        if out.shape != (self.n_assets,):
-            raise ValueError(f"{verb}: expected {self.n_assets} values aligned to ctx.symbols, "
-                             f"got shape {out.shape}")
+                i = self._asset(s)
+                try:
+                    out[i] = float(v)
+                except (TypeError, ValueError):
+                    raise ValueError(f"{verb}: {v!r} for {s!r} is not a number") from None
+        else:
+            try:
+                out = np.asarray(values, dtype=np.float64)
+            except (TypeError, ValueError):
+                raise ValueError(f"{verb}: expected numbers aligned to ctx.symbols, got {values!r}") from None
+            if out.shape != (self.n_assets,):
+                raise ValueError(f"{verb}: expected {self.n_assets} values aligned to ctx.symbols, "
+                                 f"got shape {out.shape}")
         if np.isinf(out).any():
             raise ValueError(f"{verb}: infinite value for {self.symbols[int(np.argmax(np.isinf(out)))]!r}")
         return out

@@ -23,14 +23,25 @@ def column_names(frame: pd.DataFrame) -> list[str]:
     return [str(c) for c in frame.columns.tolist()]
 
 
-def as_float_array(frame: pd.DataFrame) -> np.ndarray:
+def as_float_array(frame: pd.DataFrame, name: str) -> np.ndarray:
     """The frame's float64 values without a copy where possible.
 
     pandas keeps a float frame as one column-major block; the kernels read it in place (a bar's row is
     then strided, but each cache line serves the next bars of that asset), which saves copying inputs
-    that can be larger than everything else the run allocates.
+    that can be larger than everything else the run allocates. A column that is not numeric is an error
+    naming ``name``, the symbol and the first bad timestamp.
     """
-    values = frame.to_numpy(dtype=np.float64, copy=False)
+    try:
+        values = frame.to_numpy(dtype=np.float64, copy=False)
+    except (TypeError, ValueError):
+        for col in frame.columns:
+            numeric = pd.to_numeric(frame[col], errors="coerce")
+            bad = numeric.isna() & frame[col].notna()
+            if bad.any():
+                at = frame.index[int(np.argmax(bad.to_numpy()))]
+                raise ValueError(f"{name}: {frame[col][bad].iloc[0]!r} for {col!r} at {at} is not a number"
+                                 ) from None
+        raise
     if values.flags.f_contiguous or values.flags.c_contiguous:
         return values
     return np.asfortranarray(values)
@@ -50,13 +61,17 @@ def _weights_array(weights: Any, close: pd.DataFrame, index: pd.DatetimeIndex, a
             raise ValueError("weights index must equal close's index (same timestamps, same order); "
                              f"got {len(weights.index)} rows vs {len(index)}")
         if cols == symbols:
-            w = as_float_array(weights)
+            w = as_float_array(weights, "weights")
         else:
             w = np.full(close.shape, np.nan)
             where = {s: j for j, s in enumerate(symbols)}
-            w[:, [where[c] for c in cols]] = weights.to_numpy(dtype=np.float64)
+            w[:, [where[c] for c in cols]] = as_float_array(weights, "weights")
     else:
-        w = np.asarray(weights, dtype=np.float64)
+        try:
+            w = np.asarray(weights, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(f"weights must be numbers, got {type(weights).__name__} with non-numeric "
+                             "values") from None
         if w.shape != close.shape:
             raise ValueError(f"weights must have close's shape {close.shape}, got {w.shape}")
     if not (w.flags.c_contiguous or w.flags.f_contiguous):
@@ -114,14 +129,16 @@ def simulate_weights(close: pd.DataFrame, weights: Any, *, open: pd.DataFrame | 
                              execution=execution, leverage=leverage, allow_short=allow_short,
                              maintenance_margin=maintenance_margin, min_notional=min_notional,
                              qty_step=qty_step, close_at_end=close_at_end)
-    cl = as_float_array(close)
+    cl = as_float_array(close, "close")
     check_prices(cl, "close", symbols, index)
     if open is not None:
         if not isinstance(open, pd.DataFrame) or open.shape != close.shape:
             raise ValueError(f"open must be a DataFrame shaped like close {close.shape}")
         if column_names(open) != symbols:
             raise ValueError("open must have close's columns in the same order")
-        ex = as_float_array(open)
+        if not (open.index is close.index or as_utc_index(open.index, "open").equals(index)):
+            raise ValueError("open index must equal close's index (same timestamps, same order)")
+        ex = as_float_array(open, "open")
         check_prices(ex, "open", symbols, index)
     else:
         ex = cl
