@@ -325,3 +325,45 @@ def test_a_key_given_twice_is_an_error(tmp_path: Path) -> None:
         capital: 2000
     """)
     assert str(err) == f"{tmp_path / 'run.yaml'}:5: key 'capital' given twice (first on line 3)"
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("""
+        data: {sample: crypto_hourly}
+        strategy:
+          name: grid_atr
+          params:
+            ma_period: 48
+            num_levels: five
+     """, ":6: strategy.params.num_levels: num_levels must be an integer >= 1, got 'five'"),
+    ("""
+        data: {sample: crypto_hourly}
+        strategy:
+          name: grid_atr
+          per_asset:
+            BTC/USDT: {ma_period: 72}
+            ETH/USDT:
+              ma_period: 60
+              num_levels: -1
+     """, ":8: strategy.per_asset.ETH/USDT.num_levels: num_levels for 'ETH/USDT' must be an integer >= 1"),
+    ("""
+        data: {sample: crypto_hourly}
+        strategy: {name: grid_atr}
+        risk:
+          - name: kill_switch
+            window: 24
+            mode: nope
+     """, ":6: risk[0].mode: kill_switch mode must be one of ['record', 'flatten', 'halt'], got 'nope'"),
+    ("""
+        data: {sample: crypto_hourly}
+        strategy: {name: grid_atr}
+        risk:
+          - name: kill_switch
+            params:
+              threshold: -5
+     """, ":6: risk[0].params.threshold: "),
+], ids=["strategy_param", "per_asset_param", "risk_flat_form", "risk_params"])
+def test_bad_parameter_values_point_at_their_line(tmp_path: Path, text: str, expected: str) -> None:
+    err = problem(tmp_path, text)
+    assert expected in str(err)
+    assert str(err).startswith(str(tmp_path / "run.yaml") + ":")

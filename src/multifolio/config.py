@@ -30,6 +30,7 @@ from __future__ import annotations
 import difflib
 import inspect
 import math
+import re
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from pathlib import Path
@@ -394,7 +395,39 @@ def _check_strategy(sc: StrategyConfig, source: str, lines: dict[tuple[Any, ...]
     problems += _unknown_params(sc.params, known, ("strategy", "params"), what, source, lines)
     for sym, params in sc.per_asset.items():
         problems += _unknown_params(params, known, ("strategy", "per_asset", sym), what, source, lines)
+    if not problems:
+        # Build it once here, so a bad value is reported at its line before any data is loaded.
+        kwargs = dict(sc.params)
+        if sc.per_asset:
+            kwargs["per_asset"] = {k: dict(v) for k, v in sc.per_asset.items()}
+        problems += _bad_values(cls, kwargs, ("strategy", "params"), source, lines,
+                                {sym: ("strategy", "per_asset", sym) for sym in sc.per_asset})
     return problems
+
+
+def _bad_values(cls: type, kwargs: dict[str, Any], loc: tuple[Any, ...], source: str,
+                lines: dict[tuple[Any, ...], int], per_asset: dict[str, tuple[Any, ...]] | None = None
+                ) -> list[str]:
+    """``cls(**kwargs)``'s ValueError/TypeError, placed at the line of the value it names."""
+    try:
+        cls(**kwargs)
+    except (TypeError, ValueError) as exc:
+        message = str(exc)
+        where = loc
+        candidates = [(loc + (k,), k) for k in kwargs if k != "per_asset"]
+        if loc[-1] == "params":
+            candidates += [(loc[:-1] + (k,), k) for k in kwargs]  # the flat form of a risk rule
+        for sym, sym_loc in (per_asset or {}).items():
+            if repr(sym) in message:
+                candidates = [(sym_loc + (k,), k) for k in kwargs["per_asset"][sym]] + [(sym_loc, "")]
+                where = sym_loc
+                break
+        for path, key in candidates:
+            if path in lines and (not key or re.search(rf"\b{re.escape(key)}\b", message)):
+                where = path
+                break
+        return [f"{_where(source, lines, where)}: {_dotted(where)}: {message}"]
+    return []
 
 
 def _check_risk(rules: list[RiskRuleConfig], source: str, lines: dict[tuple[Any, ...], int]) -> list[str]:
@@ -409,8 +442,10 @@ def _check_risk(rules: list[RiskRuleConfig], source: str, lines: dict[tuple[Any,
                             f"(available: {', '.join(sorted(RISK_RULES))})")
             continue
         known = _strategy_param_names(RISK_RULES[rule.name])
-        problems += _unknown_params(rule.params, known, ("risk", i, "params"), f"risk rule {rule.name!r}",
-                                    source, lines)
+        unknown = _unknown_params(rule.params, known, ("risk", i, "params"), f"risk rule {rule.name!r}",
+                                  source, lines)
+        problems += unknown or _bad_values(RISK_RULES[rule.name], dict(rule.params), ("risk", i, "params"),
+                                           source, lines)
     return problems
 
 

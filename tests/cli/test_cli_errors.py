@@ -78,6 +78,13 @@ CASES = [
         data: {sample: crypto_hourly
         strategy: {name: equal_weight}
      """, [], "invalid YAML", None),
+    ("bad-strategy-value", f"""
+        {GOOD_DATA}
+        strategy:
+          name: grid_atr
+          params:
+            num_levels: five
+     """, [], "strategy.params.num_levels: num_levels must be an integer >= 1, got 'five'", 5),
     ("bad-date", f"""
         {GOOD_DATA}
         strategy: {{name: equal_weight}}
@@ -128,3 +135,21 @@ def test_usage_errors_keep_exit_code_2(cli) -> None:
     result = cli("strategies", "no_such_strategy")
     assert result.exit_code == 2
     assert "unknown strategy 'no_such_strategy'" in result.stderr
+
+
+@pytest.mark.parametrize(("yaml_text", "args", "fragment"), [
+    ("data: {csv: missing.csv}\nstrategy: {name: equal_weight}\n", ["--n-assets", "2"],
+     "data.csv: file not found"),
+    (f"{GOOD_DATA}\nstrategy: {{name: equal_weight}}\n", ["--n-assets", "1,5"],
+     "--n-assets 5 exceeds the 2 symbols of"),
+    ("data: {sample: crypto_hourly, days: 3}\nstrategy: {name: equal_weight}\n", ["--n-assets", "30"],
+     "asked for the first 30 assets, the config has 21"),
+], ids=["missing-data-file", "more-assets-than-listed", "more-assets-than-the-data"])
+def test_sweep_bad_input_in_a_worker_exits_2_naming_the_run(cli, write_config, yaml_text: str,
+                                                            args: list[str], fragment: str) -> None:
+    path = write_config(yaml_text)
+    result = cli("sweep", path, "--capital", "1000", *args)
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert lines[-1].startswith("error: ") and fragment in lines[-1], result.stderr
+    assert "Traceback" not in result.output

@@ -97,7 +97,15 @@ def test_dask_local_cluster_gives_the_same_table(config_path):
                                   dashboard_address=None) as cluster, distributed.Client(cluster) as client:
         assert len(client.scheduler_info()["workers"]) == 2
         got = sizing_sweep(cfg, [20000], [2, 4], backend="dask", client=client)
+        # the CLI connects to the same running scheduler by its address
+        res = CliRunner().invoke(app, ["sweep", str(config_path), "--capital", "20000", "--n-assets", "2,4",
+                                       "--scheduler", cluster.scheduler_address, "--json"])
     pd.testing.assert_frame_equal(got, expected)
+    assert res.exit_code == 0, res.output
+    runs = json.loads(res.stdout)["runs"]
+    assert [r["max_drawdown_pct"] for r in runs] == pytest.approx(expected["max_drawdown_pct"].tolist(),
+                                                                  rel=1e-12)
+    assert [r["final_equity"] for r in runs] == pytest.approx(expected["final_equity"].tolist(), rel=1e-12)
 
 
 def test_sweep_command_prints_the_table_and_the_answer(config_path, tmp_path):

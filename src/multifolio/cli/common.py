@@ -23,6 +23,8 @@ from rich.progress import (
 )
 from rich.text import Text
 
+from multifolio.sweep.runner import SweepError
+
 # Reports go to stdout; errors and progress to stderr, so `--json > out.json` stays clean.
 console = Console(soft_wrap=True)
 err_console = Console(stderr=True, soft_wrap=True)
@@ -33,6 +35,9 @@ if not console.is_terminal and "COLUMNS" not in os.environ:
 #: Exit code for bad input (config, arguments, data), as for a usage error.
 EXIT_BAD_INPUT = 2
 EXIT_INTERNAL = 1
+
+
+_BAD_INPUT = (ValueError, FileNotFoundError, NotADirectoryError, IsADirectoryError, ImportError)
 
 
 class BadInput(ValueError):
@@ -63,7 +68,7 @@ def guard(debug: bool = False) -> Iterator[None]:
         except (OSError, ValueError, AttributeError):  # stdout without a file descriptor (tests)
             pass
         raise typer.Exit(EXIT_INTERNAL) from None
-    except (ValueError, FileNotFoundError, NotADirectoryError, IsADirectoryError, ImportError) as exc:
+    except _BAD_INPUT as exc:
         if debug:
             raise
         if isinstance(exc, ImportError) and (exc.name or "").startswith("multifolio"):
@@ -75,6 +80,10 @@ def guard(debug: bool = False) -> Iterator[None]:
     except Exception as exc:  # noqa: BLE001 - the policy is: no traceback unless --debug
         if debug:
             raise
+        if isinstance(exc, SweepError) and isinstance(exc.__cause__, _BAD_INPUT):
+            # A run of a sweep met bad input (data, symbols, asset count) in its worker process.
+            error_line(str(exc))
+            raise typer.Exit(EXIT_BAD_INPUT) from None
         error_line(f"internal error: {type(exc).__name__}: {exc} (run again with --debug for the traceback)")
         raise typer.Exit(EXIT_INTERNAL) from None
 

@@ -120,6 +120,9 @@ def sweep(
     max_dd: float = typer.Option(30.0, "--max-dd", help="largest acceptable portfolio drawdown, %"),
     workers: int | None = typer.Option(None, "--workers", help="parallel runs (default: one per core)"),
     backend: str = typer.Option("processes", "--backend", help="processes | dask"),
+    scheduler: str | None = typer.Option(None, "--scheduler",
+                                         help="address of a running Dask scheduler (tcp://host:8786); "
+                                              "implies --backend dask (default: a local cluster)"),
     json: bool = typer.Option(False, "--json", help="print the sweep as JSON instead of tables"),
     output: Path | None = typer.Option(None, "--output", "-o",
                                        help="write the sweep to FILE (.csv: the table; else JSON)"),
@@ -138,6 +141,8 @@ def sweep(
             raise BadInput(f"--workers must be >= 1, got {workers}")
         if backend not in ("processes", "dask"):
             raise BadInput(f"--backend must be processes or dask, got {backend!r}")
+        if scheduler is not None:
+            backend = "dask"
         cfg = load_config(config)  # errors (with line numbers) before any worker starts
         n_cfg = len(cfg.data.symbols) if cfg.data.symbols else None
         if n_cfg is not None and max(counts) > n_cfg:
@@ -145,8 +150,9 @@ def sweep(
         if not json:
             err_console.print(f"sweep: {len(caps) * len(counts)} runs, backend {backend}", highlight=False)
         with _RunProgress(progress_enabled(False) and not json) as progress:
+            extra = {"address": scheduler} if scheduler is not None else {}
             table = sizing_sweep(cfg, caps, counts, max_dd=max_dd, workers=workers, backend=backend,
-                                 progress=progress)
+                                 progress=progress, **extra)
         answer = max_assets_per_capital(table, max_dd)
         payload = sweep_payload(table, answer, max_dd)
         if json:
