@@ -233,12 +233,22 @@ def test_select_window_last_days_holds_exactly_that_many_bars() -> None:
 
 
 def test_select_window_start_plus_days_and_clipping() -> None:
+    def bars(s: pd.Timestamp, e: pd.Timestamp) -> list[pd.Timestamp]:
+        return list(HOURS[(HOURS >= s) & (HOURS <= e)])
+
+    # start + N days: N days of bars, as many as the last N days
     s, e = select_window(HOURS, start="2024-01-03", days=1)
-    assert (s, e) == (pd.Timestamp("2024-01-03", tz="UTC"), pd.Timestamp("2024-01-04", tz="UTC"))
+    assert bars(s, e) == list(pd.date_range("2024-01-03", periods=24, freq="h", tz="UTC"))
     s, e = select_window(HOURS, start="2023-06-01", end="2030-01-01")
     assert (s, e) == (HOURS[0], HOURS[-1])
+    # an end date includes that whole day
     s, e = select_window(HOURS, end="2024-01-05", days=1)
-    assert e == pd.Timestamp("2024-01-05", tz="UTC") and s == pd.Timestamp("2024-01-04 01:00", tz="UTC")
+    assert bars(s, e) == list(pd.date_range("2024-01-05", periods=24, freq="h", tz="UTC"))
+    s, e = select_window(HOURS, start="2024-01-02", end="2024-01-03")
+    assert len(bars(s, e)) == 48 and bars(s, e)[-1] == pd.Timestamp("2024-01-03 23:00", tz="UTC")
+    # an end with a time of day is taken as written
+    s, e = select_window(HOURS, start="2024-01-02", end="2024-01-03 05:00")
+    assert len(bars(s, e)) == 30
     with pytest.raises(ConfigError, match="holds no data"):
         select_window(HOURS, start="2025-01-01")
     with pytest.raises(ConfigError, match="start: not a date"):

@@ -637,15 +637,18 @@ def _pick_symbols(available: list[str], wanted: list[str] | None, assets: Sequen
 
 def select_window(index: Any, *, start: Any = None, end: Any = None, days: float | None = None,
                   ) -> tuple[Any, Any]:
-    """The result period ``(start, end)`` (UTC Timestamps) for a data index and start/end/days.
+    """The result period ``(start, end)`` (UTC Timestamps, both inclusive) for a data index.
 
-    ``days`` alone: the last N days of the data (ending at ``end`` when given); with ``start``: N days
-    from ``start``.
+    ``end`` given as a date without a time includes that whole day. ``days`` alone: the last N days of
+    bars (ending at ``end`` when given); with ``start``: the N days from ``start`` (``--start
+    2024-01-01 --days 10`` is 240 hourly bars, the same count as ``--days 10`` alone).
 
     >>> import pandas as pd
     >>> idx = pd.date_range("2024-01-01", periods=10, freq="D", tz="UTC")
     >>> [str(t.date()) for t in select_window(idx, days=3)]
     ['2024-01-08', '2024-01-10']
+    >>> [str(t) for t in select_window(idx, start="2024-01-02", end="2024-01-03")]
+    ['2024-01-02 00:00:00+00:00', '2024-01-03 23:59:59.999999+00:00']
     """
     import pandas as pd
 
@@ -657,18 +660,24 @@ def select_window(index: Any, *, start: Any = None, end: Any = None, days: float
         return t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
 
     first, last = index[0], index[-1]
+    step = index[1] - index[0] if len(index) > 1 else pd.Timedelta(0)
+    tick = pd.Timedelta(1, unit=getattr(index, "unit", "ns"))  # the index's resolution
     s = ts(start, "start") if start is not None else None
     e = ts(end, "end") if end is not None else None
+    if e is not None and isinstance(end, (str, date)) and not isinstance(end, datetime) \
+            and re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(end).strip()):
+        e = e + pd.Timedelta(days=1) - tick  # a date: through the end of that day
     if days is not None:
         if not days > 0:
             raise ConfigError([f"days must be > 0, got {days}"])
         span = pd.Timedelta(days=days)
         if s is not None and e is None:
-            e = s + span
+            e = s + span - tick
         elif s is None:
             e = e if e is not None else last
-            # The last N days of bars: exactly N days x bars-per-day bars ending at `e`.
-            s = e - span + (index[1] - index[0] if len(index) > 1 else pd.Timedelta(0))
+            # The last N days of bars: exactly N days x bars-per-day bars ending at the last bar <= e.
+            at = int(index.searchsorted(e, side="right")) - 1
+            s = (index[at] if at >= 0 else e) - span + step
     s = first if s is None else max(s, first)
     e = last if e is None else min(e, last)
     if s > e:
