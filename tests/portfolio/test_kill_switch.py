@@ -48,13 +48,17 @@ def test_a_35pct_fall_within_24h_fires_exactly_once_with_hand_computed_details()
     d = ev["details"].iloc[0]
     assert d["start"] == md.index[29]          # the last bar at the 10,000 peak
     assert d["peak"] == pytest.approx(10_000.0)
-    assert d["trough"] == pytest.approx(6_937.5)
-    assert d["depth_pct"] == pytest.approx(30.625)
+    assert d["trigger_equity"] == pytest.approx(6_937.5)
+    assert d["trigger_depth_pct"] == pytest.approx(30.625)
+    # the episode's trough: the fall ends at 65 (bar 30 + 23), still in breach -> 6,500, 35% below peak
+    assert d["trough"] == pytest.approx(6_500.0)
+    assert d["trough_time"] == md.index[53]
+    assert d["depth_pct"] == pytest.approx(35.0)
     assert (d["window_hours"], d["threshold_pct"], d["action"]) == (24.0, 30.0, "record")
     # record mode changes nothing: still invested at the end of the fall
     assert res.positions["S0"].iloc[60] == pytest.approx(100.0)
     assert rule.triggers == 1
-    assert rule.episodes[0]["low"] == pytest.approx(6_500.0)
+    assert rule.episodes[0] is d  # the event shows what the rule knows at the end of the run
     # re-armed on the first bar whose 24 h window no longer holds a peak 30% above the equity
     eq = res.equity.to_numpy()
     peak = pd.Series(eq).rolling(25, min_periods=1).max().to_numpy()

@@ -78,7 +78,11 @@ def test_kill_switch_rule_matches_the_independent_episodes(run):
     assert len(events) >= 1
     assert list(events["timestamp"]) == list(episodes["trigger_time"])
     assert list(events["start"]) == list(episodes["peak_time"])
-    assert events["depth_pct"].to_numpy() == pytest.approx(episodes["depth_at_trigger_pct"].to_numpy())
+    at_trigger = episodes["depth_at_trigger_pct"].to_numpy()
+    assert events["trigger_depth_pct"].to_numpy() == pytest.approx(at_trigger)
+    # the episode's trough, from the rule's own bookkeeping and from the equity curve alone
+    assert events["trough"].to_numpy(dtype=float) == pytest.approx(episodes["trough_equity"].to_numpy(float))
+    assert list(events["trough_time"]) == list(episodes["trough_time"])
     assert res.metrics["kill_switch_triggers"] == len(events)
 
 

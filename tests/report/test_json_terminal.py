@@ -23,7 +23,8 @@ REQUIRED_KEYS = {"initial_capital", "n_assets", "period_days", "assets", "final_
 def _with_kill_switch():
     idx = hourly(60)
     values = [100.0] * 30 + [65.0] * 30
-    details = {"start": idx[29], "peak": 100.0, "trough": 65.0, "depth_pct": 35.0, "window_hours": 24.0,
+    details = {"start": idx[29], "peak": 100.0, "trigger_equity": 65.0, "trigger_depth_pct": 35.0,
+               "trough": 65.0, "trough_time": idx[30], "depth_pct": 35.0, "end": None, "window_hours": 24.0,
                "threshold_pct": 30.0, "action": "flatten"}
     ev = pd.DataFrame([(idx[30], "kill_switch", None, details)], columns=EVENT_COLS)
     return equity_result(values, events=ev)

@@ -102,11 +102,13 @@ def kill_switch_episodes(equity: pd.Series, window: float | str | pd.Timedelta =
 def kill_switch_events(events: pd.DataFrame | None) -> pd.DataFrame:
     """The ``kill_switch`` rows of ``Result.events``, with their details as columns.
 
-    Columns: ``timestamp`` (the trigger bar), ``start`` (time of the window's peak), ``peak`` and
-    ``trough`` (equity at the peak and at the trigger), ``depth_pct, window_hours, threshold_pct, action``
-    (details missing from an event are None).
+    Columns: ``timestamp`` (the trigger bar), ``start`` (time of the window's peak), ``peak`` (equity
+    there), ``trigger_equity`` and ``trigger_depth_pct`` (at the trigger), ``trough`` / ``trough_time``
+    (the episode's lowest equity), ``depth_pct`` (the trough below the peak, %), ``end`` (re-arm time),
+    ``window_hours, threshold_pct, action`` (details missing from an event are None).
     """
-    cols = ["timestamp", "start", "peak", "trough", "depth_pct", "window_hours", "threshold_pct", "action"]
+    cols = ["timestamp", "start", "peak", "trigger_equity", "trigger_depth_pct", "trough", "trough_time",
+            "depth_pct", "end", "window_hours", "threshold_pct", "action"]
     if events is None or len(events) == 0 or "kind" not in events.columns:
         return pd.DataFrame(columns=cols)
     ks = events[events["kind"] == "kill_switch"]

@@ -251,8 +251,14 @@ class Context:
             live &= bi[:, C.B_ASSET] == self._asset(symbol)
         return bi[live, C.B_ID].copy()
 
-    def log_event(self, kind: str, symbol: str | None = None, **details: Any) -> None:
+    def log_event(self, kind: str, symbol: str | None = None, **details: Any) -> dict[str, Any]:
+        """Add a row to ``Result.events`` at this bar; returns its details dict.
+
+        The dict is the one the result will show, so a rule can keep filling it in as the situation
+        it reports develops (the kill switch records its episode's trough and end this way).
+        """
         self._sim.events.append((self.t, kind, symbol, details))
+        return details
 
     def record(self, **values: float) -> None:
         """Per-bar values to keep as extra snapshot columns (carried forward until recorded again)."""

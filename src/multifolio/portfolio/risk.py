@@ -51,10 +51,11 @@ class KillSwitch:
 
     One trigger per breach episode: after firing, the rule re-arms only once the equity is back above
     the threshold level of the current window (it recovered, or the old peak left the window). Each
-    trigger logs a ``kill_switch`` event with ``start`` (time of the window peak), ``peak``, ``trough``
-    (equity at the trigger bar), ``depth_pct``, ``window_hours``, ``threshold_pct`` and ``action``.
-    ``episodes`` keeps, per trigger, the same fields plus the episode's lowest equity (``low``) and
-    ``end`` (re-arm time, None while still in breach).
+    trigger logs a ``kill_switch`` event with ``start`` (time of the window peak), ``peak``,
+    ``trigger_equity`` and ``trigger_depth_pct`` (at the trigger bar), ``trough`` and ``trough_time``
+    (the episode's lowest equity, over its bars in breach), ``depth_pct`` (that trough below ``peak``,
+    in %), ``end`` (the re-arm time; None if still in breach at the end), ``window_hours``,
+    ``threshold_pct`` and ``action``. ``episodes`` holds the same dicts.
 
     Modes: ``record`` only logs; ``flatten`` closes every position (reason ``kill_switch``) and pauses
     the strategy for the window; ``halt`` closes every position and stops the strategy for good.
@@ -96,26 +97,29 @@ class KillSwitch:
             peaks.popleft()
         peak_bar, peak = peaks[0]
         breached = peak > 0 and eq <= peak * (1.0 - self._frac)
-        if self._open is not None:
-            self._open["low"] = min(self._open["low"], eq)
+        episode = self._open
         if not breached:
             if not self._armed:
                 self._armed = True
-                if self._open is not None:
-                    self._open["end"] = ctx.time
+                if episode is not None:
+                    episode["end"] = ctx.time
                 self._open = None
             return
+        if episode is not None and eq < episode["trough"]:
+            episode.update(trough=eq, trough_time=ctx.time,
+                           depth_pct=(1.0 - eq / episode["peak"]) * 100.0)
         if not self._armed:
             return
         self._armed = False
         self.triggers += 1
         depth = (1.0 - eq / peak) * 100.0
         start = ctx.data.index[peak_bar] if hasattr(ctx, "data") else peak_bar
-        details = {"start": start, "peak": peak, "trough": eq, "depth_pct": depth,
-                   "window_hours": self.window, "threshold_pct": self.threshold, "action": self.mode}
-        self._open = {**details, "time": ctx.time, "low": eq, "end": None}
+        # The event's dict is kept and updated until the episode ends (trough, depth, end).
+        self._open = ctx.log_event("kill_switch", start=start, peak=peak, trigger_equity=eq,
+                                   trigger_depth_pct=depth, trough=eq, trough_time=ctx.time,
+                                   depth_pct=depth, end=None, window_hours=self.window,
+                                   threshold_pct=self.threshold, action=self.mode)
         self.episodes.append(self._open)
-        ctx.log_event("kill_switch", **details)
         if self.mode == "flatten":
             ctx.close_all(reason="kill_switch")
             ctx.pause(t + self._bars)

@@ -195,9 +195,10 @@ def render_html(result: Any, close: pd.DataFrame | None = None, title: str = "mu
     per_asset_html = _table(["Asset", "Trades", "Win %", "PnL", "Contrib %", "Fees", "Rejected",
                              "for margin", "for min notional", "Peak levels"], per_asset_rows, signed_col=3)
     evs = kill_switch_events(getattr(result, "events", None))
-    ks_html = _table(["Time", "Window peak at", "Peak equity", "Equity at trigger", "Depth %", "Window h",
-                      "Threshold %", "Action"],
-                     [[_ts(e["timestamp"]), cell(e["start"]), cell(e["peak"]), cell(e["trough"]),
+    ks_html = _table(["Time", "Window peak at", "Peak equity", "Equity at trigger", "Trough", "Trough at",
+                      "Depth %", "Window h", "Threshold %", "Action"],
+                     [[_ts(e["timestamp"]), cell(e["start"]), cell(e["peak"]), cell(e["trigger_equity"]),
+                       cell(e["trough"]), cell(e["trough_time"]),
                        fmt(e["depth_pct"], "{:.1f}"), fmt(e["window_hours"], "{:g}"),
                        fmt(e["threshold_pct"], "{:g}"), str(e["action"])]
                       for _, e in evs.iterrows()]) if len(evs) else "<p>None.</p>"

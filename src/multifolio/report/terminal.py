@@ -134,12 +134,13 @@ def render_report(result: Any, console: Console | None = None, *, n_trades: int 
     evs = kill_switch_events(getattr(result, "events", None))
     if len(evs):
         t = Table(title="Kill-switch events", title_justify="left")
-        for col in ("Time", "Peak at", "Peak", "Equity", "Depth %", "Window h", "Threshold %", "Action"):
-            t.add_column(col)
+        # window and threshold are the same for every event: answer 4 states them
+        for col in ("Time", "Peak at", "Peak", "At trigger", "Trough", "Trough at", "Depth %", "Action"):
+            t.add_column(col, no_wrap=True)
         for _, ev in evs.iterrows():
-            t.add_row(_ts(ev["timestamp"]), cell(ev["start"]), cell(ev["peak"]), cell(ev["trough"]),
-                      fmt(ev["depth_pct"], "{:.1f}"), fmt(ev["window_hours"], "{:g}"),
-                      fmt(ev["threshold_pct"], "{:g}"), str(ev["action"]))
+            t.add_row(_ts(ev["timestamp"]), cell(ev["start"]), cell(ev["peak"]), cell(ev["trigger_equity"]),
+                      cell(ev["trough"]), cell(ev["trough_time"]), fmt(ev["depth_pct"], "{:.1f}"),
+                      str(ev["action"]))
         console.print(t)
     else:
         console.print("Kill-switch events: none", highlight=False)
