@@ -189,10 +189,11 @@ def render_html(result: Any, close: pd.DataFrame | None = None, title: str = "mu
             for i, fig in enumerate(figures)]
 
     per_asset_rows = [[str(s), fmt(r["trades"], "{:d}"), fmt(r["win_rate"], "{:.1f}"), fmt(r["pnl"]),
-                       fmt(r["contribution_pct"], "{:.1f}"), fmt(r["fees"]), fmt(r["rejected"], "{:d}"),
+                       fmt(r["return_contribution_pct"], "{:+.2f}"), fmt(r["fees"]),
+                       fmt(r["rejected"], "{:d}"),
                        fmt(r["rejected_margin"], "{:d}"), fmt(r["rejected_min_notional"], "{:d}"),
                        fmt(r["peak_filled_levels"], "{:d}")] for s, r in table.iterrows()]
-    per_asset_html = _table(["Asset", "Trades", "Win %", "PnL", "Contrib %", "Fees", "Rejected",
+    per_asset_html = _table(["Asset", "Trades", "Win %", "PnL", "Contrib % of capital", "Fees", "Rejected",
                              "for margin", "for min notional", "Peak levels"], per_asset_rows, signed_col=3)
     evs = kill_switch_events(getattr(result, "events", None))
     ks_html = _table(["Time", "Window peak at", "Peak equity", "Equity at trigger", "Trough", "Trough at",

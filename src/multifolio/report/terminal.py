@@ -110,9 +110,11 @@ def render_report(result: Any, console: Console | None = None, *, n_trades: int 
         style = "" if is_missing(pnl) or pnl == 0 else "green" if pnl > 0 else "red"
         t.add_row(str(sym), fmt(row["trades"], "{:d}"), fmt(row["win_rate"], "{:.1f}"),
                   f"[{style}]{fmt(pnl)}[/{style}]" if style else fmt(pnl),
-                  fmt(row["contribution_pct"], "{:.1f}"), fmt(row["fees"]),
+                  fmt(row["return_contribution_pct"], "{:+.2f}"), fmt(row["fees"]),
                   fmt(row["rejected"], "{:d}"), fmt(row["peak_filled_levels"], "{:d}"))
     console.print(t)
+    console.print("Contrib %: the asset's PnL as % of initial capital (the column sums to the total return)",
+                  style="dim", highlight=False)
 
     trades = recent_trades(result, n_trades)
     t = Table(title=f"Recent trades (last {len(trades)} of {len(result.trades)})", title_justify="left",
