@@ -377,3 +377,15 @@ def test_bad_parameter_values_point_at_their_line(tmp_path: Path, text: str, exp
     err = problem(tmp_path, text)
     assert expected in str(err)
     assert str(err).startswith(str(tmp_path / "run.yaml") + ":")
+
+
+def test_misspelt_params_block_of_a_risk_rule_suggests_params(tmp_path: Path) -> None:
+    err = problem(tmp_path, """
+        data: {sample: crypto_hourly}
+        strategy: {name: equal_weight}
+        risk:
+          - name: kill_switch
+            parms: {window: 12}
+    """)
+    expected = ":5: unknown parameter 'risk[0].parms' for risk rule 'kill_switch'; did you mean 'params'?"
+    assert expected in str(err)

@@ -372,10 +372,12 @@ def _unknown_params(given: Any, known: list[str] | None, loc: tuple[Any, ...], w
     for key in given:
         if key not in known:
             where = loc + (key,)
+            candidates = known
             if where not in lines and loc[-1] == "params":  # the flat form of a risk rule
                 where = loc[:-1] + (key,)
+                candidates = [*known, "params"]  # `parms:` is a misspelt params block, not a parameter
             out.append(f"{_where(source, lines, where)}: unknown parameter '{_dotted(where)}' for {what}"
-                       f"{_did_you_mean(key, known)}")
+                       f"{_did_you_mean(key, candidates)}")
     return out
 
 
