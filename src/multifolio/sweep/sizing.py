@@ -18,6 +18,7 @@ run stays within ``max_dd`` with no liquidation and no minimum-notional rejectio
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -108,17 +109,22 @@ def sizing_sweep(config: Any, capitals: Sequence[float] | str, n_assets: Sequenc
                  progress: Any = None, **backend_options: Any) -> pd.DataFrame:
     """Run every (capital, n_assets) pair of a configuration; one row per pair.
 
-    ``config`` is a ``RunConfig`` or a path to a YAML config (loaded in each worker). ``capitals`` and
-    ``n_assets`` are sequences or comma-separated strings ("1000,5000"). ``max_dd`` adds the boolean
-    column ``ok`` (drawdown <= max_dd, no liquidation, no min-notional rejection). ``backend_options``
-    go to :func:`~multifolio.sweep.runner.run_sweep` (``client``, ``address`` for Dask);
-    ``progress(done, total)`` is called as runs finish.
+    ``config`` is a ``RunConfig`` or a path to a YAML config (validated here, before any run starts).
+    ``capitals`` and ``n_assets`` are sequences or comma-separated strings ("1000,5000"). ``max_dd``
+    adds the boolean column ``ok`` (drawdown <= max_dd, no liquidation, no min-notional rejection).
+    ``backend_options`` go to :func:`~multifolio.sweep.runner.run_sweep` (``client``, ``address`` for
+    Dask); ``progress(done, total)`` is called as runs finish.
     Columns: ``SIZING_COLUMNS`` plus ``ok``; rows sorted by capital then n_assets.
     """
+    from multifolio.config import load_config
+
     caps = _parse_list(capitals, "capital", float)
     ns = _parse_list(n_assets, "n_assets", int)
-    if not isinstance(config, str):
-        _check_asset_count(config, ns)
+    if isinstance(config, (str, Path)):
+        # Once here rather than in every run: config errors surface before any worker starts, and
+        # the workers skip re-reading the YAML.
+        config = load_config(config)
+    _check_asset_count(config, ns)
     # Largest runs first: a run's cost grows with its number of assets, and starting the long ones
     # early keeps one worker from finishing a 21-asset run alone while the others idle.
     params = [{"config": config, "capital": c, "n_assets": n}
