@@ -537,20 +537,12 @@ def case_sweep(repeats: int, quick: bool) -> Case:
         config = str(files("multifolio") / "examples" / "grid_portfolio.yaml")
         if not os.path.exists(config):
             raise FileNotFoundError(config)
-        secs, cpus = {}, {}
-        for workers in (1, 2):
-            def sweep(w: int = workers) -> Any:
-                return sizing_sweep(config, capitals, n_assets, workers=w)
+        def sweep(w: int) -> Any:
+            return sizing_sweep(config, capitals, n_assets, workers=w)
 
-            sweep()  # warm: numba caches on disk, data samples, imports
-            walls, cpu_list = [], []
-            for _ in range(repeats):
-                c0, k0, t0 = time.process_time(), _children_cpu(), time.perf_counter()
-                sweep()
-                walls.append(time.perf_counter() - t0)
-                # CPU of this process plus its (reaped) worker processes: the work, whoever did it.
-                cpu_list.append(time.process_time() - c0 + _children_cpu() - k0)
-            secs[workers], cpus[workers] = statistics.median(walls), statistics.median(cpu_list)
+        walls, cpu_list = _alternate(sweep, repeats)
+        secs = {w: statistics.median(walls[w]) for w in (1, 2)}
+        cpus = {w: statistics.median(cpu_list[w]) for w in (1, 2)}
     except Exception as exc:
         case.unavailable = _missing(exc)
         case.say(f"sweep_2workers: {case.unavailable}")
@@ -572,8 +564,31 @@ def case_sweep(repeats: int, quick: bool) -> Case:
              "the compiled kernels, pickling results), which short runs do not amortise")
     case.say(f"sweep: 1 process {secs[1]:.2f} s, 2 processes {secs[2]:.2f} s -> speed-up {speedup:.2f}x "
              f"(cores on this machine: {os.cpu_count()}; CPU seconds, workers included: {cpus[1]:.2f} "
-             f"vs {cpus[2]:.2f}; median of {repeats})")
+             f"vs {cpus[2]:.2f}; median of {repeats}, timed in turns)")
     return case
+
+
+Timings = dict[int, list[float]]
+
+
+def _alternate(run: Callable[[int], Any], repeats: int) -> tuple[Timings, Timings]:
+    """Wall and CPU seconds of ``run(1)`` and ``run(2)``, timed in turns after one warm-up of each.
+
+    Taking turns (1, 2, 1, 2, ...) lets both see the same machine: on a shared host the load drifts
+    over seconds, and timing all the 1-process runs first would hand the drift to one side.
+    """
+    walls: Timings = {1: [], 2: []}
+    cpus: Timings = {1: [], 2: []}
+    run(1)  # warm: numba caches on disk, data samples, imports
+    run(2)
+    for _ in range(repeats):
+        for workers in (1, 2):
+            c0, k0, t0 = time.process_time(), _children_cpu(), time.perf_counter()
+            run(workers)
+            walls[workers].append(time.perf_counter() - t0)
+            # CPU of this process plus its (reaped) worker processes: the work, whoever did it.
+            cpus[workers].append(time.process_time() - c0 + _children_cpu() - k0)
+    return walls, cpus
 
 
 def _pool_ceiling(repeats: int, n_tasks: int, task_seconds: float) -> float:
@@ -585,15 +600,8 @@ def _pool_ceiling(repeats: int, n_tasks: int, task_seconds: float) -> float:
     spin(1_000_000)
     n = max(10_000, int(1_000_000 * task_seconds / (time.perf_counter() - t0)))
     params = [{"n": n}] * n_tasks
-    secs = {}
-    for workers in (1, 2):
-        walls = []
-        for _ in range(max(repeats, 1)):
-            t0 = time.perf_counter()
-            run_sweep(spin, params, workers=workers)
-            walls.append(time.perf_counter() - t0)
-        secs[workers] = statistics.median(walls)
-    return secs[1] / secs[2]
+    walls, _ = _alternate(lambda workers: run_sweep(spin, params, workers=workers), repeats)
+    return statistics.median(walls[1]) / statistics.median(walls[2])
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -735,7 +743,7 @@ def build_cases(quick: bool, repeats: int) -> dict[str, Callable[[], Case]]:
         "grid_21x26280": lambda: case_grid(repeats),
         "scale_5000x2520": lambda: case_scale(*scale, repeats),
         "cold_start": lambda: case_cold(*big, 1 if quick else 3),
-        "sweep_2workers": lambda: case_sweep(1 if quick else min(repeats, 3), quick),
+        "sweep_2workers": lambda: case_sweep(1 if quick else repeats, quick),
     }
 
 
