@@ -14,11 +14,6 @@ data_app = typer.Typer(help="Import, list, generate and fetch candles in the Duc
                        no_args_is_help=True)
 
 
-def default_store() -> Path:
-    """The store the data commands use when --store is not given (the one configs read by default)."""
-    return default_store_path()
-
-
 StoreOption = typer.Option(None, "--store", "-s",
                            help="candle store file (default: $MULTIFOLIO_STORE or "
                                 "~/.multifolio/candles.duckdb)")
@@ -43,7 +38,8 @@ def import_(
             if not p.exists():
                 raise FileNotFoundError(2, "not found", str(p))
         total = 0
-        with CandleStore(store or default_store()) as st:
+        path = store or default_store_path()
+        with CandleStore(path) as st:
             for p in paths:
                 parquet = p.suffix.lower() in (".parquet", ".pq") or (
                     p.is_dir() and any(p.glob("*.parquet")) and not any(p.glob("*.csv")))
@@ -55,7 +51,7 @@ def import_(
                 if not quiet:
                     err_console.print(f"{p}: {n:,} candles", highlight=False)
         if not quiet:
-            console.print(f"imported {total:,} candles into {store or default_store()}", highlight=False)
+            console.print(f"imported {total:,} candles into {path}", highlight=False)
 
 
 @data_app.command("ls")
@@ -67,7 +63,7 @@ def ls(
     with guard(debug):
         from multifolio.data.store import CandleStore
 
-        path = store or default_store()
+        path = store or default_store_path()
         if not path.is_file():
             raise FileNotFoundError(2, "no candle store", str(path))
         with CandleStore(path, read_only=True) as st:
@@ -101,11 +97,12 @@ def synth(
         from multifolio.data.synthetic import synthetic
 
         md = synthetic(n_assets=assets, n_bars=bars, freq=freq, seed=seed, start=start)
-        with CandleStore(store or default_store()) as st:
+        path = store or default_store_path()
+        with CandleStore(path) as st:
             n = st.write(md, exchange=exchange, timeframe=freq)
         if not quiet:
             console.print(f"wrote {n:,} synthetic {freq} candles ({assets} assets x {bars} bars, "
-                          f"seed {seed}) to {store or default_store()}", highlight=False)
+                          f"seed {seed}) to {path}", highlight=False)
 
 
 @data_app.command("fetch")
@@ -127,7 +124,7 @@ def fetch(
 
         pairs = parse_list(symbols, option="--symbols") or []
         client = exchange_mod.make_exchange(exchange)
-        path = store or default_store()
+        path = store or default_store_path()
         with CandleStore(path) as st:
             if since is None:
                 # Without --since every symbol must already be in the store: fetching resumes after its
