@@ -549,7 +549,8 @@ def case_sweep(repeats: int, quick: bool) -> Case:
         return case
     n_runs = len(capitals) * len(n_assets)
     speedup = secs[1] / secs[2]
-    ceiling = _pool_ceiling(repeats, n_runs, secs[1] / n_runs)
+    per_run = secs[1] / n_runs
+    ceiling = _pool_ceiling(repeats, n_runs, per_run)
     case.rows.append(Row("sweep, 1 process", secs[1], note=f"{n_runs} runs", cpu=cpus[1]))
     case.rows.append(Row("sweep, 2 processes", secs[2], note=f"speed-up {speedup:.2f}x", cpu=cpus[2]))
     case.figures["sweep"] = speedup
@@ -557,11 +558,11 @@ def case_sweep(repeats: int, quick: bool) -> Case:
     case.say(f"machine ceiling: {n_runs} CPU-only tasks of the same length (pure arithmetic, no shared "
              f"data, bench/calibrate.py) through the same process pool reach {ceiling:.2f}x on 2 "
              f"processes; the sweep reaches {speedup / ceiling:.0%} of that")
-    per_run = secs[1] / n_runs
     case.say(f"one run of the sweep takes {per_run:.2f} s in a warm process; with 2 processes the CPU "
              f"seconds of the whole sweep (workers included) go from {cpus[1]:.2f} to {cpus[2]:.2f}: "
-             "the extra is what the workers spend before and around their runs (start, imports, loading "
-             "the compiled kernels, pickling results), which short runs do not amortise")
+             "the workers are forked with the imports and compiled kernels in place, so the extra is "
+             "mostly the runs going slower side by side (shared cache and memory bandwidth, copy-on-write "
+             "page faults) plus starting the processes and sending the results back")
     case.say(f"sweep: 1 process {secs[1]:.2f} s, 2 processes {secs[2]:.2f} s -> speed-up {speedup:.2f}x "
              f"(cores on this machine: {os.cpu_count()}; CPU seconds, workers included: {cpus[1]:.2f} "
              f"vs {cpus[2]:.2f}; median of {repeats}, timed in turns)")

@@ -76,10 +76,9 @@ def summarize_result(result: Any) -> dict[str, float | int]:
 
 def _sizing_run(config: Any, capital: float, n_assets: int) -> dict[str, float | int]:
     """One cell of the sweep (module level so that worker processes can unpickle it)."""
-    from multifolio.config import load_config, run_config
+    from multifolio.config import run_config
 
-    cfg = load_config(config) if isinstance(config, str) else config
-    result = run_config(cfg, capital=capital, assets=n_assets)
+    result = run_config(config, capital=capital, assets=n_assets)
     return {"capital": float(capital), "n_assets": int(n_assets), **summarize_result(result)}
 
 
