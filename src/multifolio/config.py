@@ -666,9 +666,8 @@ def select_window(index: Any, *, start: Any = None, end: Any = None, days: float
     tick = pd.Timedelta(1, unit=getattr(index, "unit", "ns"))  # the index's resolution
     s = ts(start, "start") if start is not None else None
     e = ts(end, "end") if end is not None else None
-    if e is not None and isinstance(end, (str, date)) and not isinstance(end, datetime) \
-            and re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(end).strip()):
-        e = e + pd.Timedelta(days=1) - tick  # a date: through the end of that day
+    if e is not None and re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(end).strip()):
+        e = e + pd.Timedelta(days=1) - tick  # a date (no time of day): through the end of that day
     if days is not None:
         if not days > 0:
             raise ConfigError([f"days must be > 0, got {days}"])
