@@ -150,9 +150,8 @@ def sweep(
         if not json:
             err_console.print(f"sweep: {len(caps) * len(counts)} runs, backend {backend}", highlight=False)
         with _RunProgress(progress_enabled(False) and not json) as progress:
-            extra = {"address": scheduler} if scheduler is not None else {}
             table = sizing_sweep(cfg, caps, counts, max_dd=max_dd, workers=workers, backend=backend,
-                                 progress=progress, **extra)
+                                 progress=progress, address=scheduler)
         answer = max_assets_per_capital(table, max_dd)
         payload = sweep_payload(table, answer, max_dd)
         if json:
