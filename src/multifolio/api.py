@@ -84,8 +84,9 @@ def backtest(data: MarketData | pd.DataFrame, strategy: Strategy, *, cash: float
         start_bar = int(data.index.searchsorted(ts))
         if start_bar >= data.n_bars:
             raise ValueError(f"start {ts} is after the last bar {data.index[-1]}")
-    sim = Simulator(data, strategy, settings, risk=risk, start_bar=start_bar)
-    raw = sim.run(progress)
+    rules = list(risk)
+    sim = Simulator(data, [(settings, strategy, rules)], start_bar=start_bar)
+    raw = sim.run(progress)[0]
     raw.settings = dict(settings.raw, engine="backtest", **strategy.describe(),
                         risk=[_describe_rule(r) for r in risk])
     return assemble(raw)

@@ -17,22 +17,35 @@ from multifolio.engine import codes as C
 from multifolio.engine import kernels as K
 
 if TYPE_CHECKING:
-    from multifolio.engine.simulator import Simulator
+    from multifolio.data.market_data import MarketData
+    from multifolio.engine.account import Account
 
 _NAMED_REASONS = {name: code for code, name in C.REASON_NAMES.items() if name}
 
 
 class Context:
-    """The strategy's view at bar ``t`` (data up to and including t) and its order verbs."""
+    """The strategy's view at bar ``t`` (data up to and including t) and its order verbs.
 
-    def __init__(self, sim: Simulator) -> None:
-        self._sim = sim
-        self.data = sim.data
-        self.symbols: list[str] = list(sim.data.symbols)
+    Built on one :class:`~multifolio.engine.account.Account` and the market data; the simulator moves
+    the clock (``t``). Risk rules get the same view.
+    """
+
+    def __init__(self, account: Account, data: MarketData) -> None:
+        self._acct = account
+        self.data = data
+        self.symbols: list[str] = list(data.symbols)
         self.n_assets = len(self.symbols)
-        self.initial_cash = float(sim.state.settings.cash)
-        self.freq: pd.Timedelta | None = sim.data.freq
-        self.t = 0
+        self.initial_cash = float(account.settings.cash)
+        self.freq: pd.Timedelta | None = data.freq
+        account.view = self
+
+    @property
+    def t(self) -> int:
+        return self._acct.bar
+
+    @t.setter
+    def t(self, bar: int) -> None:
+        self._acct.bar = int(bar)
 
     # -- time and market data --------------------------------------------------------------------
     @property
@@ -70,7 +83,7 @@ class Context:
     @property
     def price(self) -> np.ndarray:
         """Last known close of each asset (NaN before its first bar)."""
-        return self._sim.state.pos[C.P_LAST].copy()
+        return self._acct.state.pos[C.P_LAST].copy()
 
     def field(self, name: str) -> np.ndarray:
         """The cross-section of any field (OHLCV or an extra one) at t."""
@@ -92,27 +105,27 @@ class Context:
     @property
     def positions(self) -> np.ndarray:
         """Signed quantity held per asset (a copy)."""
-        return self._sim.state.pos[C.P_QTY].copy()
+        return self._acct.state.pos[C.P_QTY].copy()
 
     def position(self, symbol: str) -> float:
-        return float(self._sim.state.pos[C.P_QTY, self._asset(symbol)])
+        return float(self._acct.state.pos[C.P_QTY, self._asset(symbol)])
 
     @property
     def avg_price(self) -> np.ndarray:
         """Average entry price per asset (0 where flat)."""
-        return self._sim.state.pos[C.P_AVG].copy()
+        return self._acct.state.pos[C.P_AVG].copy()
 
     @property
     def cash(self) -> float:
-        return float(self._sim.state.acct[C.A_CASH])
+        return float(self._acct.state.acct[C.A_CASH])
 
     @property
     def equity(self) -> float:
-        return float(self._sim.state.snap[self.t, C.S_EQUITY])
+        return float(self._acct.state.snap[self.t, C.S_EQUITY])
 
     @property
     def margin_used(self) -> float:
-        return float(self._sim.state.snap[self.t, C.S_MARGIN])
+        return float(self._acct.state.snap[self.t, C.S_MARGIN])
 
     @property
     def free_margin(self) -> float:
@@ -120,17 +133,17 @@ class Context:
 
     def equity_history(self, n: int) -> np.ndarray:
         """The last ``n`` end-of-bar equities, oldest first, ending at t."""
-        return self._sim.state.snap[max(0, self.t - n + 1): self.t + 1, C.S_EQUITY]
+        return self._acct.state.snap[max(0, self.t - n + 1): self.t + 1, C.S_EQUITY]
 
     @property
     def n_rejected(self) -> np.ndarray:
         """Orders (or fills) rejected so far per asset, for any reason."""
-        _, ri = self._sim.state.rejections()
+        _, ri = self._acct.state.rejections()
         return np.bincount(ri[:, C.I_ASSET], minlength=self.n_assets)
 
     def rejections(self, reason: str) -> np.ndarray:
         """Rejections so far per asset for one reason (e.g. ``"insufficient_margin"``)."""
-        _, ri = self._sim.state.rejections()
+        _, ri = self._acct.state.rejections()
         code = _NAMED_REASONS[reason]
         return np.bincount(ri[ri[:, C.I_REASON] == code, C.I_ASSET], minlength=self.n_assets)
 
@@ -138,31 +151,47 @@ class Context:
         """Fills since the previous decision bar, up to now: ``asset``, ``qty``, ``price``, ``order_id``,
         ``bar`` arrays (e.g. which grid levels filled; in close mode, this bar's own fills appear at the
         next decision)."""
-        ff, fi = self._sim.state.fills()
-        k = self._sim.fills_mark
+        ff, fi = self._acct.state.fills()
+        k = self._acct.fills_mark
         return {"asset": fi[k:, C.I_ASSET].copy(), "qty": ff[k:, C.F_QTY].copy(),
                 "price": ff[k:, C.F_PRICE].copy(), "order_id": fi[k:, C.I_ORDER].copy(),
                 "bar": fi[k:, C.I_BAR].copy()}
 
     @property
+    def capital(self) -> float:
+        """The capital currently allotted to this account (its initial cash unless an allocator moved
+        some): what strategies size their budgets from."""
+        return self._acct.capital
+
+    @property
     def paused(self) -> bool:
-        return self.t < self._sim.paused_until
+        return self.t < self._acct.paused_until
 
     @property
     def halted(self) -> bool:
-        return self._sim.halted
+        return self._acct.halted
+
+    @property
+    def reducing(self) -> bool:
+        """Only orders that shrink positions get through (see :meth:`reduce_only`)."""
+        return self._acct.reducing
+
+    @property
+    def trading_state(self) -> str:
+        """``"active"``, ``"reducing"``, ``"paused"`` or ``"halted"``."""
+        return self._acct.trading_state.value
 
     # -- verbs -----------------------------------------------------------------------------------
     def target_weights(self, weights: Mapping[str, float] | np.ndarray | Iterable[float],
                        reason: str = "rebalance") -> None:
         """Move positions to fractions of portfolio value (NaN = leave that asset alone)."""
-        self._sim.submit_targets(C.TARGET_WEIGHT, self._vector(weights, "target_weights"),
+        self._acct.submit_targets(C.TARGET_WEIGHT, self._vector(weights, "target_weights"),
                                  self._reason(reason))
 
     def target_qty(self, qty: Mapping[str, float] | np.ndarray | Iterable[float],
                    reason: str = "rebalance") -> None:
         """Move positions to quantities (NaN = leave that asset alone)."""
-        self._sim.submit_targets(C.TARGET_QTY, self._vector(qty, "target_qty"), self._reason(reason))
+        self._acct.submit_targets(C.TARGET_QTY, self._vector(qty, "target_qty"), self._reason(reason))
 
     def order(self, symbol: str, qty: float | None = None, *, notional: float | None = None,
               limit: float | None = None, stop: float | None = None, stop_loss: float | None = None,
@@ -187,12 +216,12 @@ class Context:
         reason = self._reason(tag or "signal")
         if limit is None and stop is None:
             kind = C.MARKET if qty is not None else C.NOTIONAL
-            return self._sim.submit_market(j, kind, value, reason, stop_loss, take_profit)
+            return self._acct.submit_market(j, kind, value, reason, stop_loss, take_profit)
         if notional is not None:
             value = notional / float(limit if limit is not None else stop)
         kind = C.LIMIT if limit is not None else C.STOP
         level = float(limit if limit is not None else stop)
-        return self._sim.submit_resting(j, kind, value, level, reason, stop_loss, take_profit)
+        return self._acct.submit_resting(j, kind, value, level, reason, stop_loss, take_profit)
 
     def place_limits(self, asset_idx: np.ndarray, qty: np.ndarray, price: np.ndarray,
                      tag: str = "") -> np.ndarray:
@@ -208,15 +237,15 @@ class Context:
                 raise ValueError(f"place_limits: asset index {a[k]} out of range 0..{self.n_assets - 1}")
             raise ValueError(f"place_limits: bad price {p[k]!r} or qty {q[k]!r} for "
                              f"{self.symbols[int(a[k])]!r} at {self.time} (prices must be finite and > 0)")
-        return self._sim.submit_limits(a, q, p, self._reason(tag or "signal"))
+        return self._acct.submit_limits(a, q, p, self._reason(tag or "signal"))
 
     def cancel(self, order_id: int | Iterable[int]) -> None:
         ids = np.atleast_1d(np.asarray(order_id, dtype=np.int64))
-        self._sim.cancel_ids(ids)
+        self._acct.cancel_ids(ids)
 
     def cancel_all(self, symbol: str | None = None) -> None:
         """Cancel the resting orders of one symbol, or of all (brackets of open positions stay)."""
-        self._sim.book.cancel_assets(self._mask(symbol), keep_brackets=True)
+        self._acct.book.cancel_assets(self._mask(symbol), keep_brackets=True)
 
     def close_position(self, symbol: str, reason: str = "signal") -> None:
         """Close one position at the next execution price and cancel that symbol's resting orders.
@@ -231,21 +260,21 @@ class Context:
         idx = np.asarray(asset_idx, dtype=np.int64)
         mask = np.zeros(self.n_assets, dtype=bool)
         mask[idx] = True
-        self._sim.book.cancel_assets(mask)
+        self._acct.book.cancel_assets(mask)
         target = np.full(self.n_assets, np.nan)
         target[idx] = 0.0
-        self._sim.submit_targets(C.TARGET_QTY, target, self._reason(reason))
+        self._acct.submit_targets(C.TARGET_QTY, target, self._reason(reason))
 
     def close_all(self, reason: str = "close_all") -> None:
         """Close every position and cancel every resting order."""
-        self._sim.book.cancel_assets(None)
-        held = self._sim.state.pos[C.P_QTY] != 0.0
+        self._acct.book.cancel_assets(None)
+        held = self._acct.state.pos[C.P_QTY] != 0.0
         target = np.where(held, 0.0, np.nan)
-        self._sim.submit_targets(C.TARGET_QTY, target, self._reason(reason))
+        self._acct.submit_targets(C.TARGET_QTY, target, self._reason(reason))
 
     def open_orders(self, symbol: str | None = None) -> np.ndarray:
         """Ids of the live resting orders (of one symbol, or all)."""
-        bi = self._sim.book.ints
+        bi = self._acct.book.ints
         live = bi[:, C.B_STATUS] == C.OPEN
         if symbol is not None:
             live &= bi[:, C.B_ASSET] == self._asset(symbol)
@@ -257,28 +286,32 @@ class Context:
         The dict is the one the result will show, so a rule can keep filling it in as the situation
         it reports develops (the kill switch records its episode's trough and end this way).
         """
-        self._sim.events.append((self.t, kind, symbol, details))
-        return details
+        return self._acct.log_event(kind, symbol, details)
 
     def record(self, **values: float) -> None:
         """Per-bar values to keep as extra snapshot columns (carried forward until recorded again)."""
         for name, v in values.items():
-            self._sim.record(name, float(v))
+            self._acct.record(name, float(v))
 
     def pause(self, until_bar: int) -> None:
         """No strategy decisions before ``until_bar``; resting orders are cancelled."""
-        self._sim.paused_until = max(self._sim.paused_until, int(until_bar))
-        self._sim.book.cancel_assets(None, keep_brackets=True)
+        self._acct.paused_until = max(self._acct.paused_until, int(until_bar))
+        self._acct.book.cancel_assets(None, keep_brackets=True)
 
     def halt(self) -> None:
         """Stop trading for the rest of the run; resting orders are cancelled."""
-        self._sim.halted = True
-        self._sim.book.cancel_assets(None, keep_brackets=True)
+        self._acct.halted = True
+        self._acct.book.cancel_assets(None, keep_brackets=True)
+
+    def reduce_only(self, on: bool = True) -> None:
+        """Switch the account to (or back from) the reducing state: while on, every order keeps only
+        the part that shrinks a position; the rest is cut and logged as a ``risk`` event."""
+        self._acct.reducing = bool(on)
 
     # -- helpers ---------------------------------------------------------------------------------
     def _asset(self, symbol: str) -> int:
         try:
-            return self._sim.symbol_pos[symbol]
+            return self._acct.symbol_pos[symbol]
         except KeyError:
             raise ValueError(f"unknown symbol {symbol!r}; known: {self.symbols}") from None
 
@@ -314,4 +347,4 @@ class Context:
         code = _NAMED_REASONS.get(name)
         if code is not None:
             return code
-        return self._sim.tag_code(name)
+        return self._acct.tag_code(name)

@@ -237,7 +237,7 @@ class GridATR(Strategy):
         step = np.array([p["atr_multiplier_step"] for p in params])
         self._offsets = np.ascontiguousarray(start[:, None] + i[None, :] * step[:, None])
         self._offsets[i[None, :] >= n_levels[:, None]] = np.nan
-        self._budget = self.budgets(symbols, float(ctx.initial_cash))
+        self._budget = self.budgets(symbols, float(ctx.capital))
         lev = np.array([p["leverage"] for p in params])
         # Per-asset constants packed in one array: the kernel call costs per argument, not per value.
         self._pa = np.empty((_N_PA, n))

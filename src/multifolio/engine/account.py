@@ -1,0 +1,309 @@
+"""Account: one pool of capital — cash, positions, resting orders, events, records, trading state.
+
+An account is everything one portfolio owns. The simulator drives any number of them on one clock and
+they never share state, so a portfolio's result is the same alone or beside others. Orders reach an
+account through its :class:`~multifolio.engine.context.Context`; before they are queued they pass the
+account's risk rules (``pre_trade`` for market-type batches, ``pre_limits`` for resting orders) and the
+trading state (a *reducing* account lets only orders that shrink positions through).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from enum import Enum
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from multifolio.engine import codes as C
+from multifolio.engine import kernels as K
+from multifolio.engine.batch import LimitBatch, OrderBatch
+from multifolio.engine.book import OrderBook
+from multifolio.engine.raw import RawRun
+from multifolio.engine.settings import AccountSettings
+from multifolio.engine.state import EngineState
+
+__all__ = ["Account", "TradingState"]
+
+Event = tuple[int, str, str | None, dict[str, Any]]
+_PendingOrders = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+
+class TradingState(str, Enum):
+    """What an account may do: trade, only shrink positions, wait, or nothing for good."""
+
+    ACTIVE = "active"
+    REDUCING = "reducing"
+    PAUSED = "paused"
+    HALTED = "halted"
+
+
+class Account:
+    """One account's state and its order intake.
+
+    ``rules`` are the portfolio's risk rules; those with ``pre_trade(view, batch)`` /
+    ``pre_limits(view, batch)`` screen every order (``view`` is the account's Context).
+    """
+
+    def __init__(self, index: pd.DatetimeIndex, symbols: Sequence[str], settings: AccountSettings,
+                 rules: Sequence[Any] = ()) -> None:
+        self.index = index
+        self.symbols = list(symbols)
+        self.settings = settings
+        self.state = EngineState(len(index), len(self.symbols), settings)
+        self.book = OrderBook()
+        self.capital = float(settings.cash)
+        self.symbol_pos = {s: j for j, s in enumerate(self.symbols)}
+        self.events: list[Event] = []
+        self.records: dict[str, np.ndarray] = {}
+        self.tags: dict[str, int] = {}
+        self.paused_until = 0
+        self.halted = False
+        self.reducing = False
+        self.fills_mark = 0          # fills before this row came before the current decision
+        self.decided_at = 0          # the bar whose decision the pending orders come from
+        self.bar = 0                 # the clock, as the simulator last set it
+        self.view: Any = None        # the Context rules see (set when the Context is built)
+        self._trade_rules = [r for r in rules if callable(getattr(r, "pre_trade", None))]
+        self._limit_rules = [r for r in rules if callable(getattr(r, "pre_limits", None))]
+        self._pending: list[_PendingOrders] = []
+        self._screened = 0           # pending entries already screened by the rules
+        self._brackets: list[tuple[int, list[int]]] = []   # (order id, child ids) of market entries
+        self._cancelled: list[pd.DataFrame] = []
+        self._constants: dict[tuple[int, int], np.ndarray] = {}
+
+    # -- state ------------------------------------------------------------------------------------
+    @property
+    def trading_state(self) -> TradingState:
+        if self.halted:
+            return TradingState.HALTED
+        if self.bar < self.paused_until:
+            return TradingState.PAUSED
+        return TradingState.REDUCING if self.reducing else TradingState.ACTIVE
+
+    @property
+    def has_pending(self) -> bool:
+        return bool(self._pending)
+
+    def log_event(self, kind: str, symbol: str | None, details: dict[str, Any]) -> dict[str, Any]:
+        self.events.append((self.bar, kind, symbol, details))
+        return details
+
+    def tag_code(self, name: str) -> int:
+        if name not in self.tags:
+            self.tags[name] = C.USER_TAG_BASE + len(self.tags)
+        return self.tags[name]
+
+    def record(self, name: str, value: float) -> None:
+        arr = self.records.get(name)
+        if arr is None:
+            arr = self.records[name] = np.full(len(self.index), np.nan)
+        arr[self.bar] = value
+
+    # -- market-type orders -----------------------------------------------------------------------
+    def submit_targets(self, kind: int, values: np.ndarray, reason: int) -> None:
+        sel = np.flatnonzero(values == values)         # not NaN
+        if len(sel) == 0:
+            return
+        vals = values[sel]
+        if not self.settings.allow_short and vals.min() < 0:
+            j = int(sel[np.argmax(vals < 0)])
+            raise ValueError(f"negative target {values[j]!r} for {self.symbols[j]!r} at "
+                             f"{self.index[self.bar]}: shorting is off (allow_short=False)")
+        n = len(sel)
+        ids = self.book.new_ids(n)
+        self._pending.append((sel, self._constant(kind, n), vals, ids, self._constant(reason, n)))
+
+    def _constant(self, value: int, n: int) -> np.ndarray:
+        """A read-only int64 vector of ``value`` (reused: the kernels never write it)."""
+        key = (value, n)
+        arr = self._constants.get(key)
+        if arr is None:
+            if len(self._constants) > 64:
+                self._constants.clear()
+            arr = self._constants[key] = np.full(n, value, dtype=np.int64)
+        return arr
+
+    def submit_market(self, j: int, kind: int, value: float, reason: int, stop_loss: float | None,
+                      take_profit: float | None) -> int:
+        oid = int(self.book.new_ids(1)[0])
+        self._pending.append((np.array([j]), np.array([kind]), np.array([value]), np.array([oid]),
+                              np.array([reason])))
+        if stop_loss is not None or take_profit is not None:
+            rows = self.book.add_bracket(j, self.bar, stop_loss, take_profit)
+            self._brackets.append((oid, [int(self.book.bi[r, C.B_ID]) for r in rows]))
+        return oid
+
+    def mark_screened(self) -> None:
+        """Orders queued so far bypass the rules (a rule's own orders, e.g. a kill switch's closes)."""
+        self._screened = len(self._pending)
+
+    def screen_pending(self) -> None:
+        """Pass the orders queued since :meth:`mark_screened` through the rules and the trading state."""
+        fresh = self._pending[self._screened:]
+        self._screened = len(self._pending)
+        if not fresh or not (self._trade_rules or self.reducing):
+            return
+        cols = [np.concatenate(c) for c in zip(*fresh, strict=True)]
+        pos = self.state.pos
+        batch = OrderBatch(cols[0], cols[1], cols[2], cols[3], cols[4], self.symbols,
+                           held=pos[C.P_QTY, cols[0]], price=pos[C.P_LAST, cols[0]],
+                           equity=float(self.state.snap[self.bar, C.S_EQUITY]))
+        for rule in self._trade_rules:
+            rule.pre_trade(self.view, batch)
+        if self.reducing:
+            _only_reducing(batch)
+        self._log_interventions(batch.interventions)
+        keep = batch.keep
+        del self._pending[len(self._pending) - len(fresh):]
+        if keep.any():
+            self._pending.append((batch.asset[keep], batch.kind[keep], batch.value[keep],
+                                  batch.order_id[keep], batch.tag[keep]))
+        self._screened = len(self._pending)
+
+    def execute_pending(self, t: int, prices: np.ndarray) -> None:
+        if not self._pending:
+            return
+        if len(self._pending) == 1:
+            batch = self._pending[0]
+        else:
+            batch = tuple(np.concatenate(cols) for cols in zip(*self._pending, strict=True))
+        self._pending = []
+        self._screened = 0
+        filled = np.zeros(len(batch[0]))
+        st = self.state
+        st.ensure_room(K.room_needed(st.n_assets, 0) + 2 * len(filled))
+        K.execute_batch(t, prices, batch[0], batch[1], batch[2], batch[3], batch[4], self.decided_at,
+                        st.acct, st.pos, st.cfg, *st.ledger_args(), filled)
+        if self._brackets:
+            self._activate_brackets(t, batch[3], filled)
+
+    def drop_pending(self) -> None:
+        self._pending = []
+        self._screened = 0
+
+    def _activate_brackets(self, t: int, ids: np.ndarray, filled: np.ndarray) -> None:
+        filled_by_id = dict(zip(ids.tolist(), filled.tolist(), strict=True))
+        bi, bf = self.book.bi, self.book.bf
+        for oid, child_ids in self._brackets:
+            q = filled_by_id.get(oid, 0.0)
+            rows = self.book.rows_of(np.array(child_ids))
+            for r in rows:
+                if bi[r, C.B_STATUS] != C.PENDING:
+                    continue
+                if q == 0.0:
+                    bi[r, C.B_STATUS] = C.CANCELLED
+                else:
+                    bi[r, C.B_STATUS] = C.OPEN
+                    bi[r, C.B_ACTIVE_FROM] = t + 1
+                    bf[r, C.BF_QTY] = -q
+        self._brackets = []
+
+    # -- resting orders ---------------------------------------------------------------------------
+    def _screen_limits(self, assets: np.ndarray, qty: np.ndarray, price: np.ndarray, kind: int
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        if not (self._limit_rules or self.reducing) or len(assets) == 0:
+            return assets, qty, price
+        batch = LimitBatch(assets, qty, price, np.full(len(assets), kind, dtype=np.int64), self.symbols)
+        for rule in self._limit_rules:
+            rule.pre_limits(self.view, batch)
+        if self.reducing:
+            _only_reducing_limits(batch, self.state.pos[C.P_QTY])
+        self._log_interventions(batch.interventions)
+        keep = batch.keep
+        return assets[keep], batch.qty[keep], price[keep]
+
+    def submit_resting(self, j: int, kind: int, qty: float, level: float, reason: int,
+                       stop_loss: float | None, take_profit: float | None) -> int:
+        a, q, _ = self._screen_limits(np.array([j]), np.array([qty]), np.array([level]), kind)
+        if len(a) == 0:
+            return -1
+        self.book.reserve(3)              # entry + bracket: no compaction between them
+        row = int(self.book.add(a, kind, q, np.array([level]), reason, self.bar)[0])
+        if stop_loss is not None or take_profit is not None:
+            self.book.add_bracket(j, self.bar, stop_loss, take_profit, entry_row=row)
+        return int(self.book.bi[row, C.B_ID])
+
+    def submit_limits(self, assets: np.ndarray, qty: np.ndarray, price: np.ndarray,
+                      reason: int) -> np.ndarray:
+        assets, qty, price = self._screen_limits(assets, qty, price, C.LIMIT)
+        rows = self.book.add(assets, C.LIMIT, qty, price, reason, self.bar)
+        return self.book.bi[rows, C.B_ID].copy()
+
+    def cancel_ids(self, ids: np.ndarray) -> None:
+        """Cancel orders by id; they are listed in Result.orders with status ``cancelled``."""
+        book = self.book
+        rows = book.rows_of(ids)
+        st = book.bi[rows, C.B_STATUS]
+        rows = rows[(st == C.OPEN) | (st == C.PENDING)]
+        if len(rows):
+            self._cancelled.append(self._orders_frame(rows, "cancelled"))
+            book.cancel_rows(rows)
+
+    def _log_interventions(self, interventions: list[dict[str, Any]]) -> None:
+        for item in interventions:
+            details = dict(item)
+            self.events.append((self.bar, "risk", details.pop("symbol"), details))
+
+    # -- the run's record -------------------------------------------------------------------------
+    def raw_run(self, close: np.ndarray, start_bar: int, freq: pd.Timedelta | None) -> RawRun:
+        records = {}
+        for name, arr in self.records.items():
+            filled = arr.copy()
+            valid = ~np.isnan(filled)
+            idx = np.where(valid, np.arange(len(filled)), 0)
+            np.maximum.accumulate(idx, out=idx)
+            filled = np.where(np.maximum.accumulate(valid), filled[idx], np.nan)
+            records[name] = filled
+        return RawRun(index=self.index, symbols=list(self.symbols), state=self.state,
+                      start_bar=start_bar, freq=freq, events=self.events, records=records,
+                      tag_names={code: name for name, code in self.tags.items()},
+                      open_orders=self._open_orders(), close=close)
+
+    def _open_orders(self) -> pd.DataFrame | None:
+        """Orders still resting at the end, and orders the strategy cancelled by id."""
+        bi = self.book.ints
+        live = (bi[:, C.B_STATUS] == C.OPEN) | (bi[:, C.B_STATUS] == C.PENDING)
+        frames = list(self._cancelled)
+        if live.any():
+            frames.append(self._orders_frame(np.nonzero(live)[0], None))
+        if not frames:
+            return None
+        return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+
+    def _orders_frame(self, rows: np.ndarray, status: str | None) -> pd.DataFrame:
+        bi, bf = self.book.bi, self.book.bf
+        symbols = np.array(self.symbols, dtype=object)
+        names = {code: name for name, code in self.tags.items()}
+        return pd.DataFrame({
+            "order_id": bi[rows, C.B_ID],
+            "timestamp": self.index[bi[rows, C.B_PLACED]],
+            "symbol": symbols[bi[rows, C.B_ASSET]],
+            "kind": [C.KIND_NAMES[int(k)] for k in bi[rows, C.B_KIND]],
+            "qty": bf[rows, C.BF_QTY],
+            "price": bf[rows, C.BF_PRICE],
+            "status": status if status is not None else
+            [C.STATUS_NAMES[int(s)] for s in bi[rows, C.B_STATUS]],
+            "reason": [C.REASON_NAMES.get(int(r), names.get(int(r), "")) for r in bi[rows, C.B_REASON]],
+            "filled_qty": 0.0,
+            "fill_price": np.nan,
+            "fill_time": pd.NaT if status is None else self.index[self.bar],
+        })
+
+
+def _only_reducing(batch: OrderBatch) -> None:
+    """A reducing account: each order keeps only the part that shrinks its position."""
+    opening = batch.opening
+    want = batch.requested()
+    for i in np.flatnonzero(opening != 0.0):
+        batch.set_qty(int(i), float(want[i] - opening[i]), rule="reducing", reason="reducing_only")
+
+
+def _only_reducing_limits(batch: LimitBatch, held: np.ndarray) -> None:
+    """Resting orders of a reducing account: at most the position, on the closing side."""
+    for i in range(len(batch)):
+        q, h = float(batch.qty[i]), float(held[int(batch.asset[i])])
+        allowed = np.sign(q) * min(abs(q), abs(h)) if q * h < 0 else 0.0
+        if allowed != q:
+            batch.set_qty(i, allowed, rule="reducing", reason="reducing_only")
