@@ -9,16 +9,16 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from multifolio.config import (
+from multifolio.cli.config import (
     ConfigError,
     RunConfig,
-    _pick_symbols,
     load_config,
     parse_config,
     run_config,
-    select_window,
     with_kill_switch,
 )
+from multifolio.data.source import DataSourceError
+from multifolio.data.window import pick_symbols, select_window
 
 MINIMAL = {"data": {"sample": "crypto_hourly"}, "strategy": {"name": "equal_weight"}}
 
@@ -249,25 +249,25 @@ def test_select_window_start_plus_days_and_clipping() -> None:
     # an end with a time of day is taken as written
     s, e = select_window(HOURS, start="2024-01-02", end="2024-01-03 05:00")
     assert len(bars(s, e)) == 30
-    with pytest.raises(ConfigError, match="holds no data"):
+    with pytest.raises(DataSourceError, match="holds no data"):
         select_window(HOURS, start="2025-01-01")
-    with pytest.raises(ConfigError, match="start: not a date"):
+    with pytest.raises(DataSourceError, match="start: not a date"):
         select_window(HOURS, start="soon")
 
 
 def test_pick_symbols_config_order_counts_and_unknowns() -> None:
     avail = ["BTC/USDT", "ETH/USDT", "SOL/USDT", "XRP/USDT"]
-    assert _pick_symbols(avail, None, None) == avail
-    assert _pick_symbols(avail, ["SOL/USDT", "BTC/USDT"], None) == ["SOL/USDT", "BTC/USDT"]
-    assert _pick_symbols(avail, ["SOL/USDT", "BTC/USDT", "XRP/USDT"], 2) == ["SOL/USDT", "BTC/USDT"]
-    assert _pick_symbols(avail, None, ["XRP/USDT"]) == ["XRP/USDT"]
-    with pytest.raises(ConfigError, match=r"assets: unknown symbol 'ETH/USD'; did you mean 'ETH/USDT'\? "
+    assert pick_symbols(avail, None, None) == avail
+    assert pick_symbols(avail, ["SOL/USDT", "BTC/USDT"], None) == ["SOL/USDT", "BTC/USDT"]
+    assert pick_symbols(avail, ["SOL/USDT", "BTC/USDT", "XRP/USDT"], 2) == ["SOL/USDT", "BTC/USDT"]
+    assert pick_symbols(avail, None, ["XRP/USDT"]) == ["XRP/USDT"]
+    with pytest.raises(DataSourceError, match=r"assets: unknown symbol 'ETH/USD'; did you mean 'ETH/USDT'\? "
                                           r"\(available: BTC/USDT, ETH/USDT, SOL/USDT, XRP/USDT\)"):
-        _pick_symbols(avail, None, ["ETH/USD"])
-    with pytest.raises(ConfigError, match="data.symbols: unknown symbol 'DOGE'"):
-        _pick_symbols(avail, ["DOGE"], None)
-    with pytest.raises(ConfigError, match="asked for the first 5 assets, the config has 4"):
-        _pick_symbols(avail, None, 5)
+        pick_symbols(avail, None, ["ETH/USD"])
+    with pytest.raises(DataSourceError, match="data.symbols: unknown symbol 'DOGE'"):
+        pick_symbols(avail, ["DOGE"], None)
+    with pytest.raises(DataSourceError, match="asked for the first 5 assets, there are 4"):
+        pick_symbols(avail, None, 5)
 
 
 def test_risk_rules_both_forms_and_parameter_names(tmp_path: Path) -> None:
@@ -320,10 +320,15 @@ def test_per_asset_only_for_strategies_that_take_it(tmp_path: Path) -> None:
 def test_docstring_examples() -> None:
     import doctest
 
-    import multifolio.config
+    import multifolio.cli.config.schema
+    import multifolio.data.window
 
-    failed, tried = doctest.testmod(multifolio.config, optionflags=doctest.ELLIPSIS)
-    assert tried >= 3 and failed == 0
+    tried = 0
+    for module in (multifolio.cli.config.schema, multifolio.data.window):
+        failed, n = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+        assert failed == 0
+        tried += n
+    assert tried >= 3
 
 
 def test_a_key_given_twice_is_an_error(tmp_path: Path) -> None:

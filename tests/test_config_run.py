@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 import multifolio as mf
-from multifolio.config import ConfigError, load_config, parse_config, run_config
+from multifolio.cli.config import ConfigError, load_config, parse_config, run_config
 from multifolio.strategies import EqualWeight
 
 CSV = """\
@@ -91,7 +91,7 @@ def test_warmup_bars_are_seen_not_traded(csv_config) -> None:
 def test_per_asset_settings_follow_the_selected_assets(csv_config) -> None:
     cfg = load_config(csv_config("fees: {A: 0.01, C: 0.5}\n", symbols="[A, B, C]"))
     res = run_config(cfg, assets=["A", "B"])          # C's fee is dropped with C
-    assert res.settings["fees"] == {"A": 0.01}
+    assert res.info.account.fees == {"A": 0.01}
     bad = load_config(csv_config("fees: {A: 0.01, ZZZ: 0.5}\n"))
     with pytest.raises(ConfigError, match="fees: unknown symbol 'ZZZ'"):
         run_config(bad)
@@ -101,8 +101,8 @@ def test_kill_switch_rule_and_analytics_settings(csv_config) -> None:
     cfg = load_config(csv_config("risk: [{rule: kill_switch, window: 48, threshold: 10}]\n"
                                  "crash_pct: 7\ncrash_window: 48\n"))
     res = run_config(cfg)
-    assert res.settings["kill_switch"]["threshold"] == 10
-    assert res.settings["crash_pct"] == 7 and res.settings["crash_window_hours"] == 48
+    assert res.info.rule("kill_switch").params["threshold"] == 10
+    assert res.info.crash_pct == 7 and res.info.crash_window_hours == 48
     assert res.metrics["kill_switch_threshold_pct"] == 10
 
 

@@ -5,11 +5,15 @@
 ['MarketData', 'Strategy', 'backtest', 'from_weights']
 """
 
-from multifolio.api import backtest, from_weights
+from multifolio import portfolio
+from multifolio.api import backtest, from_weights, run_spec
 from multifolio.data import MarketData, MarketDataError
+from multifolio.engine.run_info import RunInfo
 from multifolio.engine.strategy import Strategy
+from multifolio.portfolio.spec import AccountSpec, RuleSpec, RunSpec
 from multifolio.result import Result
 
 __version__ = "0.1.0"
 
-__all__ = ["MarketData", "MarketDataError", "Result", "Strategy", "backtest", "from_weights", "__version__"]
+__all__ = ["AccountSpec", "MarketData", "MarketDataError", "Result", "RuleSpec", "RunInfo", "RunSpec", "Strategy",
+           "backtest", "from_weights", "portfolio", "run_spec", "__version__"]

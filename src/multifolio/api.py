@@ -1,19 +1,28 @@
-"""The two entry points: ``from_weights`` (vectorised targets) and ``backtest`` (a Strategy)."""
+"""The entry points: ``from_weights`` (vectorised targets), ``backtest`` (a Strategy) and ``run_spec``
+(a :class:`~multifolio.portfolio.spec.RunSpec` on loaded data, what sweeps map over)."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from multifolio.assemble import assemble
 from multifolio.data.market_data import MarketData
-from multifolio.engine.settings import make_settings
+from multifolio.data.window import check_symbols, pick_symbols, trading_window
+from multifolio.engine.run_info import AccountInfo, RunInfo
+from multifolio.engine.settings import AccountSettings, make_settings
 from multifolio.engine.simulator import ProgressFn, Simulator
 from multifolio.engine.strategy import Strategy
 from multifolio.engine.vectorized import simulate_weights
+from multifolio.portfolio.risk import describe_rule, make_rule
+from multifolio.portfolio.spec import RunSpec, build_rules, build_strategy
 from multifolio.result import Result
+
+__all__ = ["backtest", "from_weights", "run_spec"]
 
 
 def from_weights(close: pd.DataFrame, weights: pd.DataFrame, *, open: pd.DataFrame | None = None,
@@ -38,11 +47,13 @@ def from_weights(close: pd.DataFrame, weights: pd.DataFrame, *, open: pd.DataFra
     >>> [round(x, 2) for x in res.equity]
     [1000.0, 1050.0, 850.0]
     """
-    raw = simulate_weights(close, weights, open=open, cash=cash, fees=fees, fixed_fees=fixed_fees,
-                           slippage=slippage, execution=execution, leverage=leverage,
-                           allow_short=allow_short, maintenance_margin=maintenance_margin,
-                           min_notional=min_notional, qty_step=qty_step, close_at_end=close_at_end)
-    return assemble(raw)
+    settings = dict(cash=cash, fees=fees, fixed_fees=fixed_fees, slippage=slippage, execution=execution,
+                    leverage=leverage, allow_short=allow_short, maintenance_margin=maintenance_margin,
+                    min_notional=min_notional, qty_step=qty_step, close_at_end=close_at_end)
+    raw = simulate_weights(close, weights, open=open, **settings)
+    info = RunInfo(engine="from_weights", account=AccountInfo(**{**settings, "cash": float(cash)}),
+                   symbols=tuple(raw.symbols), start=_first(raw.index, 0))
+    return assemble(raw, info)
 
 
 def backtest(data: MarketData | pd.DataFrame, strategy: Strategy, *, cash: float = 1_000_000.0,
@@ -55,9 +66,10 @@ def backtest(data: MarketData | pd.DataFrame, strategy: Strategy, *, cash: float
     ``data`` is a ``MarketData`` or a wide close DataFrame. Settings as in ``from_weights``, plus
     ``leverage`` (float or per-asset dict; any value other than 1, or ``allow_short``, makes a margin
     account), ``maintenance_margin`` (liquidation when equity < rate x margin used), exchange rules
-    ``min_notional`` and ``qty_step``, ``risk`` rules (e.g. ``KillSwitch``), ``start`` (the bars before
-    it are warm-up: seen by the strategy's indicators, never traded, left out of the Result), and a
-    ``progress(bars_done, total)`` callback.
+    ``min_notional`` and ``qty_step``, ``risk`` rules (objects such as ``KillSwitch(...)``, registry
+    names, or ``{"rule": name, **params}`` dicts), ``start`` (the bars before it are warm-up: seen by the
+    strategy's indicators, never traded, left out of the Result), and a ``progress(bars_done, total)``
+    callback.
 
     >>> import numpy as np, pandas as pd, multifolio as mf
     >>> from multifolio.strategies import EqualWeight
@@ -67,36 +79,85 @@ def backtest(data: MarketData | pd.DataFrame, strategy: Strategy, *, cash: float
     >>> round(float(res.equity.iloc[-1]), 2)
     1059.13
     """
+    return _backtest(data, strategy, dict(cash=cash, fees=fees, fixed_fees=fixed_fees, slippage=slippage,
+                                          execution=execution, leverage=leverage, allow_short=allow_short,
+                                          maintenance_margin=maintenance_margin, min_notional=min_notional,
+                                          qty_step=qty_step, close_at_end=close_at_end),
+                     risk=risk, start=start, progress=progress)
+
+
+def _backtest(data: Any, strategy: Any, account: dict[str, Any], *, risk: Sequence[Any] = (),
+              start: Any = None, progress: ProgressFn | None = None, crash_pct: float | None = None,
+              crash_window_hours: float | None = None) -> Result:
     if isinstance(data, pd.DataFrame):
         data = MarketData.from_frames(close=data)
     if not isinstance(data, MarketData):
         raise ValueError(f"data must be a MarketData or a wide close DataFrame, got {type(data).__name__}")
     if not isinstance(strategy, Strategy):
         raise ValueError(f"strategy must be a multifolio Strategy instance, got {type(strategy).__name__}")
-    settings = make_settings(list(data.symbols), cash=cash, fees=fees, fixed_fees=fixed_fees,
-                             slippage=slippage, execution=execution, leverage=leverage,
-                             allow_short=allow_short, maintenance_margin=maintenance_margin,
-                             min_notional=min_notional, qty_step=qty_step, close_at_end=close_at_end)
-    start_bar = 0
-    if start is not None:
-        ts = pd.Timestamp(start)
-        ts = ts.tz_localize("UTC") if ts.tz is None else ts.tz_convert("UTC")
-        start_bar = int(data.index.searchsorted(ts))
-        if start_bar >= data.n_bars:
-            raise ValueError(f"start {ts} is after the last bar {data.index[-1]}")
-    rules = list(risk)
-    sim = Simulator(data, [(settings, strategy, rules)], start_bar=start_bar)
-    raw = sim.run(progress)[0]
-    raw.settings = dict(settings.raw, engine="backtest", **strategy.describe(),
-                        risk=[_describe_rule(r) for r in risk])
-    return assemble(raw)
+    if isinstance(risk, (str, dict)) or not isinstance(risk, Sequence):
+        raise ValueError(f"risk must be a list of rules, got {type(risk).__name__}")
+    rules = [make_rule(r) for r in risk]
+    symbols = list(data.symbols)
+    settings = make_settings(symbols, **account)
+    start_bar = _start_bar(data.index, start)
+    raw = Simulator(data, [(settings, strategy, rules)], start_bar=start_bar).run(progress)[0]
+    return assemble(raw, _run_info(settings, strategy, rules, symbols, _first(data.index, start_bar),
+                                   crash_pct, crash_window_hours))
 
 
-def _describe_rule(rule: Any) -> dict[str, Any]:
-    """A risk rule's name and public scalar parameters, for ``Result.settings["risk"]``."""
-    from multifolio.portfolio.risk import RISK_RULES
+def _start_bar(index: pd.DatetimeIndex, start: Any) -> int:
+    if start is None:
+        return 0
+    ts = pd.Timestamp(start)
+    ts = ts.tz_localize("UTC") if ts.tz is None else ts.tz_convert("UTC")
+    bar = int(index.searchsorted(ts))
+    if bar >= len(index):
+        raise ValueError(f"start {ts} is after the last bar {index[-1]}")
+    return bar
 
-    name = next((n for n, cls in RISK_RULES.items() if type(rule) is cls), type(rule).__name__)
-    params = {k: v for k, v in vars(rule).items()
-              if not k.startswith("_") and isinstance(v, (int, float, str, bool)) and k != "triggers"}
-    return {"rule": name, **params}
+
+def _first(index: pd.DatetimeIndex, bar: int) -> str | None:
+    return str(index[bar]) if bar < len(index) else None
+
+
+def _run_info(settings: AccountSettings, strategy: Strategy, rules: list[Any], symbols: list[str],
+              start: str | None, crash_pct: float | None, crash_window_hours: float | None) -> RunInfo:
+    min_capital = np.asarray(strategy.min_capital_per_asset(symbols, settings.min_notional), dtype=np.float64)
+    described = dataclasses.replace(strategy.describe(),
+                                    min_capital_per_asset=tuple(float(x) for x in min_capital))
+    return RunInfo(engine="backtest", account=AccountInfo(**settings.raw), symbols=tuple(symbols),
+                   start=start, strategy=described, rules=tuple(describe_rule(r) for r in rules),
+                   crash_pct=crash_pct, crash_window_hours=crash_window_hours)
+
+
+def run_spec(spec: RunSpec, data: MarketData, *, capital: float | None = None,
+             progress: ProgressFn | None = None) -> Result:
+    """Run what ``spec`` describes on ``data`` (already loaded: sweeps load it once per worker).
+
+    The spec picks the symbols (in its order) and the period; up to ``spec.warmup_bars`` bars before
+    the period warm the indicators up. ``capital`` overrides the spec's account capital.
+
+    >>> import multifolio as mf
+    >>> from multifolio.data import samples
+    >>> from multifolio.portfolio.spec import AccountSpec, RunSpec
+    >>> spec = RunSpec(strategy="equal_weight", params={"schedule": "daily"},
+    ...                account=AccountSpec(capital=1_000.0), symbols=("BTC/USDT", "ETH/USDT"), days=5)
+    >>> res = mf.run_spec(spec, samples.crypto_hourly())
+    >>> len(res.equity), res.info.symbols
+    (120, ('BTC/USDT', 'ETH/USDT'))
+    """
+    if not isinstance(spec, RunSpec):
+        raise ValueError(f"spec must be a RunSpec, got {type(spec).__name__}")
+    symbols = pick_symbols(list(data.symbols), list(spec.symbols) if spec.symbols is not None else None)
+    for key, named in spec.account.per_asset_keys().items():
+        check_symbols(named, list(data.symbols), key)
+    if spec.per_asset:
+        check_symbols(list(spec.per_asset), list(data.symbols), "strategy.per_asset")
+    md = data if symbols == list(data.symbols) else data.select(symbols)
+    md, start = trading_window(md, start=spec.start, end=spec.end, days=spec.days,
+                               warmup_bars=spec.warmup_bars)
+    account = spec.account if capital is None else spec.account.replace(capital=capital)
+    return _backtest(md, build_strategy(spec, symbols), account.settings_for(symbols), risk=build_rules(spec),
+                     start=start, progress=progress, crash_pct=spec.crash_pct,
+                     crash_window_hours=spec.crash_window_hours)

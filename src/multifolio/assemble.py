@@ -10,6 +10,7 @@ import pandas as pd
 from multifolio.engine import codes as C
 from multifolio.engine.kernels import build_trades
 from multifolio.engine.raw import RawRun
+from multifolio.engine.run_info import RunInfo
 from multifolio.result import Result
 
 FILL_COLUMNS = ["timestamp", "symbol", "qty", "price", "base_price", "fee", "slippage_cost", "order_id",
@@ -188,14 +189,14 @@ class LazyResult(Result):
     """
 
     def __init__(self, raw: RawRun, equity: pd.Series, snapshots: pd.DataFrame, positions: pd.DataFrame,
-                 settings: dict, close: pd.DataFrame | None) -> None:
+                 info: RunInfo, close: pd.DataFrame | None) -> None:
         self._raw = raw
         self.equity = equity
         self.snapshots = snapshots
         self.positions = positions
         self.initial_capital = float(raw.state.acct[C.A_INITIAL])
         self.symbols = list(raw.symbols)
-        self.settings = settings
+        self.info = info
         self.freq = raw.freq
         self.close = close
 
@@ -216,7 +217,7 @@ class LazyResult(Result):
         return build_events(self._raw)
 
 
-def assemble(raw: RawRun) -> Result:
+def assemble(raw: RawRun, info: RunInfo) -> Result:
     """Build the Result; the warm-up bars before ``raw.start_bar`` are left out of every frame."""
     state = raw.state
     s0 = raw.start_bar
@@ -227,7 +228,6 @@ def assemble(raw: RawRun) -> Result:
     for name, values in raw.records.items():
         snap[name] = values[s0:]
     positions = pd.DataFrame(state.qh[s0:], index=index, columns=raw.symbols, copy=False)
-    settings = dict(raw.settings, symbols=list(raw.symbols), start=str(index[0]) if len(index) else None)
     close = None if raw.close is None else pd.DataFrame(raw.close[s0:], index=index, columns=raw.symbols,
                                                         copy=False)
-    return LazyResult(raw, snap["total_equity"].rename("equity"), snap, positions, settings, close)
+    return LazyResult(raw, snap["total_equity"].rename("equity"), snap, positions, info, close)

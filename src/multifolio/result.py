@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
 import pandas as pd
+
+from multifolio.engine.run_info import RunInfo
 
 
 @dataclass(eq=False)
@@ -15,7 +17,8 @@ class Result:
 
     Attributes follow ``docs/contracts.md``: ``equity`` (Series), ``snapshots`` (one row per bar),
     ``positions`` (T x N quantities), ``fills``, ``trades`` (round trips), ``orders`` (with rejections
-    and reasons) and ``events`` (liquidations, kill switch, scaled batches...).
+    and reasons) and ``events`` (liquidations, kill switch, scaled batches, risk interventions...).
+    ``info`` says what the run was (:class:`~multifolio.engine.run_info.RunInfo`).
     """
 
     equity: pd.Series
@@ -27,7 +30,7 @@ class Result:
     events: pd.DataFrame
     initial_capital: float
     symbols: list[str]
-    settings: dict[str, Any] = field(default_factory=dict)
+    info: RunInfo
     freq: pd.Timedelta | None = None
     close: pd.DataFrame | None = None   # the result period's closes (crash and concurrency analysis)
 

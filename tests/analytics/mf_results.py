@@ -6,11 +6,13 @@ identity equity = cash + sum(qty x close), so every frame of the Result is consi
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from multifolio.engine.run_info import AccountInfo, RunInfo
 from multifolio.result import Result
 
 FILL_COLS = ["timestamp", "symbol", "qty", "price", "base_price", "fee", "slippage_cost", "order_id",
@@ -22,13 +24,21 @@ ORDER_COLS = ["order_id", "timestamp", "symbol", "kind", "qty", "price", "status
 EVENT_COLS = ["timestamp", "kind", "symbol", "details"]
 
 
+def run_info(symbols: list[str], initial: float, info: RunInfo | None = None, **changes: Any) -> RunInfo:
+    """The RunInfo of a hand-built Result: ``info`` when given, else a plain backtest's, with ``changes``."""
+    if info is not None:
+        return info
+    base = RunInfo(engine="backtest", account=AccountInfo(cash=initial), symbols=tuple(symbols))
+    return dataclasses.replace(base, **changes)
+
+
 def hourly(n: int, start: str = "2024-01-01") -> pd.DatetimeIndex:
     return pd.date_range(start, periods=n, freq="h", tz="UTC")
 
 
 def equity_result(values: list[float] | np.ndarray, *, initial: float | None = None,
                   index: pd.DatetimeIndex | None = None, events: pd.DataFrame | None = None,
-                  settings: dict[str, Any] | None = None, snapshots: dict[str, Any] | None = None,
+                  info: RunInfo | None = None, snapshots: dict[str, Any] | None = None,
                   symbols: list[str] | None = None) -> Result:
     """A Result with only an equity path (no fills), for return and drawdown checks."""
     values = np.asarray(values, dtype=float)
@@ -48,7 +58,8 @@ def equity_result(values: list[float] | np.ndarray, *, initial: float | None = N
         orders=pd.DataFrame(columns=ORDER_COLS),
         events=events if events is not None else pd.DataFrame(columns=EVENT_COLS),
         initial_capital=float(values[0] if initial is None else initial), symbols=symbols,
-        settings=settings or {}, freq=pd.Timedelta(index[1] - index[0]) if len(index) > 1 else None)
+        info=run_info(symbols, float(values[0] if initial is None else initial), info),
+        freq=pd.Timedelta(index[1] - index[0]) if len(index) > 1 else None)
 
 
 def _round_trips(fills: pd.DataFrame, index: pd.DatetimeIndex) -> pd.DataFrame:
@@ -75,7 +86,7 @@ def _round_trips(fills: pd.DataFrame, index: pd.DatetimeIndex) -> pd.DataFrame:
 
 def ledger_result(close: pd.DataFrame, fills: list[tuple], *, initial: float = 10_000.0,
                   leverage: float = 1.0, orders: pd.DataFrame | None = None,
-                  events: pd.DataFrame | None = None, settings: dict[str, Any] | None = None) -> Result:
+                  events: pd.DataFrame | None = None, info: RunInfo | None = None) -> Result:
     """Replay ``fills`` = [(timestamp, symbol, qty, price, fee, reason), ...] against ``close``."""
     index, symbols = close.index, list(close.columns)
     f = pd.DataFrame(fills, columns=["timestamp", "symbol", "qty", "price", "fee", "reason"])
@@ -107,7 +118,7 @@ def ledger_result(close: pd.DataFrame, fills: list[tuple], *, initial: float = 1
         trades=_round_trips(f, index),
         orders=orders if orders is not None else pd.DataFrame(columns=ORDER_COLS),
         events=events if events is not None else pd.DataFrame(columns=EVENT_COLS),
-        initial_capital=initial, symbols=symbols, settings=settings or {},
+        initial_capital=initial, symbols=symbols, info=run_info(symbols, initial, info),
         freq=pd.Timedelta(index[1] - index[0]))
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from mf_results import EVENT_COLS, equity_result, hourly, ledger_result
+from mf_results import EVENT_COLS, equity_result, hourly, ledger_result, run_info
 
 from multifolio.analytics.concurrency import (
     concurrency_distribution,
@@ -22,6 +24,7 @@ from multifolio.analytics.kill_switch import (
     kill_switch_events,
     kill_switch_summary,
 )
+from multifolio.portfolio.risk import KillSwitch
 
 
 def test_equal_weight_index_skips_missing_bars():
@@ -90,12 +93,12 @@ def test_concurrency_reaches_n_in_a_crash():
     assert sum(c["distribution"].values()) == len(result.equity)
 
 
-def test_concurrency_reads_result_close_and_settings():
+def test_concurrency_reads_result_close_and_run_info():
     result, close = _crash_run()
     no_prices = fill_concurrency(result)
     assert no_prices["crash_bars"] is None and no_prices["crash_mean_assets"] is None
-    result.close = close
-    result.settings = {"crash_pct": 10, "crash_window_hours": 3}
+    result = dataclasses.replace(result, close=close, info=dataclasses.replace(
+        result.info, crash_pct=10.0, crash_window_hours=3.0))
     assert fill_concurrency(result)["crash_bars"] == 2
 
 
@@ -189,12 +192,12 @@ def test_summary_without_rule_counts_default_episodes():
     assert s["worst_depth_pct"] == pytest.approx(35.0)
 
 
-def test_kill_switch_config_from_settings():
-    r = equity_result([100.0, 90.0], settings={"kill_switch_window": 12, "kill_switch_pct": 20})
+def test_kill_switch_config_from_the_rules_self_description():
+    r = equity_result([100.0, 90.0], info=run_info(["A"], 100.0, rules=(KillSwitch(12, 20).describe(),)))
     cfg = kill_switch_config(r)
     assert cfg["configured"] and cfg["window_hours"] == 12 and cfg["threshold_pct"] == 20
-    r = equity_result([100.0, 90.0], settings={"risk": [{"name": "kill_switch", "window": 6,
-                                                          "threshold": 15, "mode": "flatten"}]})
+    rule = KillSwitch(window=6, threshold=15, mode="flatten")
+    r = equity_result([100.0, 90.0], info=run_info(["A"], 100.0, rules=(rule.describe(),)))
     cfg = kill_switch_config(r)
     assert (cfg["window_hours"], cfg["threshold_pct"], cfg["mode"]) == (6.0, 15.0, "flatten")
 

@@ -12,6 +12,8 @@ from mf_results import EVENT_COLS, equity_result, hourly, ledger_result, two_ass
 from multifolio.analytics.five_answers import five_answers, max_assets_for_capital, min_capital_per_asset
 from multifolio.analytics.metrics import compute_metrics
 from multifolio.analytics.per_asset import peak_filled_levels, per_asset_table
+from multifolio.engine.run_info import AccountInfo, RunInfo, StrategyInfo
+from multifolio.strategies import GridATR
 
 
 def test_per_asset_hand_computed():
@@ -180,19 +182,20 @@ def test_five_answers_kill_switch_from_rule_events():
 def test_sizing_from_min_notional_and_from_a_sweep():
     symbols = [f"S{i}" for i in range(21)]
     # the account leverage (3) does not change an order's notional; the grid's leverage (2) does
-    settings = {"min_notional": 10.0, "leverage": 3.0,
-                "strategy_params": {"num_levels": 5, "leverage": 2.0,
-                                    "per_asset": {"S3": {"num_levels": 10}, "S5": {"leverage": 4.0}}}}
-    req = min_capital_per_asset(settings, symbols)
+    grid = GridATR(num_levels=5, leverage=2.0, per_asset={"S3": {"num_levels": 10}, "S5": {"leverage": 4.0}})
+    req = grid.min_capital_per_asset(symbols, np.full(len(symbols), 10.0)).tolist()
+    info = RunInfo("backtest", AccountInfo(cash=1000.0, min_notional=10.0, leverage=3.0), tuple(symbols),
+                   strategy=StrategyInfo("grid_atr", {}, tuple(req)))
     assert req[0] == 25.0 and req[3] == 50.0 and req[5] == 12.5
     assert max_assets_for_capital(1000.0, req) == 20   # 1000 / 20 = 50 covers S3's 50
     assert max_assets_for_capital(100.0, req) == 3     # S3 needs 50 but 100 / 4 = 25
-    r = equity_result([1000.0, 1000.0], symbols=symbols, settings=settings)
+    r = equity_result([1000.0, 1000.0], symbols=symbols, info=info)
+    assert min_capital_per_asset(r) == req
     s = five_answers(r)["sizing"]
     assert s["min_capital_per_asset"] == 50.0 and s["max_assets"][1000.0] == 20
     assert s["max_assets"][10_000.0] == 21 and "multifolio sweep" in s["answer"]
-    r = equity_result([1000.0, 1000.0], settings={"sizing": {1000: 3, 5000: 10, 10000: 21}})
-    s = five_answers(r)["sizing"]
+    r = equity_result([1000.0, 1000.0])
+    s = five_answers(r, sizing={1000: 3, 5000: 10, 10000: 21})["sizing"]
     assert s["source"] == "sweep" and s["max_assets"] == {1000.0: 3, 5000.0: 10, 10000.0: 21}
     assert "$5,000: 10 assets" in s["answer"]
 

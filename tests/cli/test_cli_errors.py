@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from multifolio.config import ConfigError
+from multifolio.cli.config import ConfigError
 
 GOOD_DATA = "data: {sample: crypto_hourly, symbols: [BTC/USDT, ETH/USDT], days: 3}"
 
@@ -64,7 +64,7 @@ CASES = [
     ("too-many-assets", f"""
         {GOOD_DATA}
         strategy: {{name: equal_weight}}
-     """, ["--assets", "5"], "asked for the first 5 assets, the config has 2", None),
+     """, ["--assets", "5"], "asked for the first 5 assets, there are 2", None),
     ("negative-capital-flag", f"""
         {GOOD_DATA}
         strategy: {{name: equal_weight}}
@@ -143,9 +143,9 @@ def test_usage_errors_keep_exit_code_2(cli) -> None:
     (f"{GOOD_DATA}\nstrategy: {{name: equal_weight}}\n", ["--n-assets", "1,5"],
      "--n-assets 5 exceeds the 2 symbols of"),
     ("data: {sample: crypto_hourly, days: 3}\nstrategy: {name: equal_weight}\n", ["--n-assets", "30"],
-     "asked for the first 30 assets, the config has 21"),
+     "n_assets 30 exceeds the 21 assets of the run"),
 ], ids=["missing-data-file", "more-assets-than-listed", "more-assets-than-the-data"])
-def test_sweep_bad_input_in_a_worker_exits_2_naming_the_run(cli, write_config, yaml_text: str,
+def test_sweep_bad_input_exits_2_naming_the_problem(cli, write_config, yaml_text: str,
                                                             args: list[str], fragment: str) -> None:
     path = write_config(yaml_text)
     result = cli("sweep", path, "--capital", "1000", *args)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from multifolio.config import load_config, run_config
+from multifolio.cli.config import load_config, run_config
 
 from .conftest import EXAMPLES
 

@@ -71,7 +71,7 @@ def test_json_keys_listed_in_the_readme_are_in_the_report(cli) -> None:
 
 
 def test_yaml_example_is_a_valid_config(tmp_path: Path) -> None:
-    from multifolio.config import load_config
+    from multifolio.cli.config import load_config
 
     (block,) = _blocks("yaml")
     path = tmp_path / "readme.yaml"

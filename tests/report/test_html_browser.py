@@ -15,8 +15,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from mf_results import EVENT_COLS, equity_result, hourly, ledger_result
+from mf_results import EVENT_COLS, equity_result, hourly, ledger_result, run_info
 
+from multifolio.engine.run_info import StrategyInfo
 from multifolio.report.html import decimate, render_html, write_html_report
 
 CHROMIUM = os.environ.get("MULTIFOLIO_CHROMIUM", "/usr/bin/chromium")
@@ -36,7 +37,8 @@ def _report_result():
     details = {"start": idx[20], "peak": 1000.0, "trough": 690.0, "depth_pct": 31.0, "window_hours": 24.0,
                "threshold_pct": 30.0, "action": "record"}
     events = pd.DataFrame([(idx[23], "kill_switch", None, details)], columns=EVENT_COLS)
-    r = ledger_result(close, fills, initial=400.0, events=events, settings={"strategy": "grid_atr"})
+    r = ledger_result(close, fills, initial=400.0, events=events, info=run_info(list(close.columns), 400.0,
+                                                                  strategy=StrategyInfo("grid_atr")))
     r.close = close
     return r
 

@@ -11,10 +11,11 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from multifolio.cli.config import load_config, run_config
+from multifolio.cli.config import sweep_config as sizing_sweep
 from multifolio.cli.main import app
-from multifolio.config import load_config, run_config
 from multifolio.data.synthetic import synthetic
-from multifolio.sweep import max_assets_per_capital, sizing_sweep, summarize_result
+from multifolio.sweep import max_assets_per_capital, summarize_result
 from multifolio.sweep.sizing import SIZING_COLUMNS
 
 SYMBOLS = ["AAA", "BBB", "CCC", "DDD"]

@@ -85,8 +85,8 @@ def fill_concurrency(result: Any, close: pd.DataFrame | None = None, *,
                      crash_pct: float | None = None, window_hours: float | None = None) -> dict[str, Any]:
     """Concurrency figures of a Result.
 
-    ``crash_pct`` and ``window_hours`` default to ``result.settings["crash_pct"]`` /
-    ``["crash_window_hours"]`` (or the kill switch's window), then to 10% and 24 h. ``close`` defaults
+    ``crash_pct`` and ``window_hours`` default to the run's ``info.crash_pct`` /
+    ``info.crash_window_hours``, then to 10% and 24 h. ``close`` defaults
     to ``result.close`` when the Result carries it.
 
     Keys: ``peak_concurrent_positions``, ``peak_concurrent_assets``, ``n_assets``,
@@ -98,12 +98,13 @@ def fill_concurrency(result: Any, close: pd.DataFrame | None = None, *,
     ``normal_mean_positions``.
     """
     snaps: pd.DataFrame = result.snapshots
-    settings = getattr(result, "settings", None) or {}
+    info = getattr(result, "info", None)
     if crash_pct is None:
-        crash_pct = float(settings.get("crash_pct", DEFAULT_CRASH_PCT))
+        given = getattr(info, "crash_pct", None)
+        crash_pct = float(given if given is not None else DEFAULT_CRASH_PCT)
     if window_hours is None:
-        window_hours = float(settings.get("crash_window_hours",
-                                          settings.get("kill_switch_window", DEFAULT_CRASH_WINDOW_HOURS)))
+        given = getattr(info, "crash_window_hours", None)
+        window_hours = float(given if given is not None else DEFAULT_CRASH_WINDOW_HOURS)
     if close is None:
         close = getattr(result, "close", None)
 

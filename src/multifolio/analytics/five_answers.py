@@ -7,12 +7,13 @@
 3. ``margin_peak``: max of ``snapshots.margin_ratio`` (margin used / initial capital), in %.
 4. ``kill_switch``: how often the kill switch fired (the run's rule events), or, when the run had no
    kill-switch rule, how often one with the default 30% / 24 h would have fired on this equity curve.
-5. ``sizing``: when ``result.settings`` carries a sweep outcome (``"sizing"`` or ``"sweep"``: a dict
-   ``{capital: max_assets}`` or a sentence), that is quoted. Otherwise the only bound a single run can
-   state honestly: the minimum capital per asset implied by the exchange minimum notional
-   (``min_notional x num_levels / leverage`` for a grid, where the smallest order is one level;
-   ``min_notional`` otherwise), hence the most assets each capital can fund in config order. The
-   drawdown-limited answer needs ``multifolio sweep``; the line says so.
+5. ``sizing``: when a sweep outcome is given (``sizing=``: a dict ``{capital: max_assets}`` or a
+   sentence), that is quoted. Otherwise the only bound a single run can state honestly: the minimum
+   capital per asset its strategy says it needs for its smallest order to meet the exchange minimum
+   notional (``RunInfo.strategy.min_capital_per_asset``: ``min_notional x num_levels / leverage`` for a
+   grid, where the smallest order is one level; ``min_notional`` otherwise), hence the most assets each
+   capital can fund in config order. The drawdown-limited answer needs ``multifolio sweep``; the line
+   says so.
 
 Each entry is a dict of figures plus ``answer`` (the printed line).
 """
@@ -45,43 +46,24 @@ def _money(x: float) -> str:
     return f"${x:,.0f}" if x >= 100 else f"${x:,.2f}"
 
 
-def _per_symbol(value: Any, symbols: list[str], default: float) -> list[float]:
-    """A float or a {symbol: value} setting, expanded over ``symbols``."""
-    if isinstance(value, dict):
-        return [float(value.get(s, default)) for s in symbols]
-    if value is None:
-        return [default] * len(symbols)
-    return [float(value)] * len(symbols)
+def min_capital_per_asset(result: Any) -> list[float]:
+    """Per symbol, the smallest budget for which the strategy's smallest order meets the exchange
+    minimum notional, as the strategy described it in the run's info (the account's minimum notional
+    alone when the run has no strategy description).
 
-
-def _strategy_params(settings: dict[str, Any]) -> dict[str, Any]:
-    for key in ("strategy_params", "params"):
-        if isinstance(settings.get(key), dict):
-            return settings[key]
-    return {}
-
-
-def min_capital_per_asset(settings: dict[str, Any], symbols: list[str]) -> list[float]:
-    """Smallest budget per asset for which its smallest order meets the exchange minimum notional.
-
-    A grid's order is one level: budget / num_levels x leverage (the strategy's ``num_levels`` and
-    ``leverage`` parameters, per-asset overrides applied), so the budget must be at least
-    ``min_notional x num_levels / leverage``. Strategies without those parameters count as one level
-    at leverage 1 (the account's margin leverage does not change an order's notional).
-
-    >>> min_capital_per_asset({"min_notional": 5, "strategy_params": {"num_levels": 5, "leverage": 2}}, ["A"])
-    [12.5]
+    >>> from types import SimpleNamespace as NS
+    >>> from multifolio.engine.run_info import AccountInfo, RunInfo, StrategyInfo
+    >>> info = RunInfo("backtest", AccountInfo(cash=1.0, min_notional=5.0), ("A", "B"),
+    ...                strategy=StrategyInfo("grid_atr", {}, (12.5, 5.0)))
+    >>> min_capital_per_asset(NS(info=info, symbols=["A", "B"]))
+    [12.5, 5.0]
     """
-    params = _strategy_params(settings)
-    per_asset = params.get("per_asset") if isinstance(params.get("per_asset"), dict) else {}
-    mins = _per_symbol(settings.get("min_notional"), symbols, 0.0)
-    out = []
-    for s, mn in zip(symbols, mins, strict=True):
-        own = per_asset.get(s) if isinstance(per_asset.get(s), dict) else {}
-        levels = float(own.get("num_levels", params.get("num_levels", 1)) or 1)
-        lev = float(own.get("leverage", params.get("leverage", 1.0)) or 1.0)
-        out.append(mn * levels / (lev if lev > 0 else 1.0))
-    return out
+    info = result.info
+    symbols = list(result.symbols)
+    if info.strategy is not None and info.strategy.min_capital_per_asset is not None:
+        return [float(x) for x in info.strategy.min_capital_per_asset]
+    mn = info.account.min_notional
+    return [float(mn.get(s, 0.0)) if isinstance(mn, dict) else float(mn) for s in symbols]
 
 
 def max_assets_for_capital(capital: float, required: list[float]) -> int:
@@ -98,11 +80,9 @@ def max_assets_for_capital(capital: float, required: list[float]) -> int:
     return best
 
 
-def _sizing(result: Any, metrics: dict[str, Any]) -> dict[str, Any]:
-    settings = getattr(result, "settings", None) or {}
+def _sizing(result: Any, metrics: dict[str, Any], swept: Any) -> dict[str, Any]:
     symbols = list(result.symbols)
     cap = float(result.initial_capital)
-    swept = settings.get("sizing", settings.get("sweep"))
     n = len(symbols)
     out: dict[str, Any] = {"source": None, "capital": cap, "n_assets": n,
                            "budget_per_asset": cap / n if n else math.nan,
@@ -117,7 +97,7 @@ def _sizing(result: Any, metrics: dict[str, Any]) -> dict[str, Any]:
         else:
             out["answer"] = f"Sizing (from the sweep): {swept}"
         return out
-    required = min_capital_per_asset(settings, symbols)
+    required = min_capital_per_asset(result)
     need = max(required) if required else 0.0
     out["source"] = "min_notional"
     out["min_capital_per_asset"] = need
@@ -137,9 +117,10 @@ def _sizing(result: Any, metrics: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def five_answers(result: Any, close: pd.DataFrame | None = None,
-                 metrics: dict[str, Any] | None = None) -> dict[str, dict[str, Any]]:
-    """The five answers of a Result (see the module docstring); ``close`` enables crash concurrency."""
+def five_answers(result: Any, close: pd.DataFrame | None = None, metrics: dict[str, Any] | None = None,
+                 sizing: Any = None) -> dict[str, dict[str, Any]]:
+    """The five answers of a Result (see the module docstring); ``close`` enables crash concurrency,
+    ``sizing`` quotes a sweep's outcome (``{capital: max_assets}``) as the fifth answer."""
     m = metrics if metrics is not None else compute_metrics(result, close)
     n = len(result.symbols)
 
@@ -191,4 +172,4 @@ def five_answers(result: Any, close: pd.DataFrame | None = None,
     ks = {k: v for k, v in ks.items() if k != "events"}
 
     return {"max_drawdown": dd, "fill_correlation": conc, "margin_peak": margin, "kill_switch": ks,
-            "sizing": _sizing(result, m)}
+            "sizing": _sizing(result, m, sizing)}

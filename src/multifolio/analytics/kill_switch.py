@@ -32,7 +32,7 @@ from multifolio.analytics.returns import _check_equity, infer_freq
 
 DEFAULT_WINDOW_HOURS = 24.0
 DEFAULT_THRESHOLD_PCT = 30.0
-_NAMES = ("kill_switch", "KillSwitch")
+KILL_SWITCH = "kill_switch"       # the rule's registry name and the kind of its events
 _EPISODE_COLUMNS = ["trigger_time", "peak_time", "trough_time", "end_time", "peak_equity",
                     "trough_equity", "depth_at_trigger_pct", "depth_pct", "n_bars"]
 
@@ -111,7 +111,7 @@ def kill_switch_events(events: pd.DataFrame | None) -> pd.DataFrame:
             "depth_pct", "end", "window_hours", "threshold_pct", "action"]
     if events is None or len(events) == 0 or "kind" not in events.columns:
         return pd.DataFrame(columns=cols)
-    ks = events[events["kind"] == "kill_switch"]
+    ks = events[events["kind"] == KILL_SWITCH]
     rows = []
     for _, ev in ks.iterrows():
         details = ev.get("details")
@@ -125,35 +125,20 @@ def kill_switch_events(events: pd.DataFrame | None) -> pd.DataFrame:
 def kill_switch_config(result: Any) -> dict[str, Any]:
     """The kill switch the run used, if any: ``{"configured", "window_hours", "threshold_pct", "mode"}``.
 
-    Read from the events' details first, then from ``result.settings`` (``kill_switch`` dict or the
-    ``kill_switch_window`` / ``kill_switch_pct`` / ``kill_switch_mode`` keys, or a ``risk`` entry naming
-    ``kill_switch``); unconfigured runs get the defaults (24 h, 30 %) with ``configured=False``.
+    Read from the events' details first, then from the run's rules as they described themselves
+    (``result.info.rule("kill_switch")``); unconfigured runs get the defaults (24 h, 30 %) with
+    ``configured=False``.
     """
-    settings = getattr(result, "settings", None) or {}
     out: dict[str, Any] = {"configured": False, "window_hours": DEFAULT_WINDOW_HOURS,
                            "threshold_pct": DEFAULT_THRESHOLD_PCT, "mode": None}
-    cfg: dict[str, Any] = {}
-    ks = settings.get("kill_switch")
-    if isinstance(ks, dict):
-        cfg = dict(ks)
-    for entry in settings.get("risk", ()) or ():
-        if isinstance(entry, dict) and entry.get("rule", entry.get("name", entry.get("type"))) in _NAMES:
-            cfg = {**entry.get("params", {}), **{k: v for k, v in entry.items() if k not in ("params",)}}
-        elif (isinstance(entry, str) and entry in _NAMES) or type(entry).__name__ == "KillSwitch":
-            # a bare name says a kill switch ran, not with which parameters (defaults assumed)
-            out["configured"] = True
-            for attr in ("window", "threshold", "mode"):
-                if hasattr(entry, attr):
-                    cfg[attr] = getattr(entry, attr)
-    for src, dst in (("kill_switch_window", "window"), ("kill_switch_pct", "threshold"),
-                     ("kill_switch_mode", "mode")):
-        if settings.get(src) is not None:
-            cfg.setdefault(dst, settings[src])
-    if cfg:
+    info = getattr(result, "info", None)
+    rule = info.rule(KILL_SWITCH) if info is not None else None
+    if rule is not None:
+        p = rule.params
         out["configured"] = True
-        out["window_hours"] = float(cfg.get("window", cfg.get("window_hours", out["window_hours"])))
-        out["threshold_pct"] = float(cfg.get("threshold", cfg.get("threshold_pct", out["threshold_pct"])))
-        out["mode"] = cfg.get("mode", out["mode"])
+        out["window_hours"] = float(p.get("window", out["window_hours"]))
+        out["threshold_pct"] = float(p.get("threshold", out["threshold_pct"]))
+        out["mode"] = p.get("mode", out["mode"])
     evs = kill_switch_events(getattr(result, "events", None))
     if len(evs):
         first = evs.iloc[0]

@@ -33,7 +33,7 @@ def execute(config_path: Path, *, json_out: bool = False, output: Path | None = 
             kill_switch_window: float | None = None, quiet: bool = False,
             default_json: Path | None = None) -> Any:
     """Load, override, run and report; shared by ``run`` and ``demo``. Returns the Result."""
-    from multifolio.config import load_config, run_config, with_kill_switch
+    from multifolio.cli.config import load_config, run_config, with_kill_switch
 
     cfg = load_config(config_path)
     if exchange is not None:

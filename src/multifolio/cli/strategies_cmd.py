@@ -22,13 +22,13 @@ def strategies(
 ) -> None:
     """List the built-in strategies (names for `strategy.name`) and their parameters."""
     with guard(debug):
-        from multifolio.config import _did_you_mean
+        from multifolio.data.window import did_you_mean
         from multifolio.strategies.registry import STRATEGIES
 
         names = sorted(STRATEGIES)
         if name is not None:
             if name not in STRATEGIES:
-                raise ValueError(f"unknown strategy {name!r}{_did_you_mean(name, names)} "
+                raise ValueError(f"unknown strategy {name!r}{did_you_mean(name, names)} "
                                  f"(built-ins: {', '.join(names)})")
             names = [name]
         for key in names:

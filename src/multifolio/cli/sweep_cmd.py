@@ -130,8 +130,8 @@ def sweep(
 ) -> None:
     """Capital sizing sweep: every capital x asset-count pair on one shared pool, run in parallel."""
     with guard(debug):
-        from multifolio.config import load_config
-        from multifolio.sweep.sizing import max_assets_per_capital, sizing_sweep
+        from multifolio.cli.config import load_config, sweep_config
+        from multifolio.sweep.sizing import max_assets_per_capital
 
         caps = _number_list(capital, "--capital", integer=False)
         counts = _number_list(n_assets, "--n-assets", integer=True)
@@ -150,7 +150,7 @@ def sweep(
         if not json:
             err_console.print(f"sweep: {len(caps) * len(counts)} runs, backend {backend}", highlight=False)
         with _RunProgress(progress_enabled(False) and not json) as progress:
-            table = sizing_sweep(cfg, caps, counts, max_dd=max_dd, workers=workers, backend=backend,
+            table = sweep_config(cfg, caps, counts, max_dd=max_dd, workers=workers, backend=backend,
                                  progress=progress, address=scheduler)
         answer = max_assets_per_capital(table, max_dd)
         payload = sweep_payload(table, answer, max_dd)

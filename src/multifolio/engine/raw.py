@@ -18,7 +18,6 @@ class RawRun:
     state: EngineState
     start_bar: int = 0
     freq: pd.Timedelta | None = None
-    settings: dict[str, Any] = field(default_factory=dict)
     # events logged from Python (risk rules, strategies): (bar, kind, symbol or None, details)
     events: list[tuple[int, str, str | None, dict[str, Any]]] = field(default_factory=list)
     # extra snapshot columns recorded by the strategy (name -> T values)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
+
+from multifolio.engine.run_info import StrategyInfo
 
 SCHEDULES = ("every_bar", "daily", "weekly", "monthly")
 
@@ -73,7 +76,15 @@ class Strategy:
     def on_bar(self, ctx: Any) -> None:
         """Called at each decision bar with the cross-section up to and including ``ctx.time``."""
 
-    def describe(self) -> dict[str, Any]:
-        """Name and parameters (for reports and settings)."""
+    def describe(self) -> StrategyInfo:
+        """Name and parameters, for the run's ``RunInfo`` (``PARAMS`` names the reported ones)."""
         params = {k: getattr(self, k) for k in self.PARAMS if hasattr(self, k)}
-        return {"strategy": self.name or type(self).__name__, "params": params}
+        return StrategyInfo(self.name or type(self).__name__, params)
+
+    def min_capital_per_asset(self, symbols: Sequence[str], min_notional: np.ndarray) -> np.ndarray:
+        """Per asset, the smallest budget whose smallest order meets the exchange minimum notional.
+
+        By default an asset's order is its whole budget, so the budget must reach ``min_notional``; a
+        strategy that splits its budget into smaller orders (a grid's levels) says so by overriding this.
+        """
+        return np.asarray(min_notional, dtype=np.float64).copy()

@@ -155,9 +155,7 @@ def simulate_weights(close: pd.DataFrame, weights: Any, *, open: pd.DataFrame | 
                           state.pos, state.cfg, state.snap, state.qh, *state.ledger_args())
     if close_at_end and len(index):
         finish_run(state, cl, _EMPTY_BOOK_I)
-    raw_settings = dict(settings.raw, engine="from_weights")
-    return RawRun(index=index, symbols=symbols, state=state, freq=infer_freq(index), settings=raw_settings,
-                  close=cl)
+    return RawRun(index=index, symbols=symbols, state=state, freq=infer_freq(index), close=cl)
 
 
 def finish_run(state: EngineState, cl: np.ndarray, bi: np.ndarray) -> None:

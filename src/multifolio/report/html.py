@@ -215,7 +215,7 @@ def render_html(result: Any, close: pd.DataFrame | None = None, title: str = "mu
                                                 if k in m])
     answers_html = "".join(f"<li>{html.escape(a['answer'])}</li>" for a in answers.values())
     period = f"{_ts(m['start'])} to {_ts(m['end'])} UTC, {m['period_days']:.1f} days, {m['n_bars']:,} bars"
-    strategy = (getattr(result, "settings", None) or {}).get("strategy", "")
+    strategy = result.info.strategy.name if result.info.strategy is not None else ""
     header = (html.escape(str(strategy)) + " &middot; " if strategy else "") + f"{len(result.symbols)} assets"
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>

@@ -5,11 +5,12 @@ total_return_pct, total_trades, win_rate, max_drawdown_pct, max_drawdown_duratio
 peak_margin_ratio`` (a fraction of initial capital, as in ``snapshots.margin_ratio``),
 ``peak_concurrent_positions, peak_concurrent_assets, kill_switch_triggers, kill_switch_events`` (list),
 ``per_asset_results`` ({symbol: row}), ``five_answers`` ({question: figures + "answer"}), ``metrics``
-(every key of ``compute_metrics``), ``recent_trades`` (the last 20 round trips) and ``settings``.
+(every key of ``compute_metrics``), ``recent_trades`` (the last 20 round trips) and ``run`` (the run's
+``RunInfo``: engine, account settings, strategy and rules as they describe themselves, period).
 
 JSON-safety: NaN and infinities become ``null`` (a profit factor without losing trades is ``null``),
 timestamps are ISO 8601 strings, NumPy scalars become Python numbers, dict keys become strings and
-objects without a JSON form (e.g. risk-rule instances in the settings) their ``repr``.
+objects without a JSON form their ``repr``.
 """
 
 from __future__ import annotations
@@ -117,7 +118,7 @@ def result_to_dict(result: Any, close: pd.DataFrame | None = None) -> dict[str, 
         "five_answers": answers,
         "metrics": m,
         "recent_trades": recent_trades(result),
-        "settings": getattr(result, "settings", None) or {},
+        "run": result.info.to_dict(),
     }
     return to_jsonable(out)
 

@@ -192,6 +192,18 @@ class GridATR(Strategy):
         """The resolved parameter set of each symbol (base parameters plus its overrides)."""
         return [self.per_asset.get(s, self._base) for s in symbols]
 
+    def min_capital_per_asset(self, symbols: Sequence[str], min_notional: np.ndarray) -> np.ndarray:
+        """A grid's smallest order is one level, ``budget / num_levels x leverage``: the budget must be at
+        least ``min_notional x num_levels / leverage`` (per-asset overrides applied).
+
+        >>> GridATR(num_levels=5, leverage=2.0).min_capital_per_asset(["A"], np.array([5.0])).tolist()
+        [12.5]
+        """
+        params = self.asset_params(symbols)
+        levels = np.array([float(p["num_levels"]) for p in params])
+        lev = np.array([float(p["leverage"]) for p in params])
+        return np.asarray(min_notional, dtype=np.float64) * levels / lev
+
     def budgets(self, symbols: Sequence[str], capital: float) -> np.ndarray:
         """Budget of each asset: capital / N, or capital x weight / sum of the run's weights.
 

@@ -1,9 +1,16 @@
 """Run one function over many parameter sets: in-process, local processes, or Dask distributed.
 
+``shared`` (e.g. the loaded market data) goes to each worker once, not once per run, and is passed to
+``fn`` as its first argument.
+
 >>> def add(a, b):
 ...     return a + b
 >>> run_sweep(add, [{"a": 1, "b": 2}, {"a": 3, "b": 4}], workers=1)
 [3, 7]
+>>> def scaled(k, a):
+...     return k * a
+>>> run_sweep(scaled, [{"a": 1}, {"a": 2}], workers=1, shared=10)
+[10, 20]
 """
 
 from __future__ import annotations
@@ -18,22 +25,35 @@ __all__ = ["run_sweep", "SweepError", "BACKENDS"]
 BACKENDS = ("processes", "dask")
 
 
+_NOTHING = object()
+_WORKER_SHARED: Any = _NOTHING      # what a worker process received once at start-up
+
+
 class SweepError(RuntimeError):
     """One run of a sweep failed; ``index`` and ``params`` say which."""
 
     def __init__(self, index: int, params: Mapping[str, Any], cause: BaseException) -> None:
-        shown = {k: v for k, v in params.items() if k != "config"}
+        shown = {k: v for k, v in params.items() if k not in ("spec", "run")}
         super().__init__(f"sweep run {index} with {shown} failed: {type(cause).__name__}: {cause}")
         self.index = index
         self.params = dict(params)
 
 
-def _call(fn: Callable[..., Any], params: Mapping[str, Any]) -> tuple[bool, Any]:
+def _call(fn: Callable[..., Any], params: Mapping[str, Any], shared: Any = _NOTHING) -> tuple[bool, Any]:
     # Errors travel back as values so the caller can say which parameter set failed.
     try:
-        return True, fn(**params)
+        return True, (fn(**params) if shared is _NOTHING else fn(shared, **params))
     except Exception as exc:  # noqa: BLE001 - re-raised by the caller with the parameters
         return False, exc
+
+
+def _set_worker_shared(shared: Any) -> None:
+    global _WORKER_SHARED
+    _WORKER_SHARED = shared
+
+
+def _call_in_worker(fn: Callable[..., Any], params: Mapping[str, Any]) -> tuple[bool, Any]:
+    return _call(fn, params, _WORKER_SHARED)
 
 
 def _default_workers(n_runs: int) -> int:
@@ -42,7 +62,7 @@ def _default_workers(n_runs: int) -> int:
 
 def run_sweep(fn: Callable[..., Any], params_list: Sequence[Mapping[str, Any]], workers: int | None = None,
               backend: str = "processes", client: Any = None, address: str | None = None,
-              progress: Callable[[int, int], None] | None = None) -> list[Any]:
+              progress: Callable[[int, int], None] | None = None, shared: Any = _NOTHING) -> list[Any]:
     """``[fn(**p) for p in params_list]``, in parallel; results keep the order of ``params_list``.
 
     ``fn`` and the parameters must be picklable (a module-level function). ``backend="processes"`` uses
@@ -51,7 +71,8 @@ def run_sweep(fn: Callable[..., Any], params_list: Sequence[Mapping[str, Any]], 
     ``dask.distributed`` cluster: ``client`` (an existing ``Client``), ``address`` (a scheduler to
     connect to), or else a ``LocalCluster`` of ``workers`` single-threaded worker processes started and
     closed for this sweep. ``progress(done, total)`` is called as runs finish. A failing run raises
-    :class:`SweepError` naming its parameters.
+    :class:`SweepError` naming its parameters. With ``shared``, each run is ``fn(shared, **p)`` and
+    ``shared`` is sent once per worker (process-pool initializer; Dask: scattered to every worker).
     """
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {list(BACKENDS)}, got {backend!r}")
@@ -69,17 +90,18 @@ def run_sweep(fn: Callable[..., Any], params_list: Sequence[Mapping[str, Any]], 
         if n_workers == 1:
             outcomes = []
             for p in params_list:
-                outcomes.append(_call(fn, p))
+                outcomes.append(_call(fn, p, shared))
                 report(len(outcomes), total)
         else:
             outcomes = [None] * total
-            with ProcessPoolExecutor(max_workers=n_workers) as pool:
-                futures = {pool.submit(_call, fn, p): i for i, p in enumerate(params_list)}
+            init = {} if shared is _NOTHING else {"initializer": _set_worker_shared, "initargs": (shared,)}
+            with ProcessPoolExecutor(max_workers=n_workers, **init) as pool:
+                futures = {pool.submit(_call_in_worker, fn, p): i for i, p in enumerate(params_list)}
                 for done, fut in enumerate(as_completed(futures), start=1):
                     outcomes[futures[fut]] = fut.result()
                     report(done, total)
     else:
-        outcomes = _run_dask(fn, params_list, n_workers, client, address, report)
+        outcomes = _run_dask(fn, params_list, n_workers, client, address, report, shared)
 
     results = []
     for i, (ok, value) in enumerate(outcomes):
@@ -90,29 +112,33 @@ def run_sweep(fn: Callable[..., Any], params_list: Sequence[Mapping[str, Any]], 
 
 
 def _run_dask(fn: Callable[..., Any], params_list: list[dict[str, Any]], n_workers: int, client: Any,
-              address: str | None, report: Callable[[int, int], None]) -> list[tuple[bool, Any]]:
+              address: str | None, report: Callable[[int, int], None], shared: Any
+              ) -> list[tuple[bool, Any]]:
     try:
         from dask.distributed import Client, LocalCluster
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise ImportError("backend='dask' needs dask.distributed: pip install 'multifolio[distributed]'"
                           ) from exc
     if client is not None:
-        return _gather(client, fn, params_list, report)
+        return _gather(client, fn, params_list, report, shared)
     if address is not None:
         with Client(address) as c:
-            return _gather(c, fn, params_list, report)
+            return _gather(c, fn, params_list, report, shared)
     with LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
                       dashboard_address=None) as cluster, Client(cluster) as c:
-        return _gather(c, fn, params_list, report)
+        return _gather(c, fn, params_list, report, shared)
 
 
 def _gather(client: Any, fn: Callable[..., Any], params_list: list[dict[str, Any]],
-            report: Callable[[int, int], None]) -> list[tuple[bool, Any]]:
+            report: Callable[[int, int], None], shared: Any) -> list[tuple[bool, Any]]:
     from dask.distributed import as_completed as dask_completed
 
+    n = len(params_list)
+    # the shared object travels to each worker once; tasks refer to it by its future
+    extra = [] if shared is _NOTHING else [[client.scatter(shared, broadcast=True)] * n]
     # pure=False: identical parameter sets are still separate runs (and dask would otherwise hash
-    # every argument, configs included, to deduplicate them).
-    futures = client.map(_call, [fn] * len(params_list), params_list, pure=False)
+    # every argument, specs included, to deduplicate them).
+    futures = client.map(_call, [fn] * n, params_list, *extra, pure=False)
     position = {f.key: i for i, f in enumerate(futures)}
     outcomes: list[Any] = [None] * len(futures)
     for done, fut in enumerate(dask_completed(futures), start=1):

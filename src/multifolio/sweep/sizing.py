@@ -17,14 +17,20 @@ run stays within ``max_dd`` with no liquidation and no minimum-notional rejectio
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from pathlib import Path
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from multifolio.analytics.drawdown import max_drawdown_pct
+from multifolio.data.market_data import MarketData
+from multifolio.portfolio.spec import RunSpec
 from multifolio.sweep.runner import run_sweep
+
+#: What a sweep maps over its specs: ``multifolio.run_spec`` (passed in by the caller, which sits above
+#: this layer), or any function of the same shape.
+RunFn = Callable[[RunSpec, MarketData], Any]
 
 __all__ = ["sizing_sweep", "max_assets_per_capital", "summarize_result", "SIZING_COLUMNS"]
 
@@ -49,14 +55,10 @@ def summarize_result(result: Any) -> dict[str, float | int]:
     Rejections are counted from ``result.orders`` (status ``rejected``); kill-switch triggers and
     liquidations from ``result.events``.
     """
-    equity = result.equity.to_numpy(dtype=np.float64)
+    equity = result.equity
     initial = float(result.initial_capital)
-    if len(equity):
-        peak = np.maximum.accumulate(np.concatenate([[initial], equity]))[1:]
-        dd = float(np.max(1.0 - equity / peak)) * 100.0
-        final = float(equity[-1])
-    else:
-        dd, final = 0.0, initial
+    dd = max_drawdown_pct(equity, initial=initial) if len(equity) else 0.0
+    final = float(equity.iloc[-1]) if len(equity) else initial
     snaps = result.snapshots
     margin = float(snaps["margin_ratio"].max()) if len(snaps) and "margin_ratio" in snaps else 0.0
     orders = result.orders
@@ -74,11 +76,10 @@ def summarize_result(result: Any) -> dict[str, float | int]:
     }
 
 
-def _sizing_run(config: Any, capital: float, n_assets: int) -> dict[str, float | int]:
+def _sizing_cell(data: MarketData, run: RunFn, spec: RunSpec, capital: float, n_assets: int
+                 ) -> dict[str, float | int]:
     """One cell of the sweep (module level so that worker processes can unpickle it)."""
-    from multifolio.config import run_config
-
-    result = run_config(config, capital=capital, assets=n_assets)
+    result = run(spec, data)
     return {"capital": float(capital), "n_assets": int(n_assets), **summarize_result(result)}
 
 
@@ -103,42 +104,34 @@ def _parse_list(values: Sequence[float] | str, name: str, kind: type) -> list[An
     return out
 
 
-def sizing_sweep(config: Any, capitals: Sequence[float] | str, n_assets: Sequence[int] | str,
-                 max_dd: float = 30.0, workers: int | None = None, backend: str = "processes",
-                 progress: Any = None, **backend_options: Any) -> pd.DataFrame:
-    """Run every (capital, n_assets) pair of a configuration; one row per pair.
+def sizing_sweep(run: RunFn, spec: RunSpec, data: MarketData, capitals: Sequence[float] | str,
+                 n_assets: Sequence[int] | str, max_dd: float = 30.0, workers: int | None = None,
+                 backend: str = "processes", progress: Any = None, **backend_options: Any) -> pd.DataFrame:
+    """Run ``spec`` for every (capital, n_assets) pair on ``data``; one row per pair.
 
-    ``config`` is a ``RunConfig`` or a path to a YAML config (validated here, before any run starts).
-    ``capitals`` and ``n_assets`` are sequences or comma-separated strings ("1000,5000"). ``max_dd``
-    adds the boolean column ``ok`` (drawdown <= max_dd, no liquidation, no min-notional rejection).
-    ``backend_options`` go to :func:`~multifolio.sweep.runner.run_sweep` (``client``, ``address`` for
-    Dask); ``progress(done, total)`` is called as runs finish.
+    ``run`` is ``multifolio.run_spec`` (or a function of the same shape); the data is sent to each worker
+    once. The first n symbols of the spec (all of the data's when it names none) run on one pool of
+    each capital. ``capitals`` and ``n_assets`` are sequences or comma-separated strings ("1000,5000").
+    ``max_dd`` adds the boolean column ``ok`` (drawdown <= max_dd, no liquidation, no min-notional
+    rejection). ``backend_options`` go to :func:`~multifolio.sweep.runner.run_sweep` (``client``,
+    ``address`` for Dask); ``progress(done, total)`` is called as runs finish.
     Columns: ``SIZING_COLUMNS`` plus ``ok``; rows sorted by capital then n_assets.
     """
-    from multifolio.config import load_config
-
     caps = _parse_list(capitals, "capital", float)
     ns = _parse_list(n_assets, "n_assets", int)
-    if isinstance(config, (str, Path)):
-        # Once here rather than in every run: config errors surface before any worker starts, and
-        # the workers skip re-reading the YAML.
-        config = load_config(config)
-    _check_asset_count(config, ns)
+    symbols = list(spec.symbols) if spec.symbols else list(data.symbols)
+    if max(ns) > len(symbols):
+        raise ValueError(f"n_assets {max(ns)} exceeds the {len(symbols)} assets of the run")
     # Largest runs first: a run's cost grows with its number of assets, and starting the long ones
     # early keeps one worker from finishing a 21-asset run alone while the others idle.
-    params = [{"config": config, "capital": c, "n_assets": n}
+    params = [{"run": run, "capital": c, "n_assets": n,
+               "spec": spec.replace(symbols=tuple(symbols[:n]), account=spec.account.replace(capital=c))}
               for n in sorted(ns, reverse=True) for c in caps]
-    rows = run_sweep(_sizing_run, params, workers=workers, backend=backend, progress=progress,
-                     **backend_options)
+    rows = run_sweep(_sizing_cell, params, workers=workers, backend=backend, progress=progress,
+                     shared=data, **backend_options)
     table = pd.DataFrame(rows, columns=list(SIZING_COLUMNS))
     table["ok"] = _ok(table, max_dd)
     return table.sort_values(["capital", "n_assets"], kind="stable").reset_index(drop=True)
-
-
-def _check_asset_count(config: Any, ns: list[int]) -> None:
-    assets = getattr(config, "assets", None)
-    if isinstance(assets, (list, tuple)) and assets and max(ns) > len(assets):
-        raise ValueError(f"n_assets {max(ns)} exceeds the {len(assets)} assets of the configuration")
 
 
 def _ok(table: pd.DataFrame, max_dd: float) -> pd.Series:

@@ -1,0 +1,67 @@
+"""Reading a YAML run configuration: ``yaml.safe_load``, validation, errors with file and line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from multifolio.cli.config.checks import check_names
+from multifolio.cli.config.errors import ConfigError, dotted, format_validation_error, yaml_index
+from multifolio.cli.config.schema import RunConfig
+
+__all__ = ["load_config", "parse_config"]
+
+
+def parse_config(data: Any, *, source: str = "<config>", text: str | None = None,
+                 base_dir: str | Path | None = None) -> RunConfig:
+    """Validate an already-parsed mapping; ``text`` (the YAML) gives line numbers in errors.
+
+    Relative data paths are resolved against ``base_dir`` (the YAML file's folder).
+    """
+    lines, dups = yaml_index(text) if text is not None else ({}, [])
+    if dups:
+        raise ConfigError([f"{source}:{line}: key '{dotted(path)}' given twice (first on line {first})"
+                           for path, line, first in dups])
+    if not isinstance(data, dict):
+        kind = "empty" if data is None else f"a {type(data).__name__}"
+        raise ConfigError([f"{source}: the configuration must be a mapping of keys (found {kind})"])
+    try:
+        cfg = RunConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, source, lines)) from None
+    problems = check_names(cfg, source, lines)
+    if problems:
+        raise ConfigError(problems)
+    if base_dir is not None:
+        updates = {}
+        for key in ("csv", "parquet", "store"):
+            value = getattr(cfg.data, key)
+            if value is not None and not Path(value).expanduser().is_absolute():
+                updates[key] = str((Path(base_dir) / Path(value).expanduser()).resolve())
+        if updates:
+            cfg = cfg.model_copy(update={"data": cfg.data.model_copy(update=updates)})
+    return cfg
+
+
+def load_config(path: str | Path) -> RunConfig:
+    """Read and validate a YAML run configuration.
+
+    Raises :class:`ConfigError` (a ``ValueError``) with the file, line and dotted key path of each
+    problem, e.g. ``grid.yaml:7: unknown key 'strategy.parms'; did you mean 'params'?``.
+    """
+    path = Path(path)
+    if not path.is_file():
+        what = "is a folder, not a file" if path.is_dir() else "not found"
+        raise ConfigError([f"config file {what}: {path}"])
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError([f"{where}: invalid YAML: {problem}"]) from None
+    return parse_config(data, source=str(path), text=text, base_dir=path.parent)

@@ -1,0 +1,182 @@
+"""The run configuration's schema: pydantic models of the YAML keys, with the field types they use.
+
+>>> cfg = RunConfig.model_validate({"data": {"sample": "crypto_hourly", "days": 30},
+...                                 "strategy": {"name": "equal_weight"}})
+>>> cfg.capital, cfg.execution
+(10000.0, 'next_open')
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+__all__ = ["DataConfig", "OutputConfig", "RiskRuleConfig", "RunConfig", "StrategyConfig"]
+
+
+def _number(value: Any, *, what: str) -> float:
+    # bool is an int in Python; `fees: true` is a mistake, not 1.0.
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"{what} must be a number, got {value!r}")
+    out = float(value)
+    if not math.isfinite(out) or out < 0:
+        raise ValueError(f"{what} must be a finite number >= 0, got {value!r}")
+    return out
+
+
+def _per_asset_number(value: Any) -> float | dict[str, float]:
+    """A number >= 0, or a ``{symbol: number}`` mapping (per-asset override)."""
+    if isinstance(value, dict):
+        return {str(k): _number(v, what=f"the value for {k!r}") for k, v in value.items()}
+    return _number(value, what="the value")
+
+
+def _leverage(value: Any) -> float | dict[str, float]:
+    out = _per_asset_number(value)
+    values = out.values() if isinstance(out, dict) else [out]
+    if any(v <= 0 for v in values):
+        raise ValueError(f"leverage must be > 0, got {value!r}")
+    return out
+
+
+def _timestamp(value: Any) -> str | None:
+    """Dates as written in YAML (``2024-01-01`` parses to a date) or strings pandas can read."""
+    if value is None:
+        return None
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if not isinstance(value, str):
+        raise ValueError(f"expected a date such as 2024-01-31, got {value!r}")
+    import pandas as pd
+
+    try:
+        pd.Timestamp(value)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"not a date: {value!r}") from exc
+    return value
+
+
+PerAsset = Annotated[float | dict[str, float], BeforeValidator(_per_asset_number)]
+Leverage = Annotated[float | dict[str, float], BeforeValidator(_leverage)]
+Timestamp = Annotated[str | None, BeforeValidator(_timestamp)]
+
+_STRICT = ConfigDict(extra="forbid", frozen=True)
+
+
+class DataConfig(BaseModel):
+    """Where the candles come from: at most one of ``sample``, ``csv``, ``parquet``, ``store``.
+
+    With none of them, the candles come from the default candle store (``$MULTIFOLIO_STORE`` or
+    ``~/.multifolio/candles.duckdb``), where ``multifolio data import`` and ``data fetch`` put them.
+    """
+
+    model_config = _STRICT
+
+    sample: Literal["crypto_hourly", "sp500_daily"] | None = None
+    csv: str | None = Field(None, description="CSV file (long table) or folder of per-symbol CSV files")
+    parquet: str | None = Field(None, description="Parquet file (long table)")
+    store: str | None = Field(None, description="DuckDB candle store file")
+    exchange: str | None = Field(None, description="exchange name in the store (store source only)")
+    symbols: list[str] | None = Field(None, description="symbols to use, in this order (default: all)")
+    timeframe: str | None = Field(None, description="bar size, e.g. 1h or 1d (store source: required "
+                                                    "when the store holds several)")
+    start: Timestamp = None
+    end: Timestamp = None
+    days: float | None = Field(None, gt=0, description="the last N days (or N days from start)")
+    warmup_bars: int = Field(500, ge=0, description="bars before the start fed to the strategy as "
+                                                    "warm-up (never traded, not in the result)")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> DataConfig:
+        given = [k for k in ("sample", "csv", "parquet", "store") if getattr(self, k) is not None]
+        if len(given) > 1:
+            raise ValueError("give one data source (sample, csv, parquet or store), or none for the "
+                             f"default candle store; found {', '.join(given)}")
+        if self.start and self.end and self.days:
+            raise ValueError("give at most two of start, end and days")
+        if self.symbols is not None:
+            if not self.symbols:
+                raise ValueError("symbols is empty; leave it out to use every symbol")
+            dup = sorted({s for s in self.symbols if self.symbols.count(s) > 1})
+            if dup:
+                raise ValueError(f"symbols listed twice: {', '.join(dup)}")
+        return self
+
+
+class StrategyConfig(BaseModel):
+    """A built-in strategy (see ``multifolio strategies``), its parameters and per-asset overrides."""
+
+    model_config = _STRICT
+
+    name: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    per_asset: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+
+class RiskRuleConfig(BaseModel):
+    """A portfolio risk rule from ``multifolio.portfolio.risk.RISK_RULES``.
+
+    Written ``{name: kill_switch, params: {window: 24}}`` or flat, ``{rule: kill_switch, window: 24}``
+    (``rule`` and ``name`` are synonyms; flat keys become the params and are checked against the rule).
+    """
+
+    model_config = _STRICT
+
+    name: str
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _flat_form(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        if "rule" in data and "name" not in data:
+            data["name"] = data.pop("rule")
+        if "params" not in data:
+            extra = {k: data.pop(k) for k in list(data) if k != "name"}
+            if extra:
+                data["params"] = extra
+        return data
+
+
+class OutputConfig(BaseModel):
+    """Report files written after the run (relative paths: from the current directory)."""
+
+    model_config = _STRICT
+
+    json_path: str | None = Field(None, alias="json")
+    html: str | None = None
+
+
+class RunConfig(BaseModel):
+    """One backtest run. Account settings map one to one onto ``multifolio.backtest``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    data: DataConfig
+    strategy: StrategyConfig
+    capital: float = Field(10_000.0, gt=0, description="initial cash of the shared pool")
+    fees: PerAsset = 0.0
+    fixed_fees: PerAsset = 0.0
+    slippage: PerAsset = 0.0
+    execution: Literal["next_open", "close"] = "next_open"
+    leverage: Leverage = 1.0
+    allow_short: bool = False
+    maintenance_margin: float = Field(0.5, ge=0, le=1)
+    min_notional: PerAsset = 0.0
+    qty_step: PerAsset = 0.0
+    risk: list[RiskRuleConfig] = Field(default_factory=list)
+    output: OutputConfig = Field(default_factory=OutputConfig)
+    crash_pct: float = Field(5.0, gt=0, lt=100, description="crash bar: the equal-weight index of the "
+                                                           "assets is down at least this % over the window")
+    crash_window: float = Field(24.0, gt=0, description="crash window in hours")
+
+    @property
+    def per_asset_settings(self) -> dict[str, dict[str, float]]:
+        """The account settings given as ``{symbol: value}`` mappings, by setting name."""
+        return {k: v for k in ("fees", "fixed_fees", "slippage", "leverage", "min_notional", "qty_step")
+                if isinstance(v := getattr(self, k), dict)}

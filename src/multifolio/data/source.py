@@ -1,0 +1,117 @@
+"""Where a run's candles come from: a :class:`DataSource` and :func:`load_market_data`.
+
+A source is one of a bundled sample, a CSV file or folder, a Parquet file, or the DuckDB candle store
+(the default when none is named). Configuration files describe a source; the CLI turns the YAML into a
+``DataSource`` and loads it here, once, before any run (a sweep's workers receive the loaded data).
+
+>>> md = load_market_data(DataSource(sample="crypto_hourly"), symbols=["BTC/USDT"])
+>>> md.symbols
+['BTC/USDT']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from multifolio.data.market_data import MarketData
+
+__all__ = ["DataSource", "DataSourceError", "SAMPLES", "load_market_data"]
+
+SAMPLES = ("crypto_hourly", "sp500_daily")
+
+
+class DataSourceError(ValueError):
+    """A data source that cannot be read as described (missing file, no candles, ambiguous timeframe).
+
+    ``key`` names the setting at fault (``data.csv``, ``data.timeframe``, ...) so a configuration
+    front end can point at it.
+    """
+
+    def __init__(self, key: str, problem: str) -> None:
+        self.key = key
+        self.problem = problem
+        super().__init__(f"{key}: {problem}")
+
+
+@dataclass(frozen=True)
+class DataSource:
+    """At most one of ``sample``, ``csv``, ``parquet``, ``store`` (none: the default candle store).
+
+    ``exchange`` narrows a store read; ``timeframe`` resamples file and sample data to a coarser bar and
+    picks the bar size of a store that holds several.
+    """
+
+    sample: str | None = None
+    csv: str | None = None
+    parquet: str | None = None
+    store: str | None = None
+    exchange: str | None = None
+    timeframe: str | None = None
+
+    def __post_init__(self) -> None:
+        given = [k for k in ("sample", "csv", "parquet", "store") if getattr(self, k) is not None]
+        if len(given) > 1:
+            raise DataSourceError("data", "give one data source (sample, csv, parquet or store), or none "
+                                  f"for the default candle store; found {', '.join(given)}")
+        if self.sample is not None and self.sample not in SAMPLES:
+            raise DataSourceError("data.sample", f"unknown sample {self.sample!r}; known: {list(SAMPLES)}")
+
+
+def load_market_data(source: DataSource, symbols: Sequence[str] | None = None) -> MarketData:
+    """Read the candles ``source`` names (for a store: of ``symbols`` only, when given)."""
+    from multifolio.data.files import read_csv, read_parquet
+    from multifolio.data.resample import resample
+
+    if source.sample is not None:
+        from multifolio.data import samples
+
+        md = getattr(samples, source.sample)()
+        return md if source.timeframe is None else resample(md, source.timeframe)
+    md = None
+    if source.csv is not None:
+        _require_path(source.csv, "data.csv")
+        md = read_csv(source.csv)
+    elif source.parquet is not None:
+        _require_path(source.parquet, "data.parquet")
+        md = read_parquet(source.parquet)
+    if md is not None:
+        return md if source.timeframe is None else resample(md, source.timeframe)
+    return _read_store(source, symbols)
+
+
+def _read_store(source: DataSource, symbols: Sequence[str] | None) -> MarketData:
+    from multifolio.data.store import CandleStore, default_store_path
+
+    path = source.store
+    if path is None:
+        path = str(default_store_path())
+        if not Path(path).exists():
+            raise DataSourceError("data", f"no source given (sample, csv, parquet or store) and the default "
+                                  f"candle store {path} does not exist; fill it with `multifolio data "
+                                  "import` / `data fetch`, or name a source")
+    else:
+        _require_path(path, "data.store")
+    with CandleStore(path, read_only=True) as store:
+        timeframe = source.timeframe
+        if timeframe is None:
+            # One timeframe stored for these symbols: use it; several: the source must say which.
+            ranges = store.ranges()
+            if source.exchange is not None:
+                ranges = ranges[ranges["exchange"] == source.exchange]
+            if symbols is not None:
+                ranges = ranges[ranges["symbol"].isin(list(symbols))]
+            found = sorted(set(ranges["timeframe"]))
+            if len(found) != 1:
+                raise DataSourceError("data.timeframe", f"the store {path} holds "
+                                      + (f"timeframes {', '.join(found)} for these symbols; say which"
+                                         if found else "no candles for these symbols"))
+            timeframe = found[0]
+        return store.read(list(symbols) if symbols is not None else None, timeframe,
+                          exchange=source.exchange)
+
+
+def _require_path(path: str, key: str) -> None:
+    if not Path(path).exists():
+        raise DataSourceError(key, f"file not found: {path}")

@@ -1,0 +1,62 @@
+"""What every risk rule shares: the hooks, a self-description, and the checks of common parameters.
+
+A rule has ``init(ctx)`` (once), ``on_bar(ctx)`` (every bar after marking, even while the strategy is
+paused: account-level actions such as ``close_all``, ``pause``, ``halt``, ``reduce_only``) and may define
+``pre_trade(view, batch)`` (every market-type order batch of the strategy) and ``pre_limits(view,
+batch)`` (resting orders as they are placed), which cut, scale or drop orders through the batch (see
+``multifolio.engine.batch``). ``describe()`` says what the rule is, for the run's ``RunInfo``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, ClassVar
+
+from multifolio.engine.run_info import RuleInfo
+
+MODES = ("record", "flatten", "halt")
+
+
+def check_mode(mode: str, rule: str) -> str:
+    if mode not in MODES:
+        raise ValueError(f"{rule} mode must be one of {list(MODES)}, got {mode!r}")
+    return mode
+
+
+def check_threshold(threshold: float, rule: str) -> float:
+    try:
+        x = float(threshold)
+    except (TypeError, ValueError):
+        raise ValueError(f"{rule} threshold must be a number of percent, got {threshold!r}") from None
+    if isinstance(threshold, bool) or not math.isfinite(x) or not 0.0 < x < 100.0:
+        raise ValueError(f"{rule} threshold is a % of equity and must be in (0, 100), got {threshold!r}")
+    return x
+
+
+
+
+class RiskRule:
+    """Base class of the built-in rules; any object with ``init`` and ``on_bar`` works as a rule.
+
+    ``name`` is the registry name; ``PARAMS`` the constructor parameters that ``describe()`` reports.
+    """
+
+    name: ClassVar[str] = ""
+    PARAMS: ClassVar[tuple[str, ...]] = ()
+
+    def init(self, ctx: Any) -> None:
+        """Called once before the first bar."""
+
+    def on_bar(self, ctx: Any) -> None:
+        """Called every bar after marking, before the strategy."""
+
+    def describe(self) -> RuleInfo:
+        return RuleInfo(self.name or type(self).__name__, {k: getattr(self, k) for k in self.PARAMS})
+
+
+def describe_rule(rule: Any) -> RuleInfo:
+    """A rule's self-description; a rule without ``describe`` is named by its class."""
+    describe = getattr(rule, "describe", None)
+    if callable(describe):
+        return describe()
+    return RuleInfo(type(rule).__name__, {})
