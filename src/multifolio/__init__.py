@@ -15,5 +15,5 @@ from multifolio.result import Result
 
 __version__ = "0.1.0"
 
-__all__ = ["AccountSpec", "MarketData", "MarketDataError", "Result", "RuleSpec", "RunInfo", "RunSpec", "Strategy",
-           "backtest", "from_weights", "portfolio", "run_spec", "__version__"]
+__all__ = ["AccountSpec", "MarketData", "MarketDataError", "Result", "RuleSpec", "RunInfo", "RunSpec",
+           "Strategy", "backtest", "from_weights", "portfolio", "run_spec", "__version__"]

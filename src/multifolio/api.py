@@ -12,7 +12,8 @@ import pandas as pd
 
 from multifolio.assemble import assemble
 from multifolio.data.market_data import MarketData
-from multifolio.data.window import check_symbols, pick_symbols, trading_window
+from multifolio.data.selection import check_symbols
+from multifolio.data.window import pick_symbols, trading_window
 from multifolio.engine.run_info import AccountInfo, RunInfo
 from multifolio.engine.settings import AccountSettings, make_settings
 from multifolio.engine.simulator import ProgressFn, Simulator

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from multifolio.analytics.returns import _check_equity, infer_freq
+from multifolio.analytics.returns import check_equity, infer_freq
 
 _REL_TOL = 1e-12  # float noise in the ledger must not open a drawdown episode
 _EPISODE_COLUMNS = ["peak_time", "trough_time", "recovery_time", "end_time", "peak_equity",
@@ -51,7 +51,7 @@ def drawdown_series(equity: pd.Series, initial: float | None = None) -> pd.Serie
 
     With ``initial`` the running peak starts at the initial capital.
     """
-    _check_equity(equity, "drawdown_series")
+    check_equity(equity, "drawdown_series")
     values = equity.to_numpy(dtype=float)
     peak = np.maximum.accumulate(values) if len(values) else values
     if initial is not None and len(values):
@@ -76,7 +76,7 @@ def drawdown_episodes(equity: pd.Series, initial: float | None = None,
     (peak to end_time), ``recovered``. With ``initial``, a fall below the initial capital starts at
     one bar before the first bar (``freq`` or the index's median spacing).
     """
-    _check_equity(equity, "drawdown_episodes")
+    check_equity(equity, "drawdown_episodes")
     values, times = _path(equity, initial, freq)
     if len(values) == 0:
         return pd.DataFrame(columns=_EPISODE_COLUMNS)

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from multifolio.analytics.returns import _check_equity, infer_freq
+from multifolio.analytics.returns import check_equity, infer_freq
 
 DEFAULT_WINDOW_HOURS = 24.0
 DEFAULT_THRESHOLD_PCT = 30.0
@@ -68,7 +68,7 @@ def kill_switch_episodes(equity: pd.Series, window: float | str | pd.Timedelta =
     trigger to the episode's last breach bar), ``end_time`` (last breach bar), ``depth_at_trigger_pct``,
     ``depth_pct`` (deepest rolling depth during the episode) and ``n_bars``.
     """
-    _check_equity(equity, "kill_switch_episodes")
+    check_equity(equity, "kill_switch_episodes")
     if not 0 < threshold_pct <= 100:
         raise ValueError(f"kill_switch_episodes: threshold_pct must be in (0, 100], got {threshold_pct}")
     n = len(equity)

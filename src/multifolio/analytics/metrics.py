@@ -79,7 +79,7 @@ def compute_metrics(result: Any, close: pd.DataFrame | None = None) -> dict[str,
     ``result.close`` when the Result carries it.
     """
     equity: pd.Series = result.equity
-    R._check_equity(equity, "compute_metrics")
+    R.check_equity(equity, "compute_metrics")
     cap = float(result.initial_capital)
     if not cap > 0:
         raise ValueError(f"compute_metrics: initial_capital must be > 0, got {cap}")

@@ -25,11 +25,13 @@ import math
 import numpy as np
 import pandas as pd
 
+from multifolio.engine.validation import infer_freq as bar_spacing
+
 DAY = pd.Timedelta(days=1)
 YEAR = pd.Timedelta(days=365.25)
 
 
-def _check_equity(equity: pd.Series, where: str) -> None:
+def check_equity(equity: pd.Series, where: str) -> None:
     if not isinstance(equity, pd.Series):
         raise TypeError(f"{where}: equity must be a pandas Series, got {type(equity).__name__}")
     if len(equity) and not isinstance(equity.index, pd.DatetimeIndex):
@@ -47,9 +49,7 @@ def infer_freq(index: pd.DatetimeIndex, freq: pd.Timedelta | None = None) -> pd.
         if freq <= pd.Timedelta(0):
             raise ValueError(f"freq must be positive, got {freq}")
         return freq
-    if len(index) < 2:
-        return None
-    return pd.Timedelta((index[1:] - index[:-1]).median())
+    return bar_spacing(index)
 
 
 def periods_per_year(index: pd.DatetimeIndex, freq: pd.Timedelta | None = None) -> float:
@@ -87,7 +87,7 @@ def period_days(index: pd.DatetimeIndex, freq: pd.Timedelta | None = None) -> fl
 
 def bar_returns(equity: pd.Series, initial: float | None = None) -> pd.Series:
     """Simple returns per bar; with ``initial`` the first bar's return is taken from it."""
-    _check_equity(equity, "bar_returns")
+    check_equity(equity, "bar_returns")
     if initial is None:
         return equity.pct_change().iloc[1:]
     if not initial > 0:

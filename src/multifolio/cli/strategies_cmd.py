@@ -22,7 +22,7 @@ def strategies(
 ) -> None:
     """List the built-in strategies (names for `strategy.name`) and their parameters."""
     with guard(debug):
-        from multifolio.data.window import did_you_mean
+        from multifolio.data.selection import did_you_mean
         from multifolio.strategies.registry import STRATEGIES
 
         names = sorted(STRATEGIES)

@@ -16,23 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from multifolio.data.market_data import MarketData
+from multifolio.data.selection import DataSourceError, check_symbols
 
 __all__ = ["DataSource", "DataSourceError", "SAMPLES", "load_market_data"]
 
 SAMPLES = ("crypto_hourly", "sp500_daily")
-
-
-class DataSourceError(ValueError):
-    """A data source that cannot be read as described (missing file, no candles, ambiguous timeframe).
-
-    ``key`` names the setting at fault (``data.csv``, ``data.timeframe``, ...) so a configuration
-    front end can point at it.
-    """
-
-    def __init__(self, key: str, problem: str) -> None:
-        self.key = key
-        self.problem = problem
-        super().__init__(f"{key}: {problem}")
 
 
 @dataclass(frozen=True)
@@ -60,25 +48,27 @@ class DataSource:
 
 
 def load_market_data(source: DataSource, symbols: Sequence[str] | None = None) -> MarketData:
-    """Read the candles ``source`` names (for a store: of ``symbols`` only, when given)."""
+    """Read the candles ``source`` names; of ``symbols`` only (in that order), when given."""
     from multifolio.data.files import read_csv, read_parquet
     from multifolio.data.resample import resample
 
+    if source.sample is None and source.csv is None and source.parquet is None:
+        return _read_store(source, symbols)
     if source.sample is not None:
         from multifolio.data import samples
 
         md = getattr(samples, source.sample)()
-        return md if source.timeframe is None else resample(md, source.timeframe)
-    md = None
-    if source.csv is not None:
+    elif source.csv is not None:
         _require_path(source.csv, "data.csv")
         md = read_csv(source.csv)
-    elif source.parquet is not None:
+    else:
         _require_path(source.parquet, "data.parquet")
         md = read_parquet(source.parquet)
-    if md is not None:
-        return md if source.timeframe is None else resample(md, source.timeframe)
-    return _read_store(source, symbols)
+    if symbols is not None:
+        check_symbols(list(symbols), list(md.symbols), "data.symbols")
+        if list(symbols) != list(md.symbols):
+            md = md.select(list(symbols))
+    return md if source.timeframe is None else resample(md, source.timeframe)
 
 
 def _read_store(source: DataSource, symbols: Sequence[str] | None) -> MarketData:

@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -18,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from multifolio.data.market_data import MarketData
-from multifolio.data.source import DataSourceError
+from multifolio.data.selection import DataSourceError, check_symbols
 
 __all__ = ["check_symbols", "is_date_only", "pick_symbols", "select_window", "trading_window"]
 
@@ -28,22 +27,6 @@ _DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
 def is_date_only(value: Any) -> bool:
     """``2024-01-31`` (no time of day): as a period end it means through the end of that day."""
     return value is not None and bool(_DATE_ONLY.fullmatch(str(value).strip()))
-
-
-def did_you_mean(word: str, choices: Sequence[str]) -> str:
-    close = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.6)
-    return f"; did you mean {close[0]!r}?" if close else ""
-
-
-def check_symbols(names: Sequence[str], available: Sequence[str], where: str) -> None:
-    """Every name is one of ``available``, or an error naming the unknown ones (and a close match)."""
-    available = list(available)
-    missing = [s for s in names if s not in available]
-    if missing:
-        shown = ", ".join(available[:30]) + (", ..." if len(available) > 30 else "")
-        raise DataSourceError(where, f"unknown symbol{'s' if len(missing) > 1 else ''} "
-                              f"{', '.join(repr(s) for s in missing)}{did_you_mean(missing[0], available)}"
-                              f" (available: {shown})")
 
 
 def pick_symbols(available: Sequence[str], wanted: Sequence[str] | None,

@@ -22,7 +22,7 @@ from multifolio.analytics.concurrency import crash_bars, equal_weight_index, win
 from multifolio.analytics.drawdown import drawdown_series
 from multifolio.analytics.five_answers import five_answers
 from multifolio.analytics.kill_switch import kill_switch_events
-from multifolio.report.json_report import _metrics, _per_asset, recent_trades
+from multifolio.report.json_report import recent_trades, result_metrics, result_per_asset
 from multifolio.report.terminal import METRIC_ROWS, cell, fmt
 
 MAX_POINTS = 4000
@@ -177,9 +177,9 @@ def render_html(result: Any, close: pd.DataFrame | None = None, title: str = "mu
     """The report as one HTML string (plotly.js embedded once, in the first figure)."""
     if close is None:
         close = getattr(result, "close", None)
-    m = _metrics(result, close)
+    m = result_metrics(result, close)
     answers = five_answers(result, close, metrics=m)
-    table = _per_asset(result)
+    table = result_per_asset(result)
     conc = answers["fill_correlation"]
 
     figures = [_equity_figure(result, m), _margin_figure(result), _concurrency_figure(result, conc, close),

@@ -67,7 +67,8 @@ def to_jsonable(obj: Any) -> Any:
     return repr(obj)
 
 
-def _metrics(result: Any, close: pd.DataFrame | None) -> dict[str, Any]:
+def result_metrics(result: Any, close: pd.DataFrame | None) -> dict[str, Any]:
+    """The metrics of a Result (its cached ones unless prices are passed)."""
     # a Result caches its metrics; with prices passed explicitly they are computed afresh so that the
     # crash-bar figures use them
     if close is None and hasattr(result, "metrics"):
@@ -75,7 +76,8 @@ def _metrics(result: Any, close: pd.DataFrame | None) -> dict[str, Any]:
     return compute_metrics(result, close)
 
 
-def _per_asset(result: Any) -> pd.DataFrame:
+def result_per_asset(result: Any) -> pd.DataFrame:
+    """The per-asset table of a Result (cached on a Result)."""
     return result.per_asset if hasattr(result, "per_asset") else per_asset_table(result)
 
 
@@ -91,8 +93,8 @@ def recent_trades(result: Any, n: int = N_RECENT_TRADES) -> pd.DataFrame:
 
 def result_to_dict(result: Any, close: pd.DataFrame | None = None) -> dict[str, Any]:
     """The JSON report of ``result`` as a JSON-safe dict (keys in the module docstring)."""
-    m = _metrics(result, close)
-    table = _per_asset(result)
+    m = result_metrics(result, close)
+    table = result_per_asset(result)
     answers = five_answers(result, close, metrics=m)
     ks = kill_switch_summary(result)
     symbols = list(result.symbols)

@@ -10,7 +10,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from multifolio.cli.config.schema import RunConfig
-from multifolio.data.window import did_you_mean
+from multifolio.data.selection import did_you_mean
 
 __all__ = ["ConfigError", "did_you_mean", "dotted", "format_validation_error", "line_for", "at_line",
            "yaml_index"]
