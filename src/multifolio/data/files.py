@@ -83,8 +83,7 @@ def normalise_frame(frame: pd.DataFrame, source: str, symbol: str, layout: Layou
     ``symbol`` names the rows of a long file without a symbol column; the time column is found and
     parsed here, per file, so files of one folder may name and format it differently.
     """
-    frame = frame.copy()
-    frame.columns = [str(c) for c in frame.columns]
+    frame = frame.set_axis([str(c) for c in frame.columns], axis=1)
     names = list(frame.columns)
     kind = detect_layout(names, layout)
     time_col = find_time_column(names)

@@ -97,8 +97,9 @@ class MarketData:
 
     One clock: the index is the union of all assets' timestamps. Where an asset has no bar its prices
     are NaN and it is not tradable; before its first bar (listing) and after its last (delisting) it is
-    not tradable either (``first_bar``/``last_bar`` give those positions). Timezone-naive timestamps are
-    taken as UTC.
+    not tradable either (``first_bar``/``last_bar`` give those positions). ``tradable`` follows one
+    rule, :func:`tradable_bars`: a bar is tradable when its open and its close are present.
+    Timezone-naive timestamps are taken as UTC; an index of bar numbers is refused.
     """
 
     def __init__(self, index: pd.DatetimeIndex, symbols: Iterable[str], open: np.ndarray,

@@ -86,13 +86,19 @@ def _epoch_to_ns(arr: np.ndarray, epoch_unit: str | None, source: str | None,
     return arr.astype(np.int64) * scale
 
 
+def _row(text: pd.Series, pos: int) -> int:
+    """The 1-based data row of position ``pos`` (``text`` may hold each distinct value once, indexed by
+    the row where it first occurs)."""
+    return int(text.index[pos]) + 1
+
+
 def _fail_unreadable(text: pd.Series, parsed: pd.Series, source: str | None, column: str | None,
                      how: str = "") -> None:
     bad = (parsed.isna() & text.notna()).to_numpy() | text.isna().to_numpy()
     if bad.any():
         row = int(bad.argmax())
         raise MarketDataError(f"unreadable timestamp {snippet(text.iloc[row])} in {_where(column)} "
-                              f"(row {row + 1}){how}", source=source)
+                              f"(row {_row(text, row)}){how}", source=source)
 
 
 def _day_month_order(first: np.ndarray, second: np.ndarray, text: pd.Series, source: str | None,
@@ -103,8 +109,8 @@ def _day_month_order(first: np.ndarray, second: np.ndarray, text: pd.Series, sou
     if day_first.any() and month_first.any():
         i, j = int(day_first.argmax()), int(month_first.argmax())
         raise MarketDataError(
-            f"{_where(column)} mixes day-first {snippet(text.iloc[i])} (row {i + 1}) and month-first "
-            f"{snippet(text.iloc[j])} (row {j + 1}) dates", source=source)
+            f"{_where(column)} mixes day-first {snippet(text.iloc[i])} (row {_row(text, i)}) and "
+            f"month-first {snippet(text.iloc[j])} (row {_row(text, j)}) dates", source=source)
     if day_first.any():
         return DAYFIRST
     if month_first.any():
@@ -134,7 +140,7 @@ def _parse_text(text: pd.Series, date_format: str | None, source: str | None,
     if date_format is not None:  # dayfirst/monthfirst given for text that is not dd.mm.yyyy-like
         bad = parts[0].isna().to_numpy()
         row = int(bad.argmax())
-        raise MarketDataError(f"timestamp {snippet(text.iloc[row])} in {_where(column)} (row {row + 1}) "
+        raise MarketDataError(f"timestamp {snippet(text.iloc[row])} in {_where(column)} (row {_row(text, row)}) "
                               f"is not a dd.mm.yyyy / mm/dd/yyyy date, so date_format={date_format!r} "
                               "does not apply; pass an explicit format", source=source)
     parsed = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce")
@@ -196,5 +202,10 @@ def timestamps_to_ns(values: Any, source: str | None = None, *, date_format: str
             parsed = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns, UTC]")
         _fail_unreadable(text.where(text.notna()), parsed, source, column)
         return pd.DatetimeIndex(parsed).as_unit("ns").asi8
-    parsed = _parse_text(text.str.strip(), date_format, source, column)
-    return pd.DatetimeIndex(parsed).as_unit("ns").asi8
+    # Timestamps repeat across symbols: parse each distinct text once (indexed by its first row).
+    codes, uniques = pd.factorize(text)
+    first_rows = np.full(len(uniques), len(text), dtype=np.int64)
+    np.minimum.at(first_rows, codes, np.arange(len(text)))
+    distinct = pd.Series(np.asarray(uniques, dtype=object), index=first_rows, dtype=object).str.strip()
+    parsed = _parse_text(distinct, date_format, source, column)
+    return pd.DatetimeIndex(parsed).as_unit("ns").asi8[codes]
