@@ -140,7 +140,8 @@ def _parse_text(text: pd.Series, date_format: str | None, source: str | None,
     if date_format is not None:  # dayfirst/monthfirst given for text that is not dd.mm.yyyy-like
         bad = parts[0].isna().to_numpy()
         row = int(bad.argmax())
-        raise MarketDataError(f"timestamp {snippet(text.iloc[row])} in {_where(column)} (row {_row(text, row)}) "
+        raise MarketDataError(f"timestamp {snippet(text.iloc[row])} in {_where(column)} "
+                              f"(row {_row(text, row)}) "
                               f"is not a dd.mm.yyyy / mm/dd/yyyy date, so date_format={date_format!r} "
                               "does not apply; pass an explicit format", source=source)
     parsed = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce")
