@@ -11,7 +11,7 @@ from multifolio.data.errors import MarketDataError
 from multifolio.data.exchange import fetch_ohlcv_to_store, make_exchange
 from multifolio.data.files import read_csv, read_parquet
 from multifolio.data.long import from_long
-from multifolio.data.market_data import MarketData
+from multifolio.data.market_data import MarketData, tradable_bars
 from multifolio.data.resample import resample
 from multifolio.data.store import CandleStore, default_store_path
 from multifolio.data.synthetic import crash_episodes, synthetic
@@ -33,4 +33,5 @@ __all__ = [
     "resample",
     "samples",
     "synthetic",
+    "tradable_bars",
 ]

@@ -15,6 +15,7 @@ import pandas as pd
 
 from multifolio.data.errors import MarketDataError
 from multifolio.data.timeframes import parse_timeframe
+from multifolio.data.timestamps import timestamps_to_ns
 from multifolio.data.validation import check_candles, check_timeframes
 
 if TYPE_CHECKING:
@@ -31,8 +32,47 @@ _ALIASES = {
     "close": ("close", "c", "price"),
     "volume": ("volume", "v", "vol"),
 }
-# Columns that describe where a candle comes from rather than a per-bar value.
-_IGNORED = {"exchange", "timeframe"}
+# Columns that describe where a candle comes from rather than a per-bar value, and adjusted closes
+# (Yahoo's "Adj Close"): prices are the traded OHLC; adjust them before loading if that is wanted.
+_IGNORED = {"exchange", "timeframe", "adj close", "adj_close", "adjclose", "adjusted_close",
+            "adjusted close"}
+# Names pandas and Arrow give an index column written without a name (``df.to_csv()``'s empty first
+# header cell, ``reset_index()``, ``to_parquet()``).
+_UNNAMED = {"", "index", "__index_level_0__"}
+
+
+def is_unnamed(name: str) -> bool:
+    """Whether a column name is what pandas/Arrow call an index column written without a name."""
+    low = str(name).strip().lower()
+    return low in _UNNAMED or low.startswith("unnamed: 0")
+
+
+def find_time_column(names: list[str]) -> str | None:
+    """The timestamp column: a known alias (any case), else an unnamed first column; None if neither."""
+    lower = {str(k).strip().lower(): k for k in names}
+    for alias in _ALIASES["timestamp"]:
+        if alias in lower:
+            return lower[alias]
+    if "__index_level_0__" in lower:  # a pandas index written to Parquet, wherever it sits
+        return lower["__index_level_0__"]
+    if names and is_unnamed(names[0]):
+        return names[0]
+    return None
+
+
+def canonical_names(names: list[str]) -> dict[str, str]:
+    """Renames that give OHLCV/symbol columns their role name (``Close`` -> ``close``), so files that
+    spell them differently line up when a folder is concatenated; the first alias of a role wins."""
+    lower = {str(k).strip().lower(): k for k in reversed(names)}
+    out: dict[str, str] = {}
+    for role, aliases in _ALIASES.items():
+        if role == "timestamp" or role in names:
+            continue
+        for alias in aliases:
+            if alias in lower:
+                out[lower[alias]] = role
+                break
+    return out
 
 
 def _columns(table: Any) -> dict[str, Any]:
@@ -52,43 +92,13 @@ def _columns(table: Any) -> dict[str, Any]:
 
 
 def _pick(cols: dict[str, Any], role: str) -> str | None:
-    lower = {k.lower(): k for k in cols}
+    if role == "timestamp":
+        return find_time_column(list(cols))
+    lower = {k.strip().lower(): k for k in cols}
     for alias in _ALIASES[role]:
         if alias in lower:
             return lower[alias]
     return None
-
-
-def timestamps_to_ns(values: Any, source: str | None = None) -> np.ndarray:
-    """Timestamps of any common form as int64 nanoseconds since the epoch, UTC.
-
-    Timezone-naive values are taken as UTC; aware ones are converted. Integers are epoch times whose
-    unit (s, ms, us, ns) is inferred from their magnitude, as exchanges export milliseconds.
-    """
-    try:
-        import pyarrow as pa
-
-        if isinstance(values, pa.ChunkedArray | pa.Array):
-            if pa.types.is_timestamp(values.type):
-                return values.cast(pa.timestamp("ns", values.type.tz)).cast(pa.int64()).to_numpy()
-            values = values.to_pandas()
-    except ImportError:  # pragma: no cover
-        pass
-    if isinstance(values, pd.Series | pd.Index) and isinstance(values.dtype, pd.DatetimeTZDtype):
-        return pd.DatetimeIndex(values).tz_convert("UTC").as_unit("ns").asi8
-    arr = np.asarray(values)
-    if arr.dtype.kind == "M":
-        return arr.astype("datetime64[ns]").view(np.int64)
-    if arr.dtype.kind in "iu" or (arr.dtype.kind == "f" and np.isfinite(arr).all()):
-        ints = arr.astype(np.int64)
-        mag = np.abs(ints).max() if len(ints) else 0
-        scale = 1 if mag > 10**17 else 10**3 if mag > 10**14 else 10**6 if mag > 10**11 else 10**9
-        return ints * scale
-    parsed = pd.to_datetime(pd.Series(arr), utc=True, errors="coerce", format="mixed")
-    bad = parsed.isna().to_numpy()
-    if bad.any():
-        raise MarketDataError(f"unreadable timestamp {arr[int(bad.argmax())]!r}", source=source)
-    return pd.DatetimeIndex(parsed).as_unit("ns").asi8
 
 
 def _floats(col: Any, name: str, source: str | None) -> np.ndarray:
@@ -110,16 +120,22 @@ def _strings(col: Any) -> np.ndarray:
 
 def from_long(table: Any, on_duplicate: OnDuplicate = "error", timeframe: str | None = None,
               source: str | None = None, sources: Mapping[str, str] | None = None,
-              symbol: str | None = None) -> MarketData:
+              symbol: str | None = None, *, date_format: str | None = None,
+              epoch_unit: str | None = None) -> MarketData:
     """MarketData from a long table ``timestamp, symbol, open, high, low, close, volume``.
 
     - Column names are case-insensitive; common aliases are accepted (``ts``/``date``/``time``,
-      ``ticker``/``asset``). Only ``timestamp``, ``symbol`` and ``close`` are required: missing
+      ``ticker``/``asset``); an unnamed first column (pandas' ``to_csv()`` index) is the timestamp.
+      ``Adj Close`` is ignored (prices are the traded ones). Only ``timestamp``, ``symbol`` and
+      ``close`` are required: missing
       open/high/low default to close, missing volume to NaN. ``symbol`` supplies the symbol when the
       table has no symbol column (one file per symbol).
     - Extra numeric columns become extra fields (``md.field(name)``); ``exchange`` and ``timeframe``
       columns are ignored.
-    - Timezone-naive timestamps are taken as UTC. Rows may come in any order; they are sorted.
+    - Timestamps are read as in :mod:`multifolio.data.timestamps`: one format per column (day-first
+      or month-first decided on the whole column, or ``date_format``), integer epochs by a unit
+      inferred from their magnitude or given as ``epoch_unit``. Timezone-naive timestamps are taken
+      as UTC. Rows may come in any order; they are sorted.
     - A repeated (symbol, timestamp) is an error unless ``on_duplicate="last"`` (the last row in
       input order wins). Prices are validated (see :mod:`multifolio.data.validation`), and all symbols
       must share one timeframe (``timeframe`` pins it, e.g. ``"1h"``).
@@ -131,12 +147,14 @@ def from_long(table: Any, on_duplicate: OnDuplicate = "error", timeframe: str | 
     >>> md.symbols, md.close[:, 0].tolist(), md.field("score")[:, 1].tolist()
     (['A', 'B'], [1.0, 2.0], [0.3, nan])
     """
-    return prepare_long(table, on_duplicate, timeframe, source, sources, symbol).to_market_data()
+    return prepare_long(table, on_duplicate, timeframe, source, sources, symbol, date_format=date_format,
+                        epoch_unit=epoch_unit).to_market_data()
 
 
 def prepare_long(table: Any, on_duplicate: OnDuplicate = "error", timeframe: str | None = None,
                  source: str | None = None, sources: Mapping[str, str] | None = None,
-                 symbol: str | None = None) -> LongCandles:
+                 symbol: str | None = None, *, date_format: str | None = None,
+                 epoch_unit: str | None = None) -> LongCandles:
     """Parse, sort, de-duplicate and validate a long table (see :func:`from_long`) without pivoting."""
     if on_duplicate not in ("error", "last"):
         raise MarketDataError(f"on_duplicate must be 'error' or 'last', got {on_duplicate!r}")
@@ -148,7 +166,8 @@ def prepare_long(table: Any, on_duplicate: OnDuplicate = "error", timeframe: str
         missing.insert(1, "symbol")
     if missing:
         raise MarketDataError(f"long table lacks column(s) {missing}; it has {list(cols)}", source=source)
-    ts = timestamps_to_ns(cols[names["timestamp"]], source)
+    ts = timestamps_to_ns(cols[names["timestamp"]], source, date_format=date_format, epoch_unit=epoch_unit,
+                          column=names["timestamp"])
     n = len(ts)
     if names["symbol"] is not None:
         raw = cols[names["symbol"]]
@@ -164,7 +183,8 @@ def prepare_long(table: Any, on_duplicate: OnDuplicate = "error", timeframe: str
     values = {r: _floats(cols[names[r]], r, source) for r in ("open", "high", "low", "close", "volume")
               if names[r] is not None}
     used = {v for v in names.values() if v is not None}
-    extra = {k: _floats(v, k, source) for k, v in cols.items() if k not in used and k.lower() not in _IGNORED}
+    extra = {k: _floats(v, k, source) for k, v in cols.items()
+             if k not in used and k.strip().lower() not in _IGNORED}
     close = values["close"]
     open_, high, low = (values.get(r, close) for r in ("open", "high", "low"))
     volume = values.get("volume", np.full(n, np.nan))

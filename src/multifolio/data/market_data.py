@@ -11,23 +11,76 @@ import numpy as np
 import pandas as pd
 
 from multifolio.data.errors import MarketDataError
+from multifolio.data.timeframes import format_timeframe
 from multifolio.data.validation import check_candles, check_timeframes
 
 if TYPE_CHECKING:
+    from multifolio.data.files import Layout
     from multifolio.data.long import OnDuplicate
 
 PRICE_FIELDS = ("open", "high", "low", "close")
 OHLCV_FIELDS = ("open", "high", "low", "close", "volume")
 
 
-def _to_utc_index(index: pd.Index, source: str) -> pd.DatetimeIndex:
-    try:
-        idx = pd.DatetimeIndex(index)
-    except (TypeError, ValueError) as exc:
-        raise MarketDataError(f"index is not made of timestamps: {exc}", source=source) from exc
+def tradable_bars(open: np.ndarray, close: np.ndarray) -> np.ndarray:
+    """THE tradable rule: a bar is tradable when its open AND its close are present (finite).
+
+    An order can only fill at a price the bar has (the open for ``next_open``, the close for
+    ``close``), so a bar missing either is not tradable; a bar with a close but no open is a price
+    to mark at, not to trade at. ``MarketData.tradable`` is built from this rule (an explicit mask
+    can only narrow it).
+    """
+    return np.isfinite(open) & np.isfinite(close)
+
+
+_NO_TIMESTAMPS = ("{name} has no timestamps: its index is {kind}; give it a DatetimeIndex "
+                  "(e.g. df.set_index('timestamp') or pd.to_datetime(df.index, unit='ms')) "
+                  "or a timestamp column")
+
+
+def _to_utc_index(index: pd.Index, source: str, date_format: str | None = None) -> pd.DatetimeIndex:
+    if not isinstance(index, pd.DatetimeIndex):
+        index = pd.Index(index)
+        kind = "a RangeIndex" if isinstance(index, pd.RangeIndex) else f"of dtype {index.dtype}"
+        if _is_numeric(index):
+            # Bar numbers (or epochs of unknown unit) read as datetimes are nanoseconds from 1970.
+            name = source if source != "MarketData" else "the index"
+            raise MarketDataError(_NO_TIMESTAMPS.format(name=name, kind=kind), source=source)
+        from multifolio.data.timestamps import timestamps_to_ns
+
+        ns = timestamps_to_ns(index, source, date_format=date_format, column="index")
+        return pd.DatetimeIndex(ns.view("datetime64[ns]")).tz_localize("UTC")
     # Timezone-naive timestamps are taken as UTC (documented behaviour).
-    idx = idx.tz_localize("UTC") if idx.tz is None else idx.tz_convert("UTC")
+    idx = index.tz_localize("UTC") if index.tz is None else index.tz_convert("UTC")
+    if idx.hasnans:
+        raise MarketDataError("missing timestamp (NaT) in the index", source=source)
     return idx.as_unit("ns")
+
+
+def _with_time_index(frame: pd.DataFrame, name: str, date_format: str | None) -> pd.DataFrame:
+    """``frame`` indexed by UTC timestamps: its own index, or its timestamp column when the index is
+    a plain RangeIndex / numbers (bar numbers are never read as times)."""
+    out = frame.copy()
+    if _is_numeric(out.index):
+        from multifolio.data.long import find_time_column
+
+        names = [str(c) for c in out.columns]
+        col = find_time_column(names)
+        if col is None:
+            kind = "a RangeIndex" if isinstance(out.index, pd.RangeIndex) else f"of dtype {out.index.dtype}"
+            raise MarketDataError(_NO_TIMESTAMPS.format(name=name, kind=kind), source=name)
+        from multifolio.data.timestamps import timestamps_to_ns
+
+        key = out.columns[names.index(col)]
+        ns = timestamps_to_ns(out[key], name, date_format=date_format, column=col)
+        out = out.drop(columns=key)
+        out.index = pd.DatetimeIndex(ns.view("datetime64[ns]"))
+    out.index = _to_utc_index(out.index, name, date_format)
+    return out
+
+
+def _is_numeric(index: pd.Index) -> bool:
+    return isinstance(index, pd.RangeIndex) or index.dtype.kind in "iufb"
 
 
 class MarketData:
@@ -44,8 +97,9 @@ class MarketData:
 
     One clock: the index is the union of all assets' timestamps. Where an asset has no bar its prices
     are NaN and it is not tradable; before its first bar (listing) and after its last (delisting) it is
-    not tradable either (``first_bar``/``last_bar`` give those positions). Timezone-naive timestamps are
-    taken as UTC.
+    not tradable either (``first_bar``/``last_bar`` give those positions). ``tradable`` follows one
+    rule, :func:`tradable_bars`: a bar is tradable when its open and its close are present.
+    Timezone-naive timestamps are taken as UTC; an index of bar numbers is refused.
     """
 
     def __init__(self, index: pd.DatetimeIndex, symbols: Iterable[str], open: np.ndarray,
@@ -72,9 +126,8 @@ class MarketData:
         self.close = arr("close", close)
         self.volume = arr("volume", volume)
         self.fields = {str(k): arr(str(k), v) for k, v in (fields or {}).items()}
-        if tradable is None:
-            tradable = np.isfinite(self.close) & np.isfinite(self.open)
-        self.tradable = np.ascontiguousarray(tradable, dtype=bool)
+        rule = tradable_bars(self.open, self.close)
+        self.tradable = rule if tradable is None else np.ascontiguousarray(tradable, dtype=bool) & rule
         if len(self.index) > 1:
             diffs = np.diff(self.index.asi8)
             if (diffs <= 0).any():
@@ -171,36 +224,46 @@ class MarketData:
     @classmethod
     def from_frames(cls, close: pd.DataFrame, open: pd.DataFrame | None = None,
                     high: pd.DataFrame | None = None, low: pd.DataFrame | None = None,
-                    volume: pd.DataFrame | None = None, **fields: pd.DataFrame) -> MarketData:
+                    volume: pd.DataFrame | None = None, *, date_format: str | None = None,
+                    **fields: pd.DataFrame) -> MarketData:
         """Build from wide DataFrames (index = timestamps, columns = symbols).
 
+        Each frame needs timestamps: a DatetimeIndex, an index of date strings (read with one format
+        per index, see :mod:`multifolio.data.timestamps`; ``date_format`` pins it), or — when the
+        index is a plain RangeIndex — a timestamp column (``timestamp``/``date``/...). A frame with
+        bar numbers only is refused (they would read as nanoseconds after 1970).
         Frames are aligned on the union of their indexes (one clock) and the columns of ``close``.
         A missing open defaults to close; a missing high/low to max/min(open, close) (so close-only
-        data has OHLC = close); a missing volume is NaN. Candles are validated (MarketDataError).
+        data has OHLC = close); a missing volume is NaN. Candles are validated (MarketDataError), and
+        the open/high/low/volume frames must be on the timeframe of ``close`` (a daily close with an
+        hourly open is "mixed timeframes").
         """
         if not isinstance(close, pd.DataFrame):
             raise MarketDataError("close must be a wide DataFrame (index = timestamps, columns = symbols)")
         frames = {"open": open, "high": high, "low": low, "close": close, "volume": volume, **fields}
-        present = {k: v for k, v in frames.items() if v is not None}
+        present: dict[str, pd.DataFrame] = {}
         index = None
-        for name, frame in present.items():
+        for name, frame in frames.items():
+            if frame is None:
+                continue
             if not isinstance(frame, pd.DataFrame):
                 raise MarketDataError(f"{name} must be a DataFrame, got {type(frame).__name__}")
-            idx = _to_utc_index(frame.index, name)
+            f = _with_time_index(frame, name, date_format)
+            idx = f.index
             if idx.has_duplicates:
                 raise MarketDataError("duplicate timestamp", timestamp=idx[idx.duplicated()][0],
                                       source=name)
+            f.columns = [str(c) for c in f.columns]
+            present[name] = f
             index = idx if index is None else index.union(idx)
         assert index is not None
         index = index.sort_values()
-        symbols = [str(c) for c in close.columns]
+        symbols = [str(c) for c in present["close"].columns]
 
-        def aligned(name: str, frame: pd.DataFrame | None) -> np.ndarray | None:
-            if frame is None:
+        def aligned(name: str) -> np.ndarray | None:
+            f = present.get(name)
+            if f is None:
                 return None
-            f = frame.copy()
-            f.index = _to_utc_index(f.index, name)
-            f.columns = [str(c) for c in f.columns]
             missing = [s for s in symbols if s not in f.columns]
             if missing and name in OHLCV_FIELDS:
                 raise MarketDataError(f"{name} frame lacks symbols present in close",
@@ -211,50 +274,70 @@ class MarketData:
             except (TypeError, ValueError) as exc:
                 raise MarketDataError(f"{name} holds non-numeric values: {exc}") from exc
 
-        c = aligned("close", close)
-        o = aligned("open", open)
-        h = aligned("high", high)
-        lo = aligned("low", low)
+        c = aligned("close")
+        assert c is not None
+        given = {k: aligned(k) for k in ("open", "high", "low", "volume")}
+        o, h, lo = (given[k] for k in ("open", "high", "low"))
         o = c if o is None else o
         # A missing high/low is the bar's body (max/min of open and close), so open-and-close data
         # stays consistent; with close only, all four prices are the close.
         with np.errstate(invalid="ignore"):
             h = np.fmax(o, c) if h is None else h
             lo = np.fmin(o, c) if lo is None else lo
-        md = cls(index, symbols, open=o, high=h, low=lo, close=c, volume=aligned("volume", volume),
-                 fields={k: aligned(k, v) for k, v in fields.items()})
+        md = cls(index, symbols, open=o, high=h, low=lo, close=c, volume=given["volume"],
+                 fields={k: aligned(k) for k in fields})
         md.validate()
         # One timeframe, judged like long tables: each symbol's bars are the rows with a close.
         cols, rows = np.nonzero(~np.isnan(c).T)
-        check_timeframes(cols, index.asi8[rows], symbols, source="close")
+        step = check_timeframes(cols, index.asi8[rows], symbols, source="close")
+        # The other price frames must be on that timeframe too (not a daily close with hourly opens).
+        for name, a in given.items():
+            if a is None or step is None:
+                continue
+            cols, rows = np.nonzero(~np.isnan(a).T)
+            try:
+                theirs = check_timeframes(cols, index.asi8[rows], symbols, source=name)
+            except MarketDataError as exc:
+                raise MarketDataError(f"mixed timeframes: {name} is not on the {format_timeframe(step)} "
+                                      f"bars of close ({exc.problem})", symbol=exc.symbol,
+                                      timestamp=exc.timestamp, source=name) from None
+            if theirs is not None and theirs != step:
+                raise MarketDataError(f"mixed timeframes: {name} has {format_timeframe(theirs)} bars, "
+                                      f"close has {format_timeframe(step)} bars", source=name)
         return md
 
     @classmethod
     def from_long(cls, table: Any, on_duplicate: OnDuplicate = "error",
-                  timeframe: str | None = None) -> MarketData:
+                  timeframe: str | None = None, *, date_format: str | None = None,
+                  epoch_unit: str | None = None) -> MarketData:
         """Build from a long table ``timestamp, symbol, open, high, low, close, volume`` (+ extra fields).
 
         See :func:`multifolio.data.long.from_long` for columns, sorting, duplicates and checks.
         """
         from multifolio.data.long import from_long
 
-        return from_long(table, on_duplicate=on_duplicate, timeframe=timeframe)
+        return from_long(table, on_duplicate=on_duplicate, timeframe=timeframe, date_format=date_format,
+                         epoch_unit=epoch_unit)
 
     @classmethod
     def read_csv(cls, path: str | Path, on_duplicate: OnDuplicate = "error",
-                 timeframe: str | None = None) -> MarketData:
-        """Load one long CSV file or a folder of per-symbol CSV files (symbol = file name)."""
+                 timeframe: str | None = None, *, layout: Layout = "auto", date_format: str | None = None,
+                 epoch_unit: str | None = None) -> MarketData:
+        """Load a CSV file or a folder of them; see :func:`multifolio.data.files.read_csv`."""
         from multifolio.data.files import read_csv
 
-        return read_csv(path, on_duplicate=on_duplicate, timeframe=timeframe)
+        return read_csv(path, on_duplicate=on_duplicate, timeframe=timeframe, layout=layout,
+                        date_format=date_format, epoch_unit=epoch_unit)
 
     @classmethod
     def read_parquet(cls, path: str | Path, on_duplicate: OnDuplicate = "error",
-                     timeframe: str | None = None) -> MarketData:
-        """Load a long Parquet file (or a folder of them)."""
+                     timeframe: str | None = None, *, layout: Layout = "auto",
+                     date_format: str | None = None, epoch_unit: str | None = None) -> MarketData:
+        """Load a Parquet file (or a folder of them); see :func:`multifolio.data.files.read_parquet`."""
         from multifolio.data.files import read_parquet
 
-        return read_parquet(path, on_duplicate=on_duplicate, timeframe=timeframe)
+        return read_parquet(path, on_duplicate=on_duplicate, timeframe=timeframe, layout=layout,
+                            date_format=date_format, epoch_unit=epoch_unit)
 
     # -- selection -------------------------------------------------------------------------------
     def _take(self, rows: slice | np.ndarray, cols: list[int] | slice) -> MarketData:

@@ -12,7 +12,13 @@ fails half-way (bad file, interrupted fetch) leaves the store exactly as it was.
 and NumPy (no pandas pivot) to build :class:`MarketData` quickly. Timeframes are stored in the canonical
 short spelling ("1m", "1h", "4h", "1d").
 
-Extra fields of a MarketData (signals, scores) are not stored: the store holds candles only.
+Extra fields of a MarketData (signals, scores) are not stored: the store holds candles only. Bars
+without a close are not stored either (see :meth:`CandleStore.write`).
+
+One symbol's candles of one timeframe stay on one grid across imports: hourly bars at :30 are refused
+where :00 bars of that symbol are stored (they would merge into a 30-minute series), and daily bars
+stamped at another time of day (23:00 vs 00:00 UTC) likewise. Reading refuses symbols whose bars sit on
+different grids (alternating rows where nothing could trade).
 
 >>> from multifolio.data.synthetic import synthetic
 >>> with CandleStore(":memory:") as store:
@@ -24,6 +30,7 @@ Extra fields of a MarketData (signals, scores) are not stored: the store holds c
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -33,10 +40,13 @@ import numpy as np
 import pandas as pd
 
 from multifolio.data.errors import MarketDataError
-from multifolio.data.files import iter_csv_frames, read_parquet_table
+from multifolio.data.files import Layout, iter_csv_frames, iter_parquet_tables
 from multifolio.data.long import LongCandles, OnDuplicate, prepare_long, union_clock
 from multifolio.data.market_data import MarketData
 from multifolio.data.timeframes import BUCKET_ORIGIN, canonical_timeframe, format_timeframe, parse_timeframe
+from multifolio.data.validation import check_common_grid, check_timeframes
+
+log = logging.getLogger(__name__)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS candles (
@@ -53,6 +63,7 @@ _INSERT = ("INSERT OR REPLACE INTO candles SELECT ?, symbol, ?, ts, open, high, 
 # Bound the Arrow batch handed to DuckDB per INSERT so that huge imports do not double peak memory.
 _CHUNK_ROWS = 2_000_000
 _YEAR_NS = 31_556_952 * 10**9  # 365.2425 days
+_DAY_NS = 86_400 * 10**9
 
 DEFAULT_EXCHANGE = "local"
 STORE_ENV = "MULTIFOLIO_STORE"
@@ -81,6 +92,18 @@ def _storage_order(candles: LongCandles) -> np.ndarray:
     if len(year) == 0 or year.min() == year.max():
         return np.arange(len(year))
     return np.argsort((year - year.min()).astype(np.int16), kind="stable")
+
+
+def _with_close(candles: LongCandles) -> tuple[LongCandles, int]:
+    """The candles that have a close (finite), and how many were dropped for lacking one."""
+    keep = np.isfinite(candles.close)
+    dropped = int(len(keep) - keep.sum())
+    if not dropped:
+        return candles, 0
+    return LongCandles(candles.symbols, candles.codes[keep], candles.ts[keep],
+                       *(getattr(candles, f)[keep] for f in ("open", "high", "low", "close", "volume")),
+                       fields={k: v[keep] for k, v in candles.fields.items()},
+                       timeframe=candles.timeframe), dropped
 
 
 def _arrow_chunks(candles: LongCandles) -> Iterable[Any]:
@@ -128,6 +151,7 @@ class CandleStore:
         except duckdb.Error as exc:
             raise MarketDataError(f"cannot open candle store: {exc}", source=self.path) from exc
         self._con.execute("SET TimeZone = 'UTC'")
+        self.dropped = 0  # bars without a close skipped by the last write or import
         if not read_only:
             self._con.execute(_SCHEMA)
 
@@ -159,15 +183,22 @@ class CandleStore:
                  source: str | None = None) -> tuple[LongCandles, str]:
         if isinstance(data, MarketData):
             data.validate(source)
-            candles = LongCandles.from_market_data(data)
+            candles = LongCandles.from_market_data(data)  # the bars with a close
+            # Bars with some price or volume but no close are dropped: count them for the report.
+            with np.errstate(invalid="ignore"):
+                partial = np.isnan(data.close) & ~(np.isnan(data.open) & np.isnan(data.high)
+                                                   & np.isnan(data.low) & np.isnan(data.volume))
+            dropped = int(partial.sum())
             if timeframe is not None and candles.timeframe is not None:
                 # Pin the declared timeframe: bars finer than it would corrupt the key space.
-                from multifolio.data.validation import check_timeframes
-
                 check_timeframes(candles.codes, candles.ts, candles.symbols, parse_timeframe(timeframe),
                                  source)
         else:
-            candles = prepare_long(data, on_duplicate=on_duplicate, timeframe=timeframe, source=source)
+            candles, dropped = _with_close(prepare_long(data, on_duplicate=on_duplicate,
+                                                        timeframe=timeframe, source=source))
+        if dropped:
+            self.dropped += dropped
+            log.warning("%s: %d bar(s) without a close not stored", source or "write", dropped)
         if timeframe is None:
             if candles.timeframe is None:
                 raise MarketDataError("cannot infer the timeframe from single bars; pass timeframe=",
@@ -208,29 +239,34 @@ class CandleStore:
         """Upsert candles from a MarketData or a long table (one transaction); returns rows written.
 
         ``timeframe`` (e.g. "1h") is inferred from the bar spacing when omitted. Idempotent: writing
-        the same data again changes nothing. Bars without a close (NaN) are not stored.
+        the same data again changes nothing. Bars without a close (NaN) are not stored and not
+        counted in the returned number; how many were dropped is in ``store.dropped`` and logged as a
+        warning (logger ``multifolio.data.store``). Bars off the grid of the symbol's stored candles
+        of this timeframe are refused (see the module docstring).
         """
         return self.write_many([data], exchange=exchange, timeframe=timeframe, on_duplicate=on_duplicate)
 
     def import_csv(self, path: str | Path, exchange: str = DEFAULT_EXCHANGE, timeframe: str | None = None,
-                   on_duplicate: OnDuplicate = "error", pattern: str = "*.csv") -> int:
-        """Import one long CSV file or a folder of per-symbol CSV files, all in one transaction.
+                   on_duplicate: OnDuplicate = "error", pattern: str = "*.csv", *, layout: Layout = "auto",
+                   date_format: str | None = None, epoch_unit: str | None = None) -> int:
+        """Import one CSV file or a folder of per-symbol CSV files, all in one transaction.
 
-        Files are read and validated one by one, so a folder larger than memory can be imported; a bad
-        file anywhere rolls the whole import back (its error names the file).
+        Files are read as by :func:`multifolio.data.files.read_csv` (long or wide; ``date_format``,
+        ``epoch_unit``) and validated one by one, so a folder larger than memory can be imported; a
+        bad file anywhere rolls the whole import back (its error names the file).
         """
-        batches = ((frame, str(f)) for f, frame in iter_csv_frames(path, pattern))
+        batches = ((frame, str(f)) for f, frame in iter_csv_frames(
+            path, pattern, layout=layout, date_format=date_format, epoch_unit=epoch_unit))
         return self._write_sourced(batches, exchange, timeframe, on_duplicate)
 
     def import_parquet(self, path: str | Path, exchange: str = DEFAULT_EXCHANGE,
-                       timeframe: str | None = None, on_duplicate: OnDuplicate = "error") -> int:
-        """Import a long Parquet file (or folder); without a symbol column the file name is the symbol."""
-        import pyarrow as pa
-
-        table = read_parquet_table(path)
-        if not any(c.lower() in ("symbol", "ticker", "asset", "pair") for c in table.column_names):
-            table = table.append_column("symbol", pa.array([Path(path).stem] * table.num_rows, pa.string()))
-        return self._write_sourced([(table, str(path))], exchange, timeframe, on_duplicate)
+                       timeframe: str | None = None, on_duplicate: OnDuplicate = "error", *,
+                       layout: Layout = "auto", date_format: str | None = None,
+                       epoch_unit: str | None = None) -> int:
+        """Import a Parquet file (or folder); without a symbol column the file name is the symbol."""
+        batches = ((table, str(f)) for f, table in iter_parquet_tables(
+            path, layout=layout, date_format=date_format, epoch_unit=epoch_unit))
+        return self._write_sourced(batches, exchange, timeframe, on_duplicate)
 
     def _write_sourced(self, batches: Iterable[tuple[Any, str]], exchange: str, timeframe: str | None,
                        on_duplicate: OnDuplicate) -> int:
@@ -238,16 +274,54 @@ class CandleStore:
         con = self.con
         con.execute("BEGIN TRANSACTION")
         total = 0
+        self.dropped = 0
         try:
             for table, source in batches:
                 candles, tf = self._candles(table, timeframe, on_duplicate, source)
                 timeframe = timeframe or tf  # later batches must match the first one's timeframe
+                self._check_grid(candles, str(exchange), tf, source)
                 total += self._insert(candles, str(exchange), tf)
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
             raise
         return total
+
+    def _check_grid(self, candles: LongCandles, exchange: str, timeframe: str, source: str | None) -> None:
+        """Refuse candles off the grid of the same symbols' stored candles of this timeframe."""
+        if len(candles) == 0:
+            return
+        step = int(parse_timeframe(timeframe).value)
+        lo, hi = int(candles.ts.min()) - step, int(candles.ts.max()) + step
+        present = np.unique(candles.codes)
+        names = [candles.symbols[int(c)] for c in present]
+        where = "exchange = ? AND timeframe = ? AND symbol IN (SELECT unnest(?::VARCHAR[]))"
+        params: list[Any] = [exchange, timeframe, names]
+        if step < _DAY_NS:
+            # One row per (symbol, offset on the grid) stored: compare with the new bars' offsets.
+            rows = self.con.execute(
+                f"SELECT symbol, min(epoch_ns(ts)) FROM candles WHERE {where} "
+                "GROUP BY symbol, epoch_ns(ts) % ?", [*params, step]).fetchall()
+            if not rows:
+                return
+            codes = np.array([candles.symbols.index(r[0]) for r in rows], dtype=np.int64)
+            ts = np.array([r[1] for r in rows], dtype=np.int64)
+        else:  # daily and coarser: the stored bars around the new ones (stamps may drift an hour)
+            rows = self.con.execute(
+                f"SELECT symbol, epoch_ns(ts) FROM candles WHERE {where} AND ts BETWEEN "
+                "make_timestamptz(?::BIGINT) AND make_timestamptz(?::BIGINT)",
+                [*params, lo // 1000, hi // 1000]).fetchall()
+            if not rows:
+                return
+            codes = np.array([candles.symbols.index(r[0]) for r in rows], dtype=np.int64)
+            ts = np.array([r[1] for r in rows], dtype=np.int64)
+        both_codes, both_ts = np.r_[candles.codes, codes], np.r_[candles.ts, ts]
+        try:
+            check_common_grid(both_codes, both_ts, candles.symbols, parse_timeframe(timeframe))
+        except MarketDataError as exc:
+            raise MarketDataError(f"{exc.problem}, against the {timeframe} candles already stored on "
+                                  f"{exchange}", symbol=exc.symbol, timestamp=exc.timestamp,
+                                  source=source) from None
 
     # -- reading -----------------------------------------------------------------------------------
     def symbols(self, timeframe: str | None = None, exchange: str | None = None) -> list[str]:
@@ -399,6 +473,7 @@ class CandleStore:
             out[flat] = table.column(name).to_numpy(zero_copy_only=False)
             return out.reshape(len(clock), n)
 
+        check_common_grid(codes, ts, symbols, step, source=self.path)
         index = pd.DatetimeIndex(clock.view("datetime64[ns]")).tz_localize("UTC")
         return MarketData(index, symbols, *(field(f) for f in ("open", "high", "low", "close", "volume")))
 
