@@ -44,7 +44,8 @@ def test_specs_on_data_loaded_once_equal_the_yaml_path(name: str) -> None:
 
 def test_a_spec_is_frozen_picklable_and_describes_the_run() -> None:
     spec = RunSpec(strategy="top_n", params={"k": 2, "lookback": 24, "schedule": "daily"},
-                   account=AccountSpec(capital=5_000.0, fees=0.001), symbols=("BTC/USDT", "ETH/USDT", "SOL/USDT"),
+                   account=AccountSpec(capital=5_000.0, fees=0.001),
+                   symbols=("BTC/USDT", "ETH/USDT", "SOL/USDT"),
                    rules=(RuleSpec("kill_switch", {"window": 24, "threshold": 20}),), days=20,
                    warmup_bars=24, crash_pct=6.0, crash_window_hours=12.0)
     with pytest.raises(AttributeError):

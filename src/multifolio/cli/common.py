@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -23,6 +23,7 @@ from rich.progress import (
 )
 from rich.text import Text
 
+from multifolio.data.timestamps import date_format_hint
 from multifolio.sweep.runner import SweepError
 
 # Reports go to stdout; errors and progress to stderr, so `--json > out.json` stays clean.
@@ -50,9 +51,20 @@ def error_line(message: str) -> None:
     err_console.print(Text(f"error: {text}", style="bold red"))
 
 
+#: The library's advice names keyword arguments; a CLI user is told the option to pass instead, a
+#: config user the key to set.
+CLI_SPELLING = {"pass timeframe=": "pass --timeframe", "pass exchange=": "pass --exchange",
+                date_format_hint(): date_format_hint("--date-format")}
+CONFIG_SPELLING = {"pass timeframe=": "set data.timeframe", "pass exchange=": "set data.exchange",
+                   date_format_hint(): date_format_hint("data.date_format")}
+
+
 @contextmanager
-def guard(debug: bool = False) -> Iterator[None]:
+def guard(debug: bool = False, spelling: Mapping[str, str] = CLI_SPELLING) -> Iterator[None]:
     """Turn exceptions into one red line and an exit code; ``debug`` re-raises with the traceback.
+
+    ``spelling`` rewrites the library's advice for the audience (``--timeframe`` for a command-line
+    option, ``data.timeframe`` for a configuration key).
 
     Bad input (``ValueError`` and its subclasses ``ConfigError``/``MarketDataError``, missing files,
     missing optional packages) exits with code 2; anything else is an internal error (code 1).
@@ -75,7 +87,7 @@ def guard(debug: bool = False) -> Iterator[None]:
             # Our own module failing to import is a broken installation, not bad input.
             error_line(f"internal error: {exc} (run again with --debug for the traceback)")
             raise typer.Exit(EXIT_INTERNAL) from None
-        error_line(_describe(exc))
+        error_line(_respell(_describe(exc), spelling))
         raise typer.Exit(EXIT_BAD_INPUT) from None
     except Exception as exc:  # noqa: BLE001 - the policy is: no traceback unless --debug
         if debug:
@@ -86,6 +98,12 @@ def guard(debug: bool = False) -> Iterator[None]:
             raise typer.Exit(EXIT_BAD_INPUT) from None
         error_line(f"internal error: {type(exc).__name__}: {exc} (run again with --debug for the traceback)")
         raise typer.Exit(EXIT_INTERNAL) from None
+
+
+def _respell(message: str, spelling: Mapping[str, str]) -> str:
+    for api, cli in spelling.items():
+        message = message.replace(api, cli)
+    return message
 
 
 def _describe(exc: BaseException) -> str:

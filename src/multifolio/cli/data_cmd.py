@@ -26,6 +26,13 @@ def import_(
     exchange: str = typer.Option("local", "--exchange", help="exchange name to file the candles under"),
     timeframe: str | None = typer.Option(None, "--timeframe", help="bar size (default: inferred)"),
     last: bool = typer.Option(False, "--keep-last", help="keep the last of duplicate timestamps"),
+    date_format: str | None = typer.Option(
+        None, "--date-format", help="dayfirst, monthfirst or a strftime format such as '%d.%m.%Y %H:%M' "
+        "(default: one format inferred per file, ambiguous dates refused)"),
+    epoch_unit: str | None = typer.Option(
+        None, "--epoch-unit", help="s, ms, us or ns for integer timestamps (default: from magnitude)"),
+    layout: str = typer.Option("auto", "--layout", help="auto, long (timestamp, symbol, OHLCV) or wide "
+                                                       "(one close column per symbol)"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no summary line"),
     debug: bool = typer.Option(False, "--debug", help="show the traceback on errors"),
 ) -> None:
@@ -43,13 +50,14 @@ def import_(
             for p in paths:
                 parquet = p.suffix.lower() in (".parquet", ".pq") or (
                     p.is_dir() and any(p.glob("*.parquet")) and not any(p.glob("*.csv")))
-                if parquet:
-                    n = st.import_parquet(p, exchange=exchange, timeframe=timeframe, on_duplicate=on_dup)
-                else:
-                    n = st.import_csv(p, exchange=exchange, timeframe=timeframe, on_duplicate=on_dup)
+                read = st.import_parquet if parquet else st.import_csv
+                n = read(p, exchange=exchange, timeframe=timeframe, on_duplicate=on_dup, layout=layout,
+                         date_format=date_format, epoch_unit=epoch_unit)
                 total += n
                 if not quiet:
-                    err_console.print(f"{p}: {n:,} candles", highlight=False)
+                    dropped = st.dropped
+                    note = f" ({dropped:,} bars without a close not stored)" if dropped else ""
+                    err_console.print(f"{p}: {n:,} candles{note}", highlight=False)
         if not quiet:
             console.print(f"imported {total:,} candles into {path}", highlight=False)
 

@@ -9,6 +9,7 @@ from typing import Any
 import typer
 
 from multifolio.cli.common import (
+    CONFIG_SPELLING,
     BadInput,
     ProgressReporter,
     console,
@@ -93,7 +94,7 @@ def run(
 
     Overrides given here (--start, --end, --days) replace the config's period as a whole.
     """
-    with guard(debug):
+    with guard(debug, CONFIG_SPELLING):
         execute(config, json_out=json_out, output=output, html=html, capital=capital, assets=assets,
                 days=days, start=start, end=end, exchange=exchange, kill_switch_pct=kill_switch_pct,
                 kill_switch_window=kill_switch_window, quiet=quiet)
@@ -121,7 +122,7 @@ def demo(
     debug: bool = typer.Option(False, "--debug", help="show the traceback on errors"),
 ) -> None:
     """Run the bundled multi-asset example on the sample crypto data, print the report, write the JSON."""
-    with guard(debug):
+    with guard(debug, CONFIG_SPELLING):
         path = demo_config_path()
         if not quiet:
             err_console.print(f"demo config: {path}", highlight=False)

@@ -16,7 +16,7 @@ import pandas as pd
 import typer
 from rich.table import Table
 
-from multifolio.cli.common import BadInput, console, err_console, guard, progress_enabled
+from multifolio.cli.common import CONFIG_SPELLING, BadInput, console, err_console, guard, progress_enabled
 
 
 def _number_list(value: str, option: str, integer: bool) -> list[Any]:
@@ -129,7 +129,7 @@ def sweep(
     debug: bool = typer.Option(False, "--debug", help="show the traceback on errors"),
 ) -> None:
     """Capital sizing sweep: every capital x asset-count pair on one shared pool, run in parallel."""
-    with guard(debug):
+    with guard(debug, CONFIG_SPELLING):
         from multifolio.cli.config import load_config, sweep_config
         from multifolio.sweep.sizing import max_assets_per_capital
 

@@ -27,8 +27,10 @@ SAMPLES = ("crypto_hourly", "sp500_daily")
 class DataSource:
     """At most one of ``sample``, ``csv``, ``parquet``, ``store`` (none: the default candle store).
 
-    ``exchange`` narrows a store read; ``timeframe`` resamples file and sample data to a coarser bar and
-    picks the bar size of a store that holds several.
+    ``exchange`` narrows a store read; ``timeframe`` resamples file and sample data to a coarser bar (a
+    folder mixing bar sizes is resampled file by file) and picks the bar size of a store that holds
+    several; ``date_format`` and ``epoch_unit`` say how file timestamps read (see
+    :mod:`multifolio.data.timestamps`).
     """
 
     sample: str | None = None
@@ -37,6 +39,8 @@ class DataSource:
     store: str | None = None
     exchange: str | None = None
     timeframe: str | None = None
+    date_format: str | None = None
+    epoch_unit: str | None = None
 
     def __post_init__(self) -> None:
         given = [k for k in ("sample", "csv", "parquet", "store") if getattr(self, k) is not None]
@@ -54,21 +58,23 @@ def load_market_data(source: DataSource, symbols: Sequence[str] | None = None) -
 
     if source.sample is None and source.csv is None and source.parquet is None:
         return _read_store(source, symbols)
+    files = dict(timeframe=source.timeframe, date_format=source.date_format, epoch_unit=source.epoch_unit)
     if source.sample is not None:
         from multifolio.data import samples
 
         md = getattr(samples, source.sample)()
+        md = md if source.timeframe is None else resample(md, source.timeframe)
     elif source.csv is not None:
         _require_path(source.csv, "data.csv")
-        md = read_csv(source.csv)
+        md = read_csv(source.csv, **files)
     else:
         _require_path(source.parquet, "data.parquet")
-        md = read_parquet(source.parquet)
+        md = read_parquet(source.parquet, **files)
     if symbols is not None:
         check_symbols(list(symbols), list(md.symbols), "data.symbols")
         if list(symbols) != list(md.symbols):
             md = md.select(list(symbols))
-    return md if source.timeframe is None else resample(md, source.timeframe)
+    return md
 
 
 def _read_store(source: DataSource, symbols: Sequence[str] | None) -> MarketData:

@@ -52,7 +52,8 @@ def with_kill_switch(config: RunConfig, *, pct: float | None = None, window: flo
 def data_source(cfg: RunConfig) -> DataSource:
     dc = cfg.data
     return DataSource(sample=dc.sample, csv=dc.csv, parquet=dc.parquet, store=dc.store,
-                      exchange=dc.exchange, timeframe=dc.timeframe)
+                      exchange=dc.exchange, timeframe=dc.timeframe, date_format=dc.date_format,
+                      epoch_unit=dc.epoch_unit)
 
 
 def to_spec(cfg: RunConfig) -> RunSpec:

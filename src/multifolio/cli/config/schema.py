@@ -83,6 +83,10 @@ class DataConfig(BaseModel):
     symbols: list[str] | None = Field(None, description="symbols to use, in this order (default: all)")
     timeframe: str | None = Field(None, description="bar size, e.g. 1h or 1d (store source: required "
                                                     "when the store holds several)")
+    date_format: str | None = Field(None, description="file timestamps: dayfirst, monthfirst or a strftime "
+                                                      "format (default: one format inferred per file)")
+    epoch_unit: Literal["s", "ms", "us", "ns"] | None = Field(
+        None, description="unit of integer timestamps (default: inferred from their magnitude)")
     start: Timestamp = None
     end: Timestamp = None
     days: float | None = Field(None, gt=0, description="the last N days (or N days from start)")
