@@ -87,7 +87,8 @@ def planned_orders(plan: list[tuple]):
                 if not np.isfinite(px) or px <= 0:      # never listed yet: nothing to size with
                     continue
                 qty = frac * float(ctx.equity) / px
-                if abs(frac) < 1e-3 and kind in ("market", "notional", "limit", "stop"):
+                if (abs(frac) < 1e-3 or not qty) and kind in ("market", "notional", "limit", "stop",
+                                                               "flip"):
                     continue                            # a zero-size order is not a plan
                 if kind == "market":
                     ctx.order(sym, qty)
