@@ -21,13 +21,21 @@ Trades and costs
   ``n_fills``, ``n_orders``, ``orders_rejected``, ``rejected_margin``, ``rejected_min_notional``,
   ``liquidations`` (liquidation events).
 Shared-pool answers
-  ``peak_margin_ratio`` (max snapshots margin_ratio = margin used / initial capital, a fraction),
-  ``peak_margin_pct`` (the same in %), ``peak_margin_time``, ``peak_concurrent_positions``,
+  ``margin_account`` (bool: leverage other than 1 or shorting allowed; otherwise a cash account, which
+  borrows nothing), ``peak_margin_ratio`` (max snapshots margin_ratio = margin used / initial capital,
+  a fraction; in a cash account "margin used" is the gross exposure, so this is no margin figure
+  there), ``peak_margin_pct`` (the same in %), ``peak_margin_time``, ``peak_margin_equity_pct``
+  (margin used at that bar as % of that bar's equity), ``peak_exposure_pct`` (max over bars of gross
+  exposure as % of that bar's equity, bars with equity > 0), ``peak_exposure_time``.
+  ``margin_peak_summary(metrics)`` words the answer for either account. ``peak_concurrent_positions``,
   ``peak_concurrent_assets``, ``peak_filled_levels`` (max snapshots n_filled_levels, None when the
   strategy does not record it), ``crash_bars``, ``crash_mean_assets``, ``normal_mean_assets``
   (mean number of assets with positions on crash / other bars; None without prices),
   ``kill_switch_triggers`` (see ``kill_switch.kill_switch_summary``), ``kill_switch_window_hours``,
   ``kill_switch_threshold_pct``.
+Notes
+  ``notes``: list of sentences explaining figures reported as NaN that one would expect a number for
+  (a CAGR that cannot be annualised, see ``returns.cagr_pct``); empty for an ordinary run.
 """
 
 from __future__ import annotations
@@ -72,6 +80,82 @@ def _exposure_pct(result: Any) -> float:
     return math.nan
 
 
+def is_margin_account(result: Any) -> bool:
+    """A margin account when the run's settings allow shorting or use a leverage other than 1.
+
+    Without those settings (a hand-built Result), the snapshots decide: margin used below the gross
+    exposure means borrowed money; a short position means a margin account too.
+    """
+    settings = getattr(result, "settings", None) or {}
+    if "leverage" in settings or "allow_short" in settings:
+        lev = settings.get("leverage", 1.0)
+        levs = list(lev.values()) if isinstance(lev, dict) else [lev]
+        return bool(settings.get("allow_short", False)) or any(float(x) != 1.0 for x in levs)
+    snaps = result.snapshots
+    if {"margin_used", "gross_exposure"} <= set(snaps.columns) and len(snaps):
+        mu = snaps["margin_used"].astype(float).to_numpy()
+        gross = snaps["gross_exposure"].astype(float).to_numpy()
+        if np.any(mu < gross * (1.0 - 1e-9)):
+            return True
+    pos = getattr(result, "positions", None)
+    return bool(isinstance(pos, pd.DataFrame) and len(pos) and (pos.to_numpy(dtype=float) < 0).any())
+
+
+def _margin_figures(result: Any, equity: pd.Series) -> dict[str, Any]:
+    snaps = result.snapshots
+    out: dict[str, Any] = {"margin_account": is_margin_account(result), "peak_margin_ratio": math.nan,
+                           "peak_margin_pct": math.nan, "peak_margin_time": None,
+                           "peak_margin_equity_pct": math.nan, "peak_exposure_pct": math.nan,
+                           "peak_exposure_time": None}
+    if "margin_ratio" in snaps.columns and len(snaps) and snaps["margin_ratio"].notna().any():
+        mr = snaps["margin_ratio"].astype(float)
+        out.update({"peak_margin_ratio": float(mr.max()), "peak_margin_pct": float(mr.max() * 100.0),
+                    "peak_margin_time": mr.idxmax() if mr.max() > 0 else None})
+        t = out["peak_margin_time"]
+        if t is not None and "margin_used" in snaps.columns:
+            eq_t = float(equity.loc[t]) if t in equity.index else math.nan
+            mu_t = float(snaps.loc[t, "margin_used"])
+            out["peak_margin_equity_pct"] = mu_t / eq_t * 100.0 if eq_t > 0 else math.nan
+    if "gross_exposure" in snaps.columns and len(snaps) and len(equity) == len(snaps):
+        gross = snaps["gross_exposure"].astype(float).to_numpy()
+        eq = equity.to_numpy(dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            share = np.where(eq > 0, gross / eq, np.nan)
+        if np.isfinite(share).any():
+            k = int(np.nanargmax(share))
+            out["peak_exposure_pct"] = float(share[k] * 100.0)
+            out["peak_exposure_time"] = equity.index[k] if share[k] > 0 else None
+    return out
+
+
+def margin_peak_summary(metrics: dict[str, Any]) -> dict[str, Any]:
+    """The "margin peak" answer from the metrics, worded for the kind of account.
+
+    Cash account: nothing is borrowed, so the figure is the peak gross exposure as % of the equity at
+    that bar, and the line says "no margin". Margin account: the peak margin used as % of the initial
+    capital and as % of the equity at that bar.
+    """
+    def pct(x: Any) -> str:
+        return "-" if is_missing(x) else f"{x:.2f}%"
+
+    def at(t: Any) -> str:
+        return "" if t is None else f" ({pd.Timestamp(t).strftime('%Y-%m-%d %H:%M')})"
+
+    out = {k: metrics.get(k) for k in ("margin_account", "peak_margin_ratio", "peak_margin_pct",
+                                       "peak_margin_time", "peak_margin_equity_pct",
+                                       "peak_exposure_pct", "peak_exposure_time")}
+    out["time"] = metrics.get("peak_margin_time") if out["margin_account"] else \
+        metrics.get("peak_exposure_time")
+    if out["margin_account"]:
+        out["answer"] = (f"Margin peak: {pct(out['peak_margin_pct'])} of initial capital, "
+                         f"{pct(out['peak_margin_equity_pct'])} of equity at that bar, tied up as margin"
+                         f"{at(out['peak_margin_time'])}")
+    else:
+        out["answer"] = (f"Exposure peak: {pct(out['peak_exposure_pct'])} of equity"
+                         f"{at(out['peak_exposure_time'])}; cash account, no margin")
+    return out
+
+
 def compute_metrics(result: Any, close: pd.DataFrame | None = None) -> dict[str, Any]:
     """All metrics of a Result (keys and definitions in the module docstring).
 
@@ -105,7 +189,7 @@ def compute_metrics(result: Any, close: pd.DataFrame | None = None) -> dict[str,
         "volatility_pct": R.volatility_pct(rets, ppy),
         "sharpe": R.sharpe_ratio(rets, ppy),
         "sortino": R.sortino_ratio(rets, ppy),
-        "calmar": cagr / dd["max_drawdown_pct"] if dd["max_drawdown_pct"] > 0 else math.nan,
+        "calmar": _calmar(cagr, dd["max_drawdown_pct"]),
         **{k: dd[k] for k in ("max_drawdown_pct", "max_drawdown_duration_hours",
                               "deepest_drawdown_duration_hours", "max_drawdown_peak_time",
                               "max_drawdown_trough_time", "max_drawdown_recovery_time",
@@ -137,13 +221,7 @@ def compute_metrics(result: Any, close: pd.DataFrame | None = None) -> dict[str,
     events = result.events
     out["liquidations"] = int((events["kind"] == "liquidation").sum()) if len(events) else 0
 
-    snaps = result.snapshots
-    if "margin_ratio" in snaps.columns and len(snaps) and snaps["margin_ratio"].notna().any():
-        mr = snaps["margin_ratio"].astype(float)
-        out.update({"peak_margin_ratio": float(mr.max()), "peak_margin_pct": float(mr.max() * 100.0),
-                    "peak_margin_time": mr.idxmax() if mr.max() > 0 else None})
-    else:
-        out.update({"peak_margin_ratio": math.nan, "peak_margin_pct": math.nan, "peak_margin_time": None})
+    out.update(_margin_figures(result, equity))
 
     conc = fill_concurrency(result, close)
     out.update({k: conc[k] for k in ("peak_concurrent_positions", "peak_concurrent_assets",
@@ -152,7 +230,21 @@ def compute_metrics(result: Any, close: pd.DataFrame | None = None) -> dict[str,
     ks = kill_switch_summary(result)
     out.update({"kill_switch_triggers": ks["triggers"], "kill_switch_window_hours": ks["window_hours"],
                 "kill_switch_threshold_pct": ks["threshold_pct"]})
+    notes = []
+    if math.isnan(cagr) and days > 0 and final > 0:
+        notes.append(f"cagr_pct: not reported, a {out['total_return_pct']:+.2f}% return over "
+                     f"{days:.4g} days cannot be annualised (the compounded figure overflows); "
+                     "calmar likewise")
+    out["notes"] = notes
     return out
+
+
+def _calmar(cagr: float, mdd: float) -> float:
+    """cagr_pct / max_drawdown_pct; NaN without a drawdown or when the ratio is not finite."""
+    if not mdd > 0 or math.isnan(cagr):
+        return math.nan
+    ratio = cagr / mdd
+    return ratio if math.isfinite(ratio) else math.nan
 
 
 def is_missing(x: Any) -> bool:

@@ -108,15 +108,26 @@ def cagr_pct(final: float, initial: float, days: float) -> float:
 
     -100 when the equity is wiped out; NaN for an empty period. Short periods extrapolate
     aggressively (a 10% gain in 30 days is a ~219% CAGR): read it together with ``period_days``.
+    NaN, never an error, when the annualised growth factor is beyond floating point (+10% in one hour
+    compounds to e^835); ``compute_metrics`` then says why in ``metrics["notes"]``.
 
     >>> round(cagr_pct(121.0, 100.0, 2 * 365.25), 6)
     10.0
+    >>> cagr_pct(110.0, 100.0, 1 / 24)
+    nan
     """
     if days <= 0 or initial <= 0:
         return math.nan
     if final <= 0:
         return -100.0
+    log_growth = math.log(final / initial) * (365.25 / days) if final / initial > 0 else -math.inf
+    if not log_growth < MAX_LOG_GROWTH:
+        return math.nan
     return ((final / initial) ** (365.25 / days) - 1.0) * 100.0
+
+
+# the largest annual log growth whose CAGR in % is a finite float (e^709 ~ 8e307, times 100 < 1.8e308)
+MAX_LOG_GROWTH = 704.0
 
 
 def volatility_pct(returns: pd.Series, ppy: float) -> float:

@@ -109,6 +109,28 @@ def _event(t, kind, j, v0, v1, v2, ef, ei, counts):
 
 
 @nb.njit(cache=True)
+def tradable_prices(prices, op, cl, out):
+    """``out[j]`` = ``prices[j]`` where bar j is tradable, else NaN; returns ``out``.
+
+    The one rule of tradability (``MarketData.tradable``): a bar is tradable when its open and its
+    close are both present. No market, target or resting order fills on a bar that is not (a missing
+    open or a missing close alike: the price is "no price", reason ``no_price`` for market orders).
+    """
+    for j in range(out.shape[0]):
+        if np.isnan(op[j]) or np.isnan(cl[j]):
+            out[j] = np.nan
+        else:
+            out[j] = prices[j]
+    return out
+
+
+@nb.njit(cache=True)
+def _cash_short(acct, q, px, fee):
+    """Cash account only: would booking this fill leave cash below zero?"""
+    return acct[C.A_MARGIN] == 0.0 and acct[C.A_CASH] - q * px - fee < 0.0
+
+
+@nb.njit(cache=True)
 def _round_step(q, step):
     """Round |q| down to the asset's quantity step (toward zero)."""
     if step <= 0.0:
@@ -147,8 +169,12 @@ def execute_batch(t, prices, o_asset, o_kind, o_value, o_id, o_reason, placed,
     Orders (K rows, NaN value = no order) are market quantities, notionals, target weights or target
     quantities, converted to quantities against the portfolio value V = cash + sum qty x p. The parts that
     reduce a position fill first (sells before buys); the parts that open or extend one fill next, all
-    scaled by one common factor when cash (or free margin) cannot cover them. ``filled_out[k]`` receives
-    the filled quantity of order k.
+    scaled by one common factor when cash (or free margin) cannot cover them (fixed fees included).
+    In a cash account a reducing fill that would leave cash below zero (its proceeds after the
+    proportional fee do not cover its fixed fee and cash cannot make up the difference) is skipped
+    and logged as rejected ``insufficient_cash``: cash never goes below zero. ``prices`` must be NaN
+    where a bar is not tradable (``tradable_prices``). ``filled_out[k]`` receives the filled quantity
+    of order k.
     """
     k_orders = o_asset.shape[0]
     n_assets = pos.shape[1]
@@ -214,6 +240,11 @@ def execute_batch(t, prices, o_asset, o_kind, o_value, o_id, o_reason, placed,
                 continue
             s = cfg[C.C_SLIP, j]
             px = p * (1.0 - s) if q < 0.0 else p * (1.0 + s)
+            if _cash_short(acct, q, px, cfg[C.C_FEE, j] * abs(q) * px + cfg[C.C_FIXED, j]):
+                _reject(t, j, q, p, o_id[k], C.INSUFFICIENT_CASH, o_kind[k], placed, rf, ri, counts)
+                reduce_part[k] = 0.0
+                delta[k] = 0.0
+                continue
             _apply_fill(t, j, q, p, px, o_id[k], o_reason[k], o_kind[k], C.FILLED, placed, np.nan,
                         acct, pos, cfg, ff, fi, counts)
             filled_out[k] += q
@@ -298,7 +329,9 @@ def match_resting(t, op, hi, lo, bi, bf, acct, pos, cfg, ff, fi, rf, ri, counts)
 
     Priority: orders reducing a position first, stops before limits, then placement order. Each fill
     is checked against free margin (cash in a cash account); an opening fill that does not fit is
-    rejected. Returns the number of orders that changed state.
+    rejected, and in a cash account so is any fill (a reducing one too) that would leave cash below
+    zero (``insufficient_cash``). ``op`` must be NaN where the bar is not tradable (``run_span`` masks
+    it with ``tradable_prices``). Returns the number of orders that changed state.
     """
     m = bi.shape[0]
     if m == 0:
@@ -371,7 +404,8 @@ def match_resting(t, op, hi, lo, bi, bf, acct, pos, cfg, ff, fi, rf, ri, counts)
         fee = cfg[C.C_FEE, j] * abs(q) * px + cfg[C.C_FIXED, j]
         d_eq = q * (mark - px) - fee
         d_mu = (abs(new) - abs(held)) * mark / lev
-        if d_mu > 0.0 and (eq + d_eq) - (mu + d_mu) < -1e-9 * max(1.0, abs(eq)):
+        if (d_mu > 0.0 and (eq + d_eq) - (mu + d_mu) < -1e-9 * max(1.0, abs(eq))) \
+                or (d_mu <= 0.0 and _cash_short(acct, q, px, fee)):
             bi[r, C.B_STATUS] = C.REJECTED
             reason = C.INSUFFICIENT_MARGIN if margin else C.INSUFFICIENT_CASH
             _reject(t, j, q, p, bi[r, C.B_ID], reason, kind, bi[r, C.B_PLACED], rf, ri, counts)
@@ -417,7 +451,10 @@ def close_positions(t, prices, which, reason, acct, pos, cfg, ff, fi, rf, ri, co
     """Close the positions of the assets flagged in ``which`` at ``prices`` (slipped, with fees).
 
     An asset with no price keeps its position (it cannot trade). Forced closes ignore the exchange's
-    minimum notional and quantity step: they close exactly what is held.
+    minimum notional and quantity step: they close exactly what is held. In a cash account a close
+    whose proceeds (after the proportional fee) do not cover its fixed fee while cash cannot make up
+    the difference is rejected (``insufficient_cash``) and the position is kept: cash never goes
+    below zero.
     """
     for j in range(pos.shape[1]):
         q = pos[C.P_QTY, j]
@@ -429,6 +466,9 @@ def close_positions(t, prices, which, reason, acct, pos, cfg, ff, fi, rf, ri, co
             continue
         s = cfg[C.C_SLIP, j]
         px = p * (1.0 + s) if q < 0.0 else p * (1.0 - s)
+        if _cash_short(acct, -q, px, cfg[C.C_FEE, j] * abs(q) * px + cfg[C.C_FIXED, j]):
+            _reject(t, j, -q, p, -1, C.INSUFFICIENT_CASH, C.MARKET, t, rf, ri, counts)
+            continue
         _apply_fill(t, j, -q, p, px, -1, reason, C.MARKET, C.FILLED, t, np.nan, acct, pos, cfg, ff, fi,
                     counts)
 
@@ -527,11 +567,14 @@ def run_span(t0, t1, op, hi, lo, cl, last_bar, bi, bf, acct, pos, cfg, snap, qh,
     earlier when a ledger is nearly full).
     """
     room = room_needed(pos.shape[1], bi.shape[0])
+    op_t = np.empty(pos.shape[1])
     for t in range(t0, t1):
         if (counts[0] + room > ff.shape[0] or counts[1] + room > rf.shape[0]
                 or counts[2] + room > ef.shape[0]):
             return t
-        match_resting(t, op[t], hi[t], lo[t], bi, bf, acct, pos, cfg, ff, fi, rf, ri, counts)
+        # resting orders match only on tradable bars (open and close both present)
+        tradable_prices(op[t], op[t], cl[t], op_t)
+        match_resting(t, op_t, hi[t], lo[t], bi, bf, acct, pos, cfg, ff, fi, rf, ri, counts)
         end_of_bar(t, cl[t], last_bar, acct, pos, cfg, bi, snap, qh, ff, fi, rf, ri, ef, ei, counts,
                    t != delist_later)
     return t1
@@ -543,7 +586,9 @@ def run_weights(t0, t1, ex, cl, w, at_open, order_base, last_bar, bi, acct, pos,
     """The whole ``from_weights`` loop: target-weight batches from the rows of ``w`` (T x N).
 
     ``at_open``: the row decided at bar t executes at ``ex[t+1]`` (the next open, or the next close when
-    no open was given); otherwise at ``cl[t]``. Returns the first bar not processed.
+    no open was given); otherwise at ``cl[t]``. Either way only on a tradable bar (``ex`` and ``cl``
+    both present, ``tradable_prices``); elsewhere the asset's order is dropped (``no_price``). Returns
+    the first bar not processed.
     """
     n_assets = pos.shape[1]
     assets = np.arange(n_assets)
@@ -551,6 +596,7 @@ def run_weights(t0, t1, ex, cl, w, at_open, order_base, last_bar, bi, acct, pos,
     reasons = np.full(n_assets, C.REBALANCE, dtype=np.int64)
     ids = np.empty(n_assets, dtype=np.int64)
     filled = np.empty(n_assets)
+    px = np.empty(n_assets)
     room = room_needed(n_assets, 0)
     for t in range(t0, t1):
         if (counts[0] + room > ff.shape[0] or counts[1] + room > rf.shape[0]
@@ -559,14 +605,16 @@ def run_weights(t0, t1, ex, cl, w, at_open, order_base, last_bar, bi, acct, pos,
         if at_open and t > 0 and _has_weight(w[t - 1]):
             for j in range(n_assets):
                 ids[j] = order_base + (t - 1) * n_assets + j
-            execute_batch(t, ex[t], assets, kinds, w[t - 1], ids, reasons, t - 1,
+            execute_batch(t, tradable_prices(ex[t], ex[t], cl[t], px), assets, kinds, w[t - 1], ids,
+                          reasons, t - 1,
                           acct, pos, cfg, ff, fi, rf, ri, ef, ei, counts, filled)
         if not at_open:
             snapshot(t, cl[t], acct, pos, cfg, bi, snap, qh)  # updates the last known closes
             if _has_weight(w[t]):
                 for j in range(n_assets):
                     ids[j] = order_base + t * n_assets + j
-                execute_batch(t, cl[t], assets, kinds, w[t], ids, reasons, t,
+                execute_batch(t, tradable_prices(cl[t], ex[t], cl[t], px), assets, kinds, w[t], ids,
+                              reasons, t,
                               acct, pos, cfg, ff, fi, rf, ri, ef, ei, counts, filled)
         end_of_bar(t, cl[t], last_bar, acct, pos, cfg, bi, snap, qh, ff, fi, rf, ri, ef, ei, counts)
     return t1

@@ -26,6 +26,9 @@ PER_ASSET = {
     "qty_step": (0.0, 0.0, True),
 }
 
+# rates that are fractions of a fill's notional: a fee or slippage of 100% or more is a typo for bps
+FRACTIONS = ("fees", "slippage")
+
 
 def _check_value(name: str, value: Any, symbol: str | None) -> float:
     where = f" for {symbol!r}" if symbol is not None else ""
@@ -37,8 +40,8 @@ def _check_value(name: str, value: Any, symbol: str | None) -> float:
     if not math.isfinite(x) or (x < low if inclusive else x <= low):
         bound = f">= {low:g}" if inclusive else f"> {low:g}"
         raise ValueError(f"{name}{where} must be finite and {bound}, got {value!r}")
-    if name == "slippage" and x >= 1.0:
-        raise ValueError(f"slippage{where} is a fraction (0.001 = 10 bps) and must be < 1, got {value!r}")
+    if name in FRACTIONS and x >= 1.0:
+        raise ValueError(f"{name}{where} is a fraction (0.001 = 10 bps) and must be < 1, got {value!r}")
     return x
 
 

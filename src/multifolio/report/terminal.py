@@ -18,7 +18,7 @@ from rich.table import Table
 
 from multifolio.analytics.five_answers import five_answers
 from multifolio.analytics.kill_switch import kill_switch_events
-from multifolio.analytics.metrics import is_missing
+from multifolio.analytics.metrics import is_missing, margin_peak_summary
 from multifolio.report.json_report import recent_trades, result_metrics, result_per_asset
 
 # (metrics key, label, format) in the order the metrics table prints them
@@ -42,7 +42,9 @@ METRIC_ROWS: list[tuple[str, str, str]] = [
     ("fees_paid", "Fees paid", "{:,.2f}"),
     ("turnover", "Turnover (x mean equity)", "{:.2f}"),
     ("exposure_pct", "Exposure % of bars", "{:.1f}"),
+    ("peak_exposure_pct", "Peak exposure % of equity", "{:.2f}"),
     ("peak_margin_pct", "Peak margin % of capital", "{:.2f}"),
+    ("peak_margin_equity_pct", "Peak margin % of equity (that bar)", "{:.2f}"),
     ("peak_concurrent_positions", "Peak concurrent positions", "{:d}"),
     ("peak_concurrent_assets", "Peak concurrent assets", "{:d}"),
     ("kill_switch_triggers", "Kill-switch triggers", "{:d}"),
@@ -53,6 +55,9 @@ METRIC_ROWS: list[tuple[str, str, str]] = [
     ("period_days", "Period (days)", "{:.1f}"),
     ("n_bars", "Bars", "{:,d}"),
 ]
+
+# rows that mean nothing in a cash account (margin used there is just the gross exposure)
+CASH_HIDDEN = ("peak_margin_pct", "peak_margin_equity_pct")
 
 
 def fmt(value: Any, spec: str = "{:,.2f}") -> str:
@@ -90,14 +95,16 @@ def render_report(result: Any, console: Console | None = None, *, n_trades: int 
                   close: pd.DataFrame | None = None) -> Console:
     """Print the report of ``result`` to ``console`` (a new Console when None) and return it."""
     console = console or Console()
-    m = result_metrics(result, close)
+    m = resultresult_metrics(result, close)
     answers = five_answers(result, close, metrics=m)
+    # a cash account borrows nothing: its "margin peak" is exposure as % of equity (no margin)
+    answers["margin_peak"] = margin_peak_summary(m)
 
     console.rule("[bold]The five answers")
     for i, a in enumerate(answers.values(), start=1):
         console.print(f"[bold]{i}.[/bold] {a['answer']}", highlight=False)
 
-    table = result_per_asset(result)
+    table = resultresult_per_asset(result)
     t = Table(title="Per-asset results", title_justify="left")
     width = max([len(str(s)) for s in table.index] + [5])
     for col, justify in (("Asset", "left"), ("Trades", "right"), ("Win %", "right"), ("PnL", "right"),
@@ -151,6 +158,10 @@ def render_report(result: Any, console: Console | None = None, *, n_trades: int 
     t.add_column("Metric")
     t.add_column("Value", justify="right")
     for key, label, spec in METRIC_ROWS:
+        if key in CASH_HIDDEN and m.get("margin_account") is False:
+            continue                      # a cash account has no margin: its "margin" is its exposure
+        if key == "peak_exposure_pct" and m.get("margin_account") is False:
+            label += " (cash account, no margin)"
         if key in m:
             t.add_row(label, fmt(m[key], spec))
     console.print(t)
