@@ -163,7 +163,10 @@ def test_five_answers_lines():
     assert "4.01%" in a["max_drawdown"]["answer"] and "not recovered" in a["max_drawdown"]["answer"]
     assert "up to 2 of 2 assets" in a["fill_correlation"]["answer"]
     assert "no prices" in a["fill_correlation"]["answer"]
-    assert "28.60%" in a["margin_peak"]["answer"]
+    # a cash account: peak gross exposure over that bar's equity. At 02:00 BTC 20 x 98 + ETH 100 x 9 =
+    # 2,860 held; cash 10,000 - 1,001 - 1,001 - 981 = 7,017; equity 9,877 -> 28.96% (28.60% of capital)
+    assert f"Exposure peak: {2860 / 9877 * 100:.2f}% of equity" in a["margin_peak"]["answer"]
+    assert "cash account, no margin" in a["margin_peak"]["answer"]
     assert "would have fired 0 times" in a["kill_switch"]["answer"]
     assert a["sizing"]["source"] == "min_notional" and a["sizing"]["budget_per_asset"] == 5000.0
 

@@ -187,7 +187,8 @@ def test_daily_close_with_hourly_open_is_mixed_timeframes() -> None:
     hours = pd.date_range("2024-01-01", periods=97, freq="h", tz="UTC")
     close = pd.DataFrame({"A": np.full(5, 10.0)}, index=days)
     open_ = pd.DataFrame({"A": np.full(97, 10.0)}, index=hours)
-    with pytest.raises(MarketDataError, match="mixed timeframes: open has 1h bars, close has 1d bars"):
+    with pytest.raises(MarketDataError, match=r"mixed timeframes: open has 92 timestamp\(s\) close does not "
+                                              r"have \(open bars 1h apart, close has 1d bars\)"):
         MarketData.from_frames(close, open=open_, high=open_ + 1, low=open_ - 1)
 
 

@@ -230,11 +230,8 @@ def test_resting_limit_waits_for_a_tradable_bar(missing):
 
 # A missing open already dropped the order; a missing close needs the simulator to pass the pending
 # batch through K.tradable_prices (simulator.py is outside this change: see the issue note).
-NEEDS_SIMULATOR = pytest.mark.xfail(strict=True, reason="simulator.py must execute the pending batch at "
-                                    "K.tradable_prices(op[t], op[t], cl[t]) (cl[t] in close mode)")
 
-
-@pytest.mark.parametrize("missing", ["open", pytest.param("close", marks=NEEDS_SIMULATOR)])
+@pytest.mark.parametrize("missing", ["open", "close"])
 def test_strategy_market_order_does_not_fill_on_a_partial_bar(missing):
     open_, close = _partial(missing)
     data = mf.MarketData.from_frames(close, open=open_)
@@ -301,7 +298,7 @@ def test_resting_fill_that_crosses_zero_opens_at_the_fill_price(kind):
     assert not math.isnan(seen["avg"])
 
 
-@pytest.mark.parametrize("missing", [pytest.param("open", marks=NEEDS_SIMULATOR), "close"])
+@pytest.mark.parametrize("missing", ["open", "close"])
 def test_strategy_close_mode_order_does_not_fill_on_a_partial_bar(missing):
     # close mode: decided at bar 1 (partial) -> dropped (no_price); decided at bar 2 -> fills at 12.5.
     open_, close = _partial(missing)

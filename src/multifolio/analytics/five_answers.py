@@ -4,7 +4,8 @@
    running peak, on the one shared account, with the peak/trough/recovery times.
 2. ``fill_correlation``: the most assets and positions held at the same time, and the mean number of
    assets held on crash bars (equal-weight index down >= crash_pct over the window) against other bars.
-3. ``margin_peak``: max of ``snapshots.margin_ratio`` (margin used / initial capital), in %.
+3. ``margin_peak``: in a margin account, the peak of margin used as % of initial capital and of equity
+   at that bar; in a cash account (no margin), the peak gross exposure as % of that bar's equity.
 4. ``kill_switch``: how often the kill switch fired (the run's rule events), or, when the run had no
    kill-switch rule, how often one with the default 30% / 24 h would have fired on this equity curve.
 5. ``sizing``: when a sweep outcome is given (``sizing=``: a dict ``{capital: max_assets}`` or a
@@ -27,7 +28,7 @@ import pandas as pd
 
 from multifolio.analytics.concurrency import fill_concurrency
 from multifolio.analytics.kill_switch import kill_switch_summary
-from multifolio.analytics.metrics import compute_metrics, is_missing
+from multifolio.analytics.metrics import compute_metrics, is_missing, margin_peak_summary
 
 SIZING_CAPITALS = (1_000.0, 5_000.0, 10_000.0)
 
@@ -153,11 +154,7 @@ def five_answers(result: Any, close: pd.DataFrame | None = None, metrics: dict[s
     conc["answer"] = (f"Fill correlation: up to {conc['peak_concurrent_assets']} of {n} assets "
                       f"({conc['peak_concurrent_positions']} positions{levels}) held at once; {crash}")
 
-    margin = {"peak_margin_ratio": m["peak_margin_ratio"], "peak_margin_pct": m["peak_margin_pct"],
-              "time": m["peak_margin_time"]}
-    margin["answer"] = (f"Margin peak: {_num(m['peak_margin_pct'], '{:.2f}')}% of initial capital "
-                        f"tied up as margin" + (f" ({_ts(margin['time'])})" if margin["time"] is not None
-                                                else ""))
+    margin = margin_peak_summary(m)
 
     ks = kill_switch_summary(result)
     rule = f">= {ks['threshold_pct']:g}% loss within {ks['window_hours']:g} h"

@@ -290,20 +290,21 @@ class MarketData:
         # One timeframe, judged like long tables: each symbol's bars are the rows with a close.
         cols, rows = np.nonzero(~np.isnan(c).T)
         step = check_timeframes(cols, index.asi8[rows], symbols, source="close")
-        # The other price frames must be on that timeframe too (not a daily close with hourly opens).
-        for name, a in given.items():
-            if a is None or step is None:
+        # The other price frames must be on close's clock: timestamps close does not have are bars of
+        # another timeframe (a daily close with hourly opens). A missing value on a shared timestamp is
+        # only a partial bar (not tradable).
+        close_index = present["close"].index
+        for name in ("open", "high", "low", "volume"):
+            f = present.get(name)
+            if f is None or step is None:
                 continue
-            cols, rows = np.nonzero(~np.isnan(a).T)
-            try:
-                theirs = check_timeframes(cols, index.asi8[rows], symbols, source=name)
-            except MarketDataError as exc:
-                raise MarketDataError(f"mixed timeframes: {name} is not on the {format_timeframe(step)} "
-                                      f"bars of close ({exc.problem})", symbol=exc.symbol,
-                                      timestamp=exc.timestamp, source=name) from None
-            if theirs is not None and theirs != step:
-                raise MarketDataError(f"mixed timeframes: {name} has {format_timeframe(theirs)} bars, "
-                                      f"close has {format_timeframe(step)} bars", source=name)
+            extra = f.index.difference(close_index)
+            if len(extra):
+                theirs = pd.Series(f.index.sort_values()).diff().median()
+                raise MarketDataError(f"mixed timeframes: {name} has {len(extra)} timestamp(s) close does "
+                                      f"not have ({name} bars {format_timeframe(theirs)} apart, "
+                                      f"close has {format_timeframe(step)} bars)", timestamp=extra[0],
+                                      source=name)
         return md
 
     @classmethod

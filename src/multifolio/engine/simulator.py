@@ -62,6 +62,10 @@ class Simulator:
         self._lo = np.ascontiguousarray(data.low)
         self._cl = np.ascontiguousarray(data.close)
         self._last_bar = last_valid_rows(self._cl)
+        self._px = np.empty(data.n_assets)         # execution prices of one bar, NaN where not tradable
+
+    def _tradable(self, prices: np.ndarray, t: int) -> np.ndarray:
+        return K.tradable_prices(prices, self._op[t], self._cl[t], self._px)
 
     def _span(self, acct: Account, t0: int, t1: int, delist_later: int = -1) -> None:
         st = acct.state
@@ -90,7 +94,7 @@ class Simulator:
             st = acct.state
             st.ensure_room(K.room_needed(st.n_assets, acct.book.m))
             if acct.has_pending:
-                acct.execute_pending(t, self._cl[t])
+                acct.execute_pending(t, self._tradable(self._cl[t], t))
                 K.snapshot(t, self._cl[t], st.acct, st.pos, st.cfg, acct.book.ints, st.snap, st.qh)
             K.close_delisted(t, self._cl[t], self._last_bar, st.acct, st.pos, st.cfg, acct.book.ints,
                              st.snap, st.qh, *st.ledger_args())
@@ -117,7 +121,7 @@ class Simulator:
                 acct = u.account
                 acct.fills_mark = int(acct.state.counts[0])  # later fills: "since the last decision"
                 if acct.has_pending and acct.settings.execute_at_open:
-                    acct.execute_pending(t, self._op[t])
+                    acct.execute_pending(t, self._tradable(self._op[t], t))
             nxt = min(u.next_python_bar(t, n) for u in self.units)
             if nxt > t:
                 for u in self.units:

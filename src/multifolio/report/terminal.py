@@ -18,7 +18,7 @@ from rich.table import Table
 
 from multifolio.analytics.five_answers import five_answers
 from multifolio.analytics.kill_switch import kill_switch_events
-from multifolio.analytics.metrics import is_missing, margin_peak_summary
+from multifolio.analytics.metrics import is_missing
 from multifolio.report.json_report import recent_trades, result_metrics, result_per_asset
 
 # (metrics key, label, format) in the order the metrics table prints them
@@ -95,16 +95,14 @@ def render_report(result: Any, console: Console | None = None, *, n_trades: int 
                   close: pd.DataFrame | None = None) -> Console:
     """Print the report of ``result`` to ``console`` (a new Console when None) and return it."""
     console = console or Console()
-    m = resultresult_metrics(result, close)
+    m = result_metrics(result, close)
     answers = five_answers(result, close, metrics=m)
-    # a cash account borrows nothing: its "margin peak" is exposure as % of equity (no margin)
-    answers["margin_peak"] = margin_peak_summary(m)
 
     console.rule("[bold]The five answers")
     for i, a in enumerate(answers.values(), start=1):
         console.print(f"[bold]{i}.[/bold] {a['answer']}", highlight=False)
 
-    table = resultresult_per_asset(result)
+    table = result_per_asset(result)
     t = Table(title="Per-asset results", title_justify="left")
     width = max([len(str(s)) for s in table.index] + [5])
     for col, justify in (("Asset", "left"), ("Trades", "right"), ("Win %", "right"), ("PnL", "right"),
