@@ -10,6 +10,7 @@ import pandas as pd
 from multifolio.engine import codes as C
 from multifolio.engine.kernels import build_trades
 from multifolio.engine.raw import RawRun
+from multifolio.engine.records import SNAPSHOT_COLUMNS
 from multifolio.engine.run_info import RunInfo
 from multifolio.result import Result
 
@@ -48,31 +49,28 @@ def _symbols(symbols: list[str], asset: np.ndarray) -> pd.Categorical:
 
 
 def build_fills(raw: RawRun) -> pd.DataFrame:
-    ff, fi = raw.state.fills()
-    qty = ff[:, C.F_QTY]
+    f = raw.state.fills()
+    qty = f["qty"]
     frame = pd.DataFrame({
-        "timestamp": raw.index[fi[:, C.I_BAR]],
-        "symbol": _symbols(raw.symbols, fi[:, C.I_ASSET]),
+        "timestamp": raw.index[f["bar"]],
+        "symbol": _symbols(raw.symbols, f["asset"]),
         "qty": qty,
-        "price": ff[:, C.F_PRICE],
-        "base_price": ff[:, C.F_BASE_PRICE],
-        "fee": ff[:, C.F_FEE],
-        "slippage_cost": np.abs(qty) * np.abs(ff[:, C.F_PRICE] - ff[:, C.F_BASE_PRICE]),
-        "order_id": fi[:, C.I_ORDER],
-        "kind": _map_names(fi[:, C.I_KIND], C.KIND_NAMES),
-        "reason": _map_names(fi[:, C.I_REASON], C.REASON_NAMES, raw.tag_names),
-        "status": _map_names(fi[:, C.I_STATUS], C.STATUS_NAMES),
-        "realized_pnl": ff[:, C.F_REALIZED],
+        "price": f["price"],
+        "base_price": f["base_price"],
+        "fee": f["fee"],
+        "slippage_cost": np.abs(qty) * np.abs(f["price"] - f["base_price"]),
+        "order_id": f["order_id"],
+        "kind": _map_names(f["kind"], C.KIND_NAMES),
+        "reason": _map_names(f["reason"], C.REASON_NAMES, raw.tag_names),
+        "status": _map_names(f["status"], C.STATUS_NAMES),
+        "realized_pnl": f["realized_pnl"],
     }, columns=FILL_COLUMNS)
     return frame
 
 
 def build_trades_frame(raw: RawRun) -> pd.DataFrame:
-    ff, fi = raw.state.fills()
     (asset, direction, entry, exit_, peak, epx, xpx, pnl, fees, reason) = build_trades(
-        np.ascontiguousarray(ff[:, C.F_QTY]), np.ascontiguousarray(ff[:, C.F_PRICE]),
-        np.ascontiguousarray(ff[:, C.F_FEE]), np.ascontiguousarray(fi[:, C.I_BAR]),
-        np.ascontiguousarray(fi[:, C.I_ASSET]), np.ascontiguousarray(fi[:, C.I_REASON]), len(raw.symbols))
+        raw.state.fills(), len(raw.symbols))
     closed = exit_ >= 0
     exit_times = raw.index[np.maximum(exit_, 0)].where(closed)
     net = pnl - fees
@@ -98,9 +96,9 @@ def build_trades_frame(raw: RawRun) -> pd.DataFrame:
 def build_orders(raw: RawRun) -> pd.DataFrame:
     """One row per order that did something: filled (wholly or scaled), rejected, or still open."""
     parts = []
-    ff, fi = raw.state.fills()
-    if len(fi):
-        ids = fi[:, C.I_ORDER].copy()
+    f = raw.state.fills()
+    if len(f):
+        ids = f["order_id"].copy()
         # forced closes (liquidation, delisting, end of data) carry id -1: give each its own id
         forced = ids < 0
         if forced.any():
@@ -110,39 +108,39 @@ def build_orders(raw: RawRun) -> pd.DataFrame:
         sid = ids[order]
         uniq, first = np.unique(sid, return_index=True)
         last = np.append(first[1:], len(sid)) - 1
-        rows_first = order[first]
-        rows_last = order[last]
-        qty = ff[order, C.F_QTY]
+        head = f[order[first]]            # each order's first fill
+        tail = f[order[last]]             # and its last
+        qty = f["qty"][order]
         filled = np.add.reduceat(qty, first)
-        notional = np.add.reduceat(qty * ff[order, C.F_PRICE], first)
+        notional = np.add.reduceat(qty * f["price"][order], first)
         fill_price = np.divide(notional, filled, out=np.full(len(filled), np.nan), where=filled != 0)
         parts.append(pd.DataFrame({
             "order_id": uniq,
-            "timestamp": raw.index[fi[rows_first, C.I_PLACED]],
-            "symbol": _symbols(raw.symbols, fi[rows_first, C.I_ASSET]),
-            "kind": _map_names(fi[rows_first, C.I_KIND], C.KIND_NAMES),
+            "timestamp": raw.index[head["placed"]],
+            "symbol": _symbols(raw.symbols, head["asset"]),
+            "kind": _map_names(head["kind"], C.KIND_NAMES),
             "qty": filled,
-            "price": ff[rows_first, C.F_ORDER_PRICE],
-            "status": _map_names(fi[rows_last, C.I_STATUS], C.STATUS_NAMES),
-            "reason": _map_names(fi[rows_first, C.I_REASON], C.REASON_NAMES, raw.tag_names),
+            "price": head["order_price"],
+            "status": _map_names(tail["status"], C.STATUS_NAMES),
+            "reason": _map_names(head["reason"], C.REASON_NAMES, raw.tag_names),
             "filled_qty": filled,
             "fill_price": fill_price,
-            "fill_time": raw.index[fi[rows_first, C.I_BAR]],
+            "fill_time": raw.index[head["bar"]],
         }, columns=ORDER_COLUMNS))
-    rf, ri = raw.state.rejections()
-    if len(ri):
+    rej = raw.state.rejections()
+    if len(rej):
         parts.append(pd.DataFrame({
-            "order_id": ri[:, C.I_ORDER],
-            "timestamp": raw.index[ri[:, C.I_PLACED]],
-            "symbol": _symbols(raw.symbols, ri[:, C.I_ASSET]),
-            "kind": _map_names(ri[:, C.I_KIND], C.KIND_NAMES),
-            "qty": rf[:, C.R_QTY],
-            "price": rf[:, C.R_PRICE],
+            "order_id": rej["order_id"],
+            "timestamp": raw.index[rej["placed"]],
+            "symbol": _symbols(raw.symbols, rej["asset"]),
+            "kind": _map_names(rej["kind"], C.KIND_NAMES),
+            "qty": rej["qty"],
+            "price": rej["price"],
             "status": "rejected",
-            "reason": _map_names(ri[:, C.I_REASON], C.REASON_NAMES, raw.tag_names),
+            "reason": _map_names(rej["reason"], C.REASON_NAMES, raw.tag_names),
             "filled_qty": 0.0,
             "fill_price": np.nan,
-            "fill_time": raw.index[ri[:, C.I_BAR]],
+            "fill_time": raw.index[rej["bar"]],
         }, columns=ORDER_COLUMNS))
     if raw.open_orders is not None and len(raw.open_orders):
         parts.append(raw.open_orders[ORDER_COLUMNS])
@@ -153,24 +151,23 @@ def build_orders(raw: RawRun) -> pd.DataFrame:
 
 
 def _max_id(raw: RawRun) -> int:
-    _, ri = raw.state.rejections()
-    return int(ri[:, C.I_ORDER].max()) if len(ri) else 0
+    rej = raw.state.rejections()
+    return int(rej["order_id"].max()) if len(rej) else 0
+
+
+#: What the three figures of an engine event are, by its kind.
+_EVENT_FIGURES = {C.EV_SCALED: ("factor", "free", "needed"),
+                  C.EV_LIQUIDATION: ("equity", "margin_used", "equity_to_margin"),
+                  C.EV_DELISTED: ("qty", "price")}
 
 
 def build_events(raw: RawRun) -> pd.DataFrame:
-    ef, ei = raw.state.kernel_events()
     rows = []
-    for k in range(len(ei)):
-        bar, kind, asset = (int(x) for x in ei[k])
-        sym = raw.symbols[asset] if asset >= 0 else None
-        if kind == C.EV_SCALED:
-            details = {"factor": float(ef[k, 0]), "free": float(ef[k, 1]), "needed": float(ef[k, 2])}
-        elif kind == C.EV_LIQUIDATION:
-            details = {"equity": float(ef[k, 0]), "margin_used": float(ef[k, 1]),
-                       "equity_to_margin": float(ef[k, 2])}
-        else:
-            details = {"qty": float(ef[k, 0]), "price": float(ef[k, 1])}
-        rows.append((bar, C.EVENT_NAMES[kind], sym, details))
+    for e in raw.state.kernel_events():
+        kind, asset = int(e["kind"]), int(e["asset"])
+        figures = (float(e["figure1"]), float(e["figure2"]), float(e["figure3"]))
+        details = dict(zip(_EVENT_FIGURES[kind], figures, strict=False))
+        rows.append((int(e["bar"]), C.EVENT_NAMES[kind], raw.symbols[asset] if asset >= 0 else None, details))
     rows.extend(raw.events)
     rows.sort(key=lambda r: r[0])
     return pd.DataFrame({
@@ -194,7 +191,7 @@ class LazyResult(Result):
         self.equity = equity
         self.snapshots = snapshots
         self.positions = positions
-        self.initial_capital = float(raw.state.acct[C.A_INITIAL])
+        self.initial_capital = float(raw.state.acct[0]["initial_cash"])
         self.symbols = list(raw.symbols)
         self.info = info
         self.freq = raw.freq
@@ -222,7 +219,9 @@ def assemble(raw: RawRun, info: RunInfo) -> Result:
     state = raw.state
     s0 = raw.start_bar
     index = raw.index[s0:]
-    snap = pd.DataFrame(state.snap[s0:], index=index, columns=list(C.SNAPSHOT_COLUMNS), copy=False)
+    # every snapshot field is a float64: the records read as a T x 11 matrix without a copy
+    table = state.snap.view(np.float64).reshape(len(state.snap), len(SNAPSHOT_COLUMNS))[s0:]
+    snap = pd.DataFrame(table, index=index, columns=list(SNAPSHOT_COLUMNS), copy=False)
     for col in ("n_open_positions", "n_assets_with_positions", "n_open_orders"):
         snap[col] = snap[col].astype(np.int64)
     for name, values in raw.records.items():

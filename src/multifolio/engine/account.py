@@ -21,6 +21,7 @@ from multifolio.engine import kernels as K
 from multifolio.engine.batch import LimitBatch, OrderBatch
 from multifolio.engine.book import OrderBook
 from multifolio.engine.raw import RawRun
+from multifolio.engine.records import MarketOrders
 from multifolio.engine.settings import AccountSettings
 from multifolio.engine.state import EngineState
 
@@ -132,7 +133,7 @@ class Account:
                               np.array([reason])))
         if stop_loss is not None or take_profit is not None:
             rows = self.book.add_bracket(j, self.bar, stop_loss, take_profit)
-            self._brackets.append((oid, [int(self.book.bi[r, C.B_ID]) for r in rows]))
+            self._brackets.append((oid, [int(self.book.orders[r]["id"]) for r in rows]))
         return oid
 
     def mark_screened(self) -> None:
@@ -148,8 +149,8 @@ class Account:
         cols = [np.concatenate(c) for c in zip(*fresh, strict=True)]
         pos = self.state.pos
         batch = OrderBatch(cols[0], cols[1], cols[2], cols[3], cols[4], self.symbols,
-                           held=pos[C.P_QTY, cols[0]], price=pos[C.P_LAST, cols[0]],
-                           equity=float(self.state.snap[self.bar, C.S_EQUITY]))
+                           held=pos.qty[cols[0]], price=pos.last_price[cols[0]],
+                           equity=float(self.state.snap[self.bar]["total_equity"]))
         for rule in self._trade_rules:
             rule.pre_trade(self.view, batch)
         if self.reducing:
@@ -174,8 +175,8 @@ class Account:
         filled = np.zeros(len(batch[0]))
         st = self.state
         st.ensure_room(K.room_needed(st.n_assets, 0) + 2 * len(filled))
-        K.execute_batch(t, prices, batch[0], batch[1], batch[2], batch[3], batch[4], self.decided_at,
-                        st.acct, st.pos, st.cfg, *st.ledger_args(), filled)
+        K.execute_batch(t, prices, MarketOrders(*batch), self.decided_at, st.acct, st.pos, st.costs,
+                        st.ledgers, filled)
         if self._brackets:
             self._activate_brackets(t, batch[3], filled)
 
@@ -185,19 +186,8 @@ class Account:
 
     def _activate_brackets(self, t: int, ids: np.ndarray, filled: np.ndarray) -> None:
         filled_by_id = dict(zip(ids.tolist(), filled.tolist(), strict=True))
-        bi, bf = self.book.bi, self.book.bf
         for oid, child_ids in self._brackets:
-            q = filled_by_id.get(oid, 0.0)
-            rows = self.book.rows_of(np.array(child_ids))
-            for r in rows:
-                if bi[r, C.B_STATUS] != C.PENDING:
-                    continue
-                if q == 0.0:
-                    bi[r, C.B_STATUS] = C.CANCELLED
-                else:
-                    bi[r, C.B_STATUS] = C.OPEN
-                    bi[r, C.B_ACTIVE_FROM] = t + 1
-                    bf[r, C.BF_QTY] = -q
+            self.book.wake_children(child_ids, t, filled_by_id.get(oid, 0.0))
         self._brackets = []
 
     # -- resting orders ---------------------------------------------------------------------------
@@ -209,7 +199,7 @@ class Account:
         for rule in self._limit_rules:
             rule.pre_limits(self.view, batch)
         if self.reducing:
-            _only_reducing_limits(batch, self.state.pos[C.P_QTY])
+            _only_reducing_limits(batch, self.state.pos.qty)
         self._log_interventions(batch.interventions)
         keep = batch.keep
         return assets[keep], batch.qty[keep], price[keep]
@@ -223,19 +213,19 @@ class Account:
         row = int(self.book.add(a, kind, q, np.array([level]), reason, self.bar)[0])
         if stop_loss is not None or take_profit is not None:
             self.book.add_bracket(j, self.bar, stop_loss, take_profit, entry_row=row)
-        return int(self.book.bi[row, C.B_ID])
+        return int(self.book.orders[row]["id"])
 
     def submit_limits(self, assets: np.ndarray, qty: np.ndarray, price: np.ndarray,
                       reason: int) -> np.ndarray:
         assets, qty, price = self._screen_limits(assets, qty, price, C.LIMIT)
         rows = self.book.add(assets, C.LIMIT, qty, price, reason, self.bar)
-        return self.book.bi[rows, C.B_ID].copy()
+        return self.book.orders["id"][rows].copy()
 
     def cancel_ids(self, ids: np.ndarray) -> None:
         """Cancel orders by id; they are listed in Result.orders with status ``cancelled``."""
         book = self.book
         rows = book.rows_of(ids)
-        st = book.bi[rows, C.B_STATUS]
+        st = book.orders["status"][rows]
         rows = rows[(st == C.OPEN) | (st == C.PENDING)]
         if len(rows):
             self._cancelled.append(self._orders_frame(rows, "cancelled"))
@@ -263,8 +253,8 @@ class Account:
 
     def _open_orders(self) -> pd.DataFrame | None:
         """Orders still resting at the end, and orders the strategy cancelled by id."""
-        bi = self.book.ints
-        live = (bi[:, C.B_STATUS] == C.OPEN) | (bi[:, C.B_STATUS] == C.PENDING)
+        status = self.book.live["status"]
+        live = (status == C.OPEN) | (status == C.PENDING)
         frames = list(self._cancelled)
         if live.any():
             frames.append(self._orders_frame(np.nonzero(live)[0], None))
@@ -273,19 +263,18 @@ class Account:
         return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
 
     def _orders_frame(self, rows: np.ndarray, status: str | None) -> pd.DataFrame:
-        bi, bf = self.book.bi, self.book.bf
+        o = self.book.orders[rows]
         symbols = np.array(self.symbols, dtype=object)
         names = {code: name for name, code in self.tags.items()}
         return pd.DataFrame({
-            "order_id": bi[rows, C.B_ID],
-            "timestamp": self.index[bi[rows, C.B_PLACED]],
-            "symbol": symbols[bi[rows, C.B_ASSET]],
-            "kind": [C.KIND_NAMES[int(k)] for k in bi[rows, C.B_KIND]],
-            "qty": bf[rows, C.BF_QTY],
-            "price": bf[rows, C.BF_PRICE],
-            "status": status if status is not None else
-            [C.STATUS_NAMES[int(s)] for s in bi[rows, C.B_STATUS]],
-            "reason": [C.REASON_NAMES.get(int(r), names.get(int(r), "")) for r in bi[rows, C.B_REASON]],
+            "order_id": o["id"],
+            "timestamp": self.index[o["placed"]],
+            "symbol": symbols[o["asset"]],
+            "kind": [C.KIND_NAMES[int(k)] for k in o["kind"]],
+            "qty": o["qty"],
+            "price": o["price"],
+            "status": status if status is not None else [C.STATUS_NAMES[int(s)] for s in o["status"]],
+            "reason": [C.REASON_NAMES.get(int(r), names.get(int(r), "")) for r in o["reason"]],
             "filled_qty": 0.0,
             "fill_price": np.nan,
             "fill_time": pd.NaT if status is None else self.index[self.bar],

@@ -1,7 +1,8 @@
 """Integer codes shared by the numba kernels and the pandas-facing wrappers.
 
-Kernels cannot carry strings, so order kinds, statuses and reasons travel as small integers and are
-turned back into names when the Result is assembled.
+Kernels cannot carry strings, so order kinds, statuses, reasons and event kinds travel as small
+integers and are turned back into names when the Result is assembled. The layouts of the state the
+kernels update are named record dtypes in ``records``.
 """
 
 from __future__ import annotations
@@ -61,45 +62,11 @@ REASON_NAMES = {
 }
 USER_TAG_BASE = 1000
 
-# Columns of the fill ledger (float part / int part)
-F_QTY, F_PRICE, F_BASE_PRICE, F_FEE, F_REALIZED, F_ORDER_PRICE = range(6)
-N_FILL_F = 6
-I_BAR, I_ASSET, I_ORDER, I_REASON, I_KIND, I_STATUS, I_PLACED = range(7)
-N_FILL_I = 7
-
-# Columns of the rejection ledger (float part / int part): same int layout as fills
-R_QTY, R_PRICE = range(2)
-N_REJ_F = 2
-
-# Columns of the kernel event ledger
+# Engine events (the records' layouts are in ``records``)
 EV_SCALED, EV_LIQUIDATION, EV_DELISTED = 1, 2, 3
 EVENT_NAMES = {EV_SCALED: "scaled", EV_LIQUIDATION: "liquidation", EV_DELISTED: "delisted"}
-E_BAR, E_KIND, E_ASSET = range(3)
-N_EV_I = 3
-N_EV_F = 3
 
-# Columns of the resting order book (int part / float part)
-B_ID, B_ASSET, B_KIND, B_ACTIVE_FROM, B_STATUS, B_OCO, B_CHILD_SL, B_CHILD_TP, B_REASON, B_PLACED, \
-    B_REDUCE_ONLY = range(11)
-N_BOOK_I = 11
-BF_QTY, BF_PRICE, BF_SL, BF_TP = range(4)
-N_BOOK_F = 4
 PENDING = 5          # a bracket child waiting for its entry to fill
 NEVER = 2**62        # active_from of a pending child
 
-# Columns of the per-bar snapshot array
-SNAPSHOT_COLUMNS = ("total_equity", "cash", "realized_pnl", "unrealized_pnl", "fees_paid",
-                    "margin_used", "margin_ratio", "gross_exposure", "n_open_positions",
-                    "n_assets_with_positions", "n_open_orders")
-(S_EQUITY, S_CASH, S_REALIZED, S_UNREALIZED, S_FEES, S_MARGIN, S_MARGIN_RATIO, S_GROSS,
- S_NPOS, S_NASSETS, S_NORDERS) = range(len(SNAPSHOT_COLUMNS))
-
 STATUS_NAMES[PENDING] = "pending"
-
-# Account state vector (one float64 array so kernels can update scalars in place)
-A_CASH, A_REALIZED, A_FEES, A_INITIAL, A_MMR, A_MARGIN, A_SHORT = range(7)
-N_ACCOUNT = 7
-
-# Per-asset position state rows and per-asset settings rows
-P_QTY, P_AVG, P_LAST = range(3)
-C_FEE, C_FIXED, C_SLIP, C_LEV, C_MIN, C_STEP = range(6)

@@ -83,7 +83,7 @@ class Context:
     @property
     def price(self) -> np.ndarray:
         """Last known close of each asset (NaN before its first bar)."""
-        return self._acct.state.pos[C.P_LAST].copy()
+        return self._acct.state.pos.last_price.copy()
 
     def field(self, name: str) -> np.ndarray:
         """The cross-section of any field (OHLCV or an extra one) at t."""
@@ -105,27 +105,27 @@ class Context:
     @property
     def positions(self) -> np.ndarray:
         """Signed quantity held per asset (a copy)."""
-        return self._acct.state.pos[C.P_QTY].copy()
+        return self._acct.state.pos.qty.copy()
 
     def position(self, symbol: str) -> float:
-        return float(self._acct.state.pos[C.P_QTY, self._asset(symbol)])
+        return float(self._acct.state.pos.qty[self._asset(symbol)])
 
     @property
     def avg_price(self) -> np.ndarray:
         """Average entry price per asset (0 where flat)."""
-        return self._acct.state.pos[C.P_AVG].copy()
+        return self._acct.state.pos.avg_price.copy()
 
     @property
     def cash(self) -> float:
-        return float(self._acct.state.acct[C.A_CASH])
+        return self._acct.state.cash
 
     @property
     def equity(self) -> float:
-        return float(self._acct.state.snap[self.t, C.S_EQUITY])
+        return float(self._acct.state.snap[self.t]["total_equity"])
 
     @property
     def margin_used(self) -> float:
-        return float(self._acct.state.snap[self.t, C.S_MARGIN])
+        return float(self._acct.state.snap[self.t]["margin_used"])
 
     @property
     def free_margin(self) -> float:
@@ -133,29 +133,28 @@ class Context:
 
     def equity_history(self, n: int) -> np.ndarray:
         """The last ``n`` end-of-bar equities, oldest first, ending at t."""
-        return self._acct.state.snap[max(0, self.t - n + 1): self.t + 1, C.S_EQUITY]
+        return self._acct.state.snap["total_equity"][max(0, self.t - n + 1): self.t + 1]
 
     @property
     def n_rejected(self) -> np.ndarray:
         """Orders (or fills) rejected so far per asset, for any reason."""
-        _, ri = self._acct.state.rejections()
-        return np.bincount(ri[:, C.I_ASSET], minlength=self.n_assets)
+        return np.bincount(self._acct.state.rejections()["asset"], minlength=self.n_assets)
 
     def rejections(self, reason: str) -> np.ndarray:
         """Rejections so far per asset for one reason (e.g. ``"insufficient_margin"``)."""
-        _, ri = self._acct.state.rejections()
+        rej = self._acct.state.rejections()
         code = _NAMED_REASONS[reason]
-        return np.bincount(ri[ri[:, C.I_REASON] == code, C.I_ASSET], minlength=self.n_assets)
+        return np.bincount(rej["asset"][rej["reason"] == code], minlength=self.n_assets)
 
     def recent_fills(self) -> dict[str, np.ndarray]:
         """Fills since the previous decision bar, up to now: ``asset``, ``qty``, ``price``, ``order_id``,
         ``bar`` arrays (e.g. which grid levels filled; in close mode, this bar's own fills appear at the
         next decision)."""
-        ff, fi = self._acct.state.fills()
+        fills = self._acct.state.fills()
         k = self._acct.fills_mark
-        return {"asset": fi[k:, C.I_ASSET].copy(), "qty": ff[k:, C.F_QTY].copy(),
-                "price": ff[k:, C.F_PRICE].copy(), "order_id": fi[k:, C.I_ORDER].copy(),
-                "bar": fi[k:, C.I_BAR].copy()}
+        recent = fills[k:]
+        return {"asset": recent["asset"].copy(), "qty": recent["qty"].copy(), "price": recent["price"].copy(),
+                "order_id": recent["order_id"].copy(), "bar": recent["bar"].copy()}
 
     @property
     def capital(self) -> float:
@@ -268,17 +267,17 @@ class Context:
     def close_all(self, reason: str = "close_all") -> None:
         """Close every position and cancel every resting order."""
         self._acct.book.cancel_assets(None)
-        held = self._acct.state.pos[C.P_QTY] != 0.0
+        held = self._acct.state.pos.qty != 0.0
         target = np.where(held, 0.0, np.nan)
         self._acct.submit_targets(C.TARGET_QTY, target, self._reason(reason))
 
     def open_orders(self, symbol: str | None = None) -> np.ndarray:
         """Ids of the live resting orders (of one symbol, or all)."""
-        bi = self._acct.book.ints
-        live = bi[:, C.B_STATUS] == C.OPEN
+        book = self._acct.book.live
+        live = book["status"] == C.OPEN
         if symbol is not None:
-            live &= bi[:, C.B_ASSET] == self._asset(symbol)
-        return bi[live, C.B_ID].copy()
+            live &= book["asset"] == self._asset(symbol)
+        return book["id"][live].copy()
 
     def log_event(self, kind: str, symbol: str | None = None, **details: Any) -> dict[str, Any]:
         """Add a row to ``Result.events`` at this bar; returns its details dict.

@@ -1,16 +1,18 @@
 """Compiled numba kernels of the simulation: fills, market batches, resting orders, marking.
 
-Everything here works on plain arrays (layouts in ``codes``) so that the same kernels serve the
-vectorised ``from_weights`` loop and the ``Strategy`` simulator. The pandas-facing wrappers live in
-``vectorized``, ``simulator`` and ``multifolio.api``.
+Everything here works on named state (``records``) so that the same kernels serve the vectorised
+``from_weights`` loop and the ``Strategy`` simulator. The pandas-facing wrappers live in ``vectorized``,
+``simulator``/``account`` and ``multifolio.api``.
 
-State arrays (updated in place):
-- ``acct``  float64[N_ACCOUNT]: cash, realized PnL (gross of fees), fees paid, initial cash,
-  maintenance margin rate, margin-account flag, shorting flag.
-- ``pos``   float64[3, N]: signed quantity, average entry price, last known close.
-- ``cfg``   float64[6, N]: proportional fee, fixed fee, slippage, leverage, min notional, qty step.
-- ledgers: fills ``ff/fi``, rejections ``rf/ri``, events ``ef/ei``; ``counts`` = [n_fills, n_rejects,
-  n_events]. Callers guarantee room for ``room_needed(N, M)`` rows before each bar.
+State (updated in place):
+- ``acct``  one ``ACCOUNT_DTYPE`` record: cash, realized PnL (gross of fees), fees paid, initial cash,
+  maintenance margin rate, margin-account and shorting flags (``acct[0].cash`` ...).
+- ``pos``   ``Positions``: per-asset signed quantity, average entry price, last known close.
+- ``costs`` ``Costs``: per-asset fee rate, fixed fee, slippage, leverage, min notional, quantity step.
+- ``book``  ``ORDER_DTYPE`` records of the resting orders (the used rows only).
+- ``led``   ``Ledgers``: fill, rejection and event records and their used counts (``led.n[0]``).
+  Callers guarantee room for ``room_needed(N, M)`` rows before each bar.
+- ``snap``  ``SNAPSHOT_DTYPE`` records, one per bar; ``qh`` the T x N quantities held.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import numba as nb
 import numpy as np
 
 from multifolio.engine import codes as C
+from multifolio.engine.records import MarketOrders
 
 _EPS = 1e-12
 
@@ -41,12 +44,20 @@ def _same_side(a, b):
 
 
 @nb.njit(cache=True)
+def _full(led, room):
+    """Is any ledger within ``room`` rows of its end (the caller grows them and calls again)?"""
+    n = led.n[0]
+    return (n.fills + room > led.fills.shape[0] or n.rejections + room > led.rejections.shape[0]
+            or n.events + room > led.events.shape[0])
+
+
+@nb.njit(cache=True)
 def _apply_fill(t, j, q, base, px, order_id, reason, kind, status, placed, order_price,
-                acct, pos, cfg, ff, fi, counts):
+                acct, pos, costs, led):
     """Book a fill of signed quantity q at price px: cash, fees, realized PnL, average price, ledger."""
-    fee = cfg[C.C_FEE, j] * abs(q) * px + cfg[C.C_FIXED, j]
-    held = pos[C.P_QTY, j]
-    avg = pos[C.P_AVG, j]
+    fee = costs.fee_rate[j] * abs(q) * px + costs.fixed_fee[j]
+    held = pos.qty[j]
+    avg = pos.avg_price[j]
     realized = 0.0
     new = held + q
     if _opposite(held, q):
@@ -54,58 +65,60 @@ def _apply_fill(t, j, q, base, px, order_id, reason, kind, status, placed, order
         realized = closed * (px - avg) * (1.0 if held > 0.0 else -1.0)
         if abs(new) <= _EPS * max(abs(held), abs(q)):
             new = 0.0
-            pos[C.P_AVG, j] = 0.0
+            pos.avg_price[j] = 0.0
         elif _opposite(new, held):      # flipped: the remainder opens at the fill price
-            pos[C.P_AVG, j] = px
+            pos.avg_price[j] = px
     else:
-        pos[C.P_AVG, j] = (avg * abs(held) + px * abs(q)) / abs(new)
-    pos[C.P_QTY, j] = new
-    acct[C.A_CASH] -= q * px + fee
-    acct[C.A_FEES] += fee
-    acct[C.A_REALIZED] += realized
-    n = counts[0]
-    ff[n, C.F_QTY] = q
-    ff[n, C.F_PRICE] = px
-    ff[n, C.F_BASE_PRICE] = base
-    ff[n, C.F_FEE] = fee
-    ff[n, C.F_REALIZED] = realized
-    ff[n, C.F_ORDER_PRICE] = order_price
-    _order_columns(fi[n], t, j, order_id, reason, kind, status, placed)
-    counts[0] = n + 1
+        pos.avg_price[j] = (avg * abs(held) + px * abs(q)) / abs(new)
+    pos.qty[j] = new
+    acct[0].cash -= q * px + fee
+    acct[0].fees_paid += fee
+    acct[0].realized_pnl += realized
+    n = led.n[0].fills
+    f = led.fills[n]
+    f.qty = q
+    f.price = px
+    f.base_price = base
+    f.fee = fee
+    f.realized_pnl = realized
+    f.order_price = order_price
+    f.bar = t
+    f.asset = j
+    f.order_id = order_id
+    f.reason = reason
+    f.kind = kind
+    f.status = status
+    f.placed = placed
+    led.n[0].fills = n + 1
     return fee
 
 
 @nb.njit(cache=True)
-def _order_columns(row, t, j, order_id, reason, kind, status, placed):
-    """The integer columns fills and rejections share."""
-    row[C.I_BAR] = t
-    row[C.I_ASSET] = j
-    row[C.I_ORDER] = order_id
-    row[C.I_REASON] = reason
-    row[C.I_KIND] = kind
-    row[C.I_STATUS] = status
-    row[C.I_PLACED] = placed
+def _reject(t, j, q, price, order_id, reason, kind, placed, led):
+    n = led.n[0].rejections
+    r = led.rejections[n]
+    r.qty = q
+    r.price = price
+    r.bar = t
+    r.asset = j
+    r.order_id = order_id
+    r.reason = reason
+    r.kind = kind
+    r.placed = placed
+    led.n[0].rejections = n + 1
 
 
 @nb.njit(cache=True)
-def _reject(t, j, q, price, order_id, reason, kind, placed, rf, ri, counts):
-    n = counts[1]
-    rf[n, C.R_QTY] = q
-    rf[n, C.R_PRICE] = price
-    _order_columns(ri[n], t, j, order_id, reason, kind, C.REJECTED, placed)
-    counts[1] = n + 1
-
-
-@nb.njit(cache=True)
-def _event(t, kind, j, v0, v1, v2, ef, ei, counts):
-    n = counts[2]
-    ei[n, C.E_BAR] = t
-    ei[n, C.E_KIND] = kind
-    ei[n, C.E_ASSET] = j
-    ef[n, 0] = v0
-    ef[n, 1] = v1
-    ef[n, 2] = v2
-    counts[2] = n + 1
+def _event(t, kind, j, figure1, figure2, figure3, led):
+    n = led.n[0].events
+    e = led.events[n]
+    e.bar = t
+    e.kind = kind
+    e.asset = j
+    e.figure1 = figure1
+    e.figure2 = figure2
+    e.figure3 = figure3
+    led.n[0].events = n + 1
 
 
 @nb.njit(cache=True)
@@ -127,7 +140,7 @@ def tradable_prices(prices, op, cl, out):
 @nb.njit(cache=True)
 def _cash_short(acct, q, px, fee):
     """Cash account only: would booking this fill leave cash below zero?"""
-    return acct[C.A_MARGIN] == 0.0 and acct[C.A_CASH] - q * px - fee < 0.0
+    return not acct[0].is_margin and acct[0].cash - q * px - fee < 0.0
 
 
 @nb.njit(cache=True)
@@ -143,27 +156,26 @@ def _round_step(q, step):
 def _mark(j, prices, pos):
     p = prices[j]
     if np.isnan(p):
-        return pos[C.P_LAST, j]
+        return pos.last_price[j]
     return p
 
 
 @nb.njit(cache=True)
-def _equity_margin(prices, pos, cfg):
+def _equity_margin(prices, pos, costs):
     """Equity and margin used, marked at ``prices`` (last known close where NaN)."""
     eq = 0.0
     mu = 0.0
-    for j in range(pos.shape[1]):
-        q = pos[C.P_QTY, j]
+    for j in range(pos.qty.shape[0]):
+        q = pos.qty[j]
         if q != 0.0:
             m = _mark(j, prices, pos)
             eq += q * m
-            mu += abs(q) * m / cfg[C.C_LEV, j]
+            mu += abs(q) * m / costs.leverage[j]
     return eq, mu
 
 
 @nb.njit(cache=True)
-def execute_batch(t, prices, o_asset, o_kind, o_value, o_id, o_reason, placed,
-                  acct, pos, cfg, ff, fi, rf, ri, ef, ei, counts, filled_out):
+def execute_batch(t, prices, orders, placed, acct, pos, costs, led, filled_out):
     """Execute one batch of market-type orders at bar t at the unslipped prices ``prices`` (N).
 
     Orders (K rows, NaN value = no order) are market quantities, notionals, target weights or target
@@ -176,15 +188,16 @@ def execute_batch(t, prices, o_asset, o_kind, o_value, o_id, o_reason, placed,
     where a bar is not tradable (``tradable_prices``). ``filled_out[k]`` receives the filled quantity
     of order k.
     """
+    o_asset, o_kind, o_value, o_id, o_reason = orders
     k_orders = o_asset.shape[0]
-    n_assets = pos.shape[1]
-    margin = acct[C.A_MARGIN] != 0.0
-    allow_short = acct[C.A_SHORT] != 0.0
+    n_assets = pos.qty.shape[0]
+    margin = acct[0].is_margin
+    allow_short = acct[0].allow_short
     for k in range(k_orders):
         filled_out[k] = 0.0
-    eq_pos, _ = _equity_margin(prices, pos, cfg)
-    value = acct[C.A_CASH] + eq_pos
-    planned = pos[C.P_QTY].copy()
+    eq_pos, _ = _equity_margin(prices, pos, costs)
+    value = acct[0].cash + eq_pos
+    planned = pos.qty.copy()
     delta = np.zeros(k_orders)
     reduce_part = np.zeros(k_orders)
     for k in range(k_orders):
@@ -196,7 +209,7 @@ def execute_batch(t, prices, o_asset, o_kind, o_value, o_id, o_reason, placed,
         kind = o_kind[k]
         if np.isnan(p):
             if not (kind == C.TARGET_WEIGHT and v == 0.0 and planned[j] == 0.0):
-                _reject(t, j, 0.0, np.nan, o_id[k], C.NO_PRICE, kind, placed, rf, ri, counts)
+                _reject(t, j, 0.0, np.nan, o_id[k], C.NO_PRICE, kind, placed, led)
             continue
         if kind == C.MARKET:
             d = v
@@ -212,7 +225,7 @@ def execute_batch(t, prices, o_asset, o_kind, o_value, o_id, o_reason, placed,
         if not allow_short and before + d < 0.0:
             d = -before if before > 0.0 else 0.0
             if d == 0.0:
-                _reject(t, j, v, p, o_id[k], C.SHORT_NOT_ALLOWED, kind, placed, rf, ri, counts)
+                _reject(t, j, v, p, o_id[k], C.SHORT_NOT_ALLOWED, kind, placed, led)
                 continue
         if _opposite(before, d):
             r = min(abs(d), abs(before))
@@ -226,27 +239,27 @@ def execute_batch(t, prices, o_asset, o_kind, o_value, o_id, o_reason, placed,
             if r == 0.0 or (side == 0) != (r < 0.0):
                 continue
             j = o_asset[k]
-            held = pos[C.P_QTY, j]
+            held = pos.qty[j]
             full_close = abs(r) >= abs(held) * (1.0 - 1e-12) and delta[k] == r
-            q = r if full_close else _round_step(r, cfg[C.C_STEP, j])
+            q = r if full_close else _round_step(r, costs.qty_step[j])
             if full_close:
                 q = -held
             p = prices[j]
-            if q == 0.0 or (not full_close and abs(q) * p < cfg[C.C_MIN, j]):
-                reason = C.MIN_NOTIONAL if cfg[C.C_MIN, j] > 0.0 else C.ZERO_QTY
-                _reject(t, j, r, p, o_id[k], reason, o_kind[k], placed, rf, ri, counts)
+            if q == 0.0 or (not full_close and abs(q) * p < costs.min_notional[j]):
+                reason = C.MIN_NOTIONAL if costs.min_notional[j] > 0.0 else C.ZERO_QTY
+                _reject(t, j, r, p, o_id[k], reason, o_kind[k], placed, led)
                 reduce_part[k] = 0.0
                 delta[k] = 0.0
                 continue
-            s = cfg[C.C_SLIP, j]
+            s = costs.slippage[j]
             px = p * (1.0 - s) if q < 0.0 else p * (1.0 + s)
-            if _cash_short(acct, q, px, cfg[C.C_FEE, j] * abs(q) * px + cfg[C.C_FIXED, j]):
-                _reject(t, j, q, p, o_id[k], C.INSUFFICIENT_CASH, o_kind[k], placed, rf, ri, counts)
+            if _cash_short(acct, q, px, costs.fee_rate[j] * abs(q) * px + costs.fixed_fee[j]):
+                _reject(t, j, q, p, o_id[k], C.INSUFFICIENT_CASH, o_kind[k], placed, led)
                 reduce_part[k] = 0.0
                 delta[k] = 0.0
                 continue
             _apply_fill(t, j, q, p, px, o_id[k], o_reason[k], o_kind[k], C.FILLED, placed, np.nan,
-                        acct, pos, cfg, ff, fi, counts)
+                        acct, pos, costs, led)
             filled_out[k] += q
     # phase 2: opening parts, scaled by one factor so that free margin (cash) stays >= 0
     need_var = 0.0
@@ -258,15 +271,15 @@ def execute_batch(t, prices, o_asset, o_kind, o_value, o_id, o_reason, placed,
             continue
         j = o_asset[k]
         p = prices[j]
-        s = cfg[C.C_SLIP, j]
+        s = costs.slippage[j]
         b = p * (1.0 + s) if o > 0.0 else p * (1.0 - s)
-        need_var += abs(o) * (p * s + cfg[C.C_FEE, j] * b + p / cfg[C.C_LEV, j])
-        need_fixed += cfg[C.C_FIXED, j]
+        need_var += abs(o) * (p * s + costs.fee_rate[j] * b + p / costs.leverage[j])
+        need_fixed += costs.fixed_fee[j]
         n_open += 1
     if n_open == 0:
         return
-    eq_pos, mu = _equity_margin(prices, pos, cfg)
-    free = acct[C.A_CASH] + eq_pos - mu
+    eq_pos, mu = _equity_margin(prices, pos, costs)
+    free = acct[0].cash + eq_pos - mu
     scale = 1.0
     if need_var + need_fixed > free:
         # a few ulps below the exact factor so that rounding cannot leave cash a hair below zero
@@ -274,7 +287,7 @@ def execute_batch(t, prices, o_asset, o_kind, o_value, o_id, o_reason, placed,
         scale = (free - need_fixed) / need_var * shave if need_var > 0.0 else 0.0
         if scale < 1e-9:        # nothing left to buy with: no dust fills of 1e-13 shares
             scale = 0.0
-        _event(t, C.EV_SCALED, -1, scale, free, need_var + need_fixed, ef, ei, counts)
+        _event(t, C.EV_SCALED, -1, scale, free, need_var + need_fixed, led)
     status = C.FILLED if scale >= 1.0 else C.SCALED
     short_reason = C.INSUFFICIENT_MARGIN if margin else C.INSUFFICIENT_CASH
     for side in range(2):
@@ -285,19 +298,19 @@ def execute_batch(t, prices, o_asset, o_kind, o_value, o_id, o_reason, placed,
             j = o_asset[k]
             p = prices[j]
             if scale <= 0.0:
-                _reject(t, j, o, p, o_id[k], short_reason, o_kind[k], placed, rf, ri, counts)
+                _reject(t, j, o, p, o_id[k], short_reason, o_kind[k], placed, led)
                 continue
-            q = _round_step(o * scale, cfg[C.C_STEP, j])
-            if q == 0.0 or abs(q) * p < cfg[C.C_MIN, j]:
-                reason = C.MIN_NOTIONAL if cfg[C.C_MIN, j] > 0.0 else C.ZERO_QTY
-                if scale < 1.0 and cfg[C.C_MIN, j] == 0.0:
+            q = _round_step(o * scale, costs.qty_step[j])
+            if q == 0.0 or abs(q) * p < costs.min_notional[j]:
+                reason = C.MIN_NOTIONAL if costs.min_notional[j] > 0.0 else C.ZERO_QTY
+                if scale < 1.0 and costs.min_notional[j] == 0.0:
                     reason = short_reason
-                _reject(t, j, o, p, o_id[k], reason, o_kind[k], placed, rf, ri, counts)
+                _reject(t, j, o, p, o_id[k], reason, o_kind[k], placed, led)
                 continue
-            s = cfg[C.C_SLIP, j]
+            s = costs.slippage[j]
             px = p * (1.0 + s) if q > 0.0 else p * (1.0 - s)
             _apply_fill(t, j, q, p, px, o_id[k], o_reason[k], o_kind[k], status, placed, np.nan,
-                        acct, pos, cfg, ff, fi, counts)
+                        acct, pos, costs, led)
             filled_out[k] += q
     _ = n_assets
 
@@ -324,7 +337,7 @@ def _touch_price(kind, q, level, o, h, l):
 
 
 @nb.njit(cache=True)
-def match_resting(t, op, hi, lo, bi, bf, acct, pos, cfg, ff, fi, rf, ri, counts):
+def match_resting(t, op, hi, lo, book, acct, pos, costs, led):
     """Match the book's active resting orders against bar t (open/high/low rows, NaN = no bar).
 
     Priority: orders reducing a position first, stops before limits, then placement order. Each fill
@@ -333,27 +346,27 @@ def match_resting(t, op, hi, lo, bi, bf, acct, pos, cfg, ff, fi, rf, ri, counts)
     zero (``insufficient_cash``). ``op`` must be NaN where the bar is not tradable (``run_span`` masks
     it with ``tradable_prices``). Returns the number of orders that changed state.
     """
-    m = bi.shape[0]
+    m = book.shape[0]
     if m == 0:
         return 0
-    margin = acct[C.A_MARGIN] != 0.0
-    allow_short = acct[C.A_SHORT] != 0.0
+    margin = acct[0].is_margin
+    allow_short = acct[0].allow_short
     keys = np.empty(m, dtype=np.int64)
     base = np.empty(m)
     nc = 0
     for r in range(m):
-        if bi[r, C.B_STATUS] != C.OPEN or bi[r, C.B_ACTIVE_FROM] > t:
+        if book[r].status != C.OPEN or book[r].active_from > t:
             continue
-        j = bi[r, C.B_ASSET]
+        j = book[r].asset
         if np.isnan(op[j]):
             continue
-        q = bf[r, C.BF_QTY]
-        px = _touch_price(bi[r, C.B_KIND], q, bf[r, C.BF_PRICE], op[j], hi[j], lo[j])
+        q = book[r].qty
+        px = _touch_price(book[r].kind, q, book[r].price, op[j], hi[j], lo[j])
         if np.isnan(px):
             continue
-        held = pos[C.P_QTY, j]
-        opening = 0 if (bi[r, C.B_REDUCE_ONLY] != 0 or _opposite(held, q)) else 1
-        is_limit = 1 if bi[r, C.B_KIND] == C.LIMIT else 0
+        held = pos.qty[j]
+        opening = 0 if (book[r].reduce_only != 0 or _opposite(held, q)) else 1
+        is_limit = 1 if book[r].kind == C.LIMIT else 0
         keys[nc] = (opening * 2 + is_limit) * m + r
         base[r] = px
         nc += 1
@@ -361,93 +374,91 @@ def match_resting(t, op, hi, lo, bi, bf, acct, pos, cfg, ff, fi, rf, ri, counts)
         return 0
     order = np.sort(keys[:nc])
     # running equity and margin used, marked at the open (last close where no bar)
-    eq_pos, mu = _equity_margin(op, pos, cfg)
-    eq = acct[C.A_CASH] + eq_pos
+    eq_pos, mu = _equity_margin(op, pos, costs)
+    eq = acct[0].cash + eq_pos
     changed = 0
     for idx in range(nc):
         r = order[idx] % m
-        if bi[r, C.B_STATUS] != C.OPEN:      # cancelled by an OCO sibling earlier on this bar
+        if book[r].status != C.OPEN:      # cancelled by an OCO sibling earlier on this bar
             continue
-        j = bi[r, C.B_ASSET]
-        kind = bi[r, C.B_KIND]
-        q = bf[r, C.BF_QTY]
+        j = book[r].asset
+        kind = book[r].kind
+        q = book[r].qty
         p = base[r]
-        held = pos[C.P_QTY, j]
+        held = pos.qty[j]
         changed += 1
-        if bi[r, C.B_REDUCE_ONLY] != 0:
+        if book[r].reduce_only != 0:
             if held == 0.0 or _same_side(held, q):
-                bi[r, C.B_STATUS] = C.CANCELLED
+                book[r].status = C.CANCELLED
                 continue
             if abs(q) > abs(held):
                 q = -held
         if not allow_short and held + q < 0.0:
             q = -held if held > 0.0 else 0.0
             if q == 0.0:
-                bi[r, C.B_STATUS] = C.REJECTED
-                _reject(t, j, bf[r, C.BF_QTY], p, bi[r, C.B_ID], C.SHORT_NOT_ALLOWED, kind,
-                        bi[r, C.B_PLACED], rf, ri, counts)
+                book[r].status = C.REJECTED
+                _reject(t, j, book[r].qty, p, book[r].id, C.SHORT_NOT_ALLOWED, kind,
+                        book[r].placed, led)
                 continue
         full_close = held != 0.0 and q == -held
         if not full_close:
-            q = _round_step(q, cfg[C.C_STEP, j])
-            if q == 0.0 or abs(q) * p < cfg[C.C_MIN, j]:
-                reason = C.MIN_NOTIONAL if cfg[C.C_MIN, j] > 0.0 else C.ZERO_QTY
-                bi[r, C.B_STATUS] = C.REJECTED
-                _reject(t, j, bf[r, C.BF_QTY], p, bi[r, C.B_ID], reason, kind, bi[r, C.B_PLACED],
-                        rf, ri, counts)
+            q = _round_step(q, costs.qty_step[j])
+            if q == 0.0 or abs(q) * p < costs.min_notional[j]:
+                reason = C.MIN_NOTIONAL if costs.min_notional[j] > 0.0 else C.ZERO_QTY
+                book[r].status = C.REJECTED
+                _reject(t, j, book[r].qty, p, book[r].id, reason, kind, book[r].placed,
+                        led)
                 continue
-        s = cfg[C.C_SLIP, j]
+        s = costs.slippage[j]
         px = p * (1.0 + s) if q > 0.0 else p * (1.0 - s)
-        mark = op[j] if not np.isnan(op[j]) else pos[C.P_LAST, j]
+        mark = op[j] if not np.isnan(op[j]) else pos.last_price[j]
         new = held + q
-        lev = cfg[C.C_LEV, j]
-        fee = cfg[C.C_FEE, j] * abs(q) * px + cfg[C.C_FIXED, j]
+        lev = costs.leverage[j]
+        fee = costs.fee_rate[j] * abs(q) * px + costs.fixed_fee[j]
         d_eq = q * (mark - px) - fee
         d_mu = (abs(new) - abs(held)) * mark / lev
         if (d_mu > 0.0 and (eq + d_eq) - (mu + d_mu) < -1e-9 * max(1.0, abs(eq))) \
                 or (d_mu <= 0.0 and _cash_short(acct, q, px, fee)):
-            bi[r, C.B_STATUS] = C.REJECTED
+            book[r].status = C.REJECTED
             reason = C.INSUFFICIENT_MARGIN if margin else C.INSUFFICIENT_CASH
-            _reject(t, j, q, p, bi[r, C.B_ID], reason, kind, bi[r, C.B_PLACED], rf, ri, counts)
+            _reject(t, j, q, p, book[r].id, reason, kind, book[r].placed, led)
             continue
-        _apply_fill(t, j, q, p, px, bi[r, C.B_ID], bi[r, C.B_REASON], kind, C.FILLED,
-                    bi[r, C.B_PLACED], bf[r, C.BF_PRICE], acct, pos, cfg, ff, fi, counts)
+        _apply_fill(t, j, q, p, px, book[r].id, book[r].reason, kind, C.FILLED,
+                    book[r].placed, book[r].price, acct, pos, costs, led)
         eq += d_eq
         mu += d_mu
-        bi[r, C.B_STATUS] = C.FILLED
-        sib = bi[r, C.B_OCO]
-        if sib >= 0 and bi[sib, C.B_STATUS] in (C.OPEN, C.PENDING):
-            bi[sib, C.B_STATUS] = C.CANCELLED
-        for col in (C.B_CHILD_SL, C.B_CHILD_TP):
-            c = bi[r, col]
-            if c >= 0 and bi[c, C.B_STATUS] == C.PENDING:
-                bi[c, C.B_STATUS] = C.OPEN
-                bi[c, C.B_ACTIVE_FROM] = t + 1
-                bf[c, C.BF_QTY] = -q
+        book[r].status = C.FILLED
+        sib = book[r].oco
+        if sib >= 0 and book[sib].status in (C.OPEN, C.PENDING):
+            book[sib].status = C.CANCELLED
+        _wake_child(book, book[r].child_sl, t + 1, -q)
+        _wake_child(book, book[r].child_tp, t + 1, -q)
     return changed
 
 
 @nb.njit(cache=True)
-def activate_children(t, rows, filled, bi, bf):
-    """Activate the SL/TP children of market entries that filled at bar t (from bar t+1)."""
-    for k in range(rows.shape[0]):
-        r = rows[k]
-        if r < 0:
-            continue
-        for col in (C.B_CHILD_SL, C.B_CHILD_TP):
-            c = bi[r, col]
-            if c < 0 or bi[c, C.B_STATUS] != C.PENDING:
-                continue
-            if filled[k] == 0.0:
-                bi[c, C.B_STATUS] = C.CANCELLED
-            else:
-                bi[c, C.B_STATUS] = C.OPEN
-                bi[c, C.B_ACTIVE_FROM] = t + 1
-                bf[c, C.BF_QTY] = -filled[k]
+def _wake_child(book, c, active_from, qty):
+    """A pending bracket child (row ``c``, -1 = none) becomes a live reduce-only order of ``qty``; with
+    ``qty`` 0 (its entry did not fill) it is cancelled. The one place brackets come alive, for market
+    entries (``wake_brackets``) and resting ones (``match_resting``)."""
+    if c >= 0 and book[c].status == C.PENDING:
+        if qty == 0.0:
+            book[c].status = C.CANCELLED
+            return
+        book[c].status = C.OPEN
+        book[c].active_from = active_from
+        book[c].qty = qty
 
 
 @nb.njit(cache=True)
-def close_positions(t, prices, which, reason, acct, pos, cfg, ff, fi, rf, ri, counts):
+def wake_brackets(book, rows, active_from, qty):
+    """The bracket children at ``rows`` of a market entry that filled ``-qty`` (0: cancelled)."""
+    for k in range(rows.shape[0]):
+        _wake_child(book, rows[k], active_from, qty)
+
+
+@nb.njit(cache=True)
+def close_positions(t, prices, which, reason, acct, pos, costs, led):
     """Close the positions of the assets flagged in ``which`` at ``prices`` (slipped, with fees).
 
     An asset with no price keeps its position (it cannot trade). Forced closes ignore the exchange's
@@ -456,34 +467,26 @@ def close_positions(t, prices, which, reason, acct, pos, cfg, ff, fi, rf, ri, co
     the difference is rejected (``insufficient_cash``) and the position is kept: cash never goes
     below zero.
     """
-    for j in range(pos.shape[1]):
-        q = pos[C.P_QTY, j]
+    for j in range(pos.qty.shape[0]):
+        q = pos.qty[j]
         if not which[j] or q == 0.0:
             continue
         p = prices[j]
         if np.isnan(p):
-            _reject(t, j, -q, np.nan, -1, C.NO_PRICE, C.MARKET, t, rf, ri, counts)
+            _reject(t, j, -q, np.nan, -1, C.NO_PRICE, C.MARKET, t, led)
             continue
-        s = cfg[C.C_SLIP, j]
+        s = costs.slippage[j]
         px = p * (1.0 + s) if q < 0.0 else p * (1.0 - s)
-        if _cash_short(acct, -q, px, cfg[C.C_FEE, j] * abs(q) * px + cfg[C.C_FIXED, j]):
-            _reject(t, j, -q, p, -1, C.INSUFFICIENT_CASH, C.MARKET, t, rf, ri, counts)
+        if _cash_short(acct, -q, px, costs.fee_rate[j] * abs(q) * px + costs.fixed_fee[j]):
+            _reject(t, j, -q, p, -1, C.INSUFFICIENT_CASH, C.MARKET, t, led)
             continue
-        _apply_fill(t, j, -q, p, px, -1, reason, C.MARKET, C.FILLED, t, np.nan, acct, pos, cfg, ff, fi,
-                    counts)
+        _apply_fill(t, j, -q, p, px, -1, reason, C.MARKET, C.FILLED, t, np.nan, acct, pos, costs, led)
 
 
 @nb.njit(cache=True)
-def cancel_asset_orders(j, reason_status, bi):
-    for r in range(bi.shape[0]):
-        if bi[r, C.B_ASSET] == j and (bi[r, C.B_STATUS] == C.OPEN or bi[r, C.B_STATUS] == C.PENDING):
-            bi[r, C.B_STATUS] = reason_status
-
-
-@nb.njit(cache=True)
-def snapshot(t, cl, acct, pos, cfg, bi, snap, qh):
+def snapshot(t, cl, acct, pos, costs, book, snap, qh):
     """Mark every position at the close (last known close where no bar) and write snapshot row t."""
-    n_assets = pos.shape[1]
+    n_assets = pos.qty.shape[0]
     eq_pos = 0.0
     mu = 0.0
     unreal = 0.0
@@ -492,97 +495,97 @@ def snapshot(t, cl, acct, pos, cfg, bi, snap, qh):
     for j in range(n_assets):
         c = cl[j]
         if not np.isnan(c):
-            pos[C.P_LAST, j] = c
-        q = pos[C.P_QTY, j]
+            pos.last_price[j] = c
+        q = pos.qty[j]
         if q != 0.0:
-            m = pos[C.P_LAST, j]
+            m = pos.last_price[j]
             eq_pos += q * m
             gross += abs(q) * m
-            mu += abs(q) * m / cfg[C.C_LEV, j]
-            unreal += q * (m - pos[C.P_AVG, j])
+            mu += abs(q) * m / costs.leverage[j]
+            unreal += q * (m - pos.avg_price[j])
             npos += 1
         qh[t, j] = q
     n_orders = 0
-    for r in range(bi.shape[0]):
-        if bi[r, C.B_STATUS] == C.OPEN:
+    for r in range(book.shape[0]):
+        if book[r].status == C.OPEN:
             n_orders += 1
-    equity = acct[C.A_CASH] + eq_pos
-    snap[t, C.S_EQUITY] = equity
-    snap[t, C.S_CASH] = acct[C.A_CASH]
-    snap[t, C.S_REALIZED] = acct[C.A_REALIZED] - acct[C.A_FEES]
-    snap[t, C.S_UNREALIZED] = unreal
-    snap[t, C.S_FEES] = acct[C.A_FEES]
-    snap[t, C.S_MARGIN] = mu
-    snap[t, C.S_MARGIN_RATIO] = snap[t, C.S_MARGIN] / acct[C.A_INITIAL]
-    snap[t, C.S_GROSS] = gross
-    snap[t, C.S_NPOS] = npos
-    snap[t, C.S_NASSETS] = npos
-    snap[t, C.S_NORDERS] = n_orders
+    equity = acct[0].cash + eq_pos
+    snap[t].total_equity = equity
+    snap[t].cash = acct[0].cash
+    snap[t].realized_pnl = acct[0].realized_pnl - acct[0].fees_paid
+    snap[t].unrealized_pnl = unreal
+    snap[t].fees_paid = acct[0].fees_paid
+    snap[t].margin_used = mu
+    snap[t].margin_ratio = snap[t].margin_used / acct[0].initial_cash
+    snap[t].gross_exposure = gross
+    snap[t].n_open_positions = npos
+    snap[t].n_assets_with_positions = npos
+    snap[t].n_open_orders = n_orders
     return equity, mu
 
 
 @nb.njit(cache=True)
-def end_of_bar(t, cl, last_bar, acct, pos, cfg, bi, snap, qh, ff, fi, rf, ri, ef, ei, counts, delist=True):
+def end_of_bar(t, cl, last_bar, acct, pos, costs, book, snap, qh, led, delist=True):
     """Mark at the close, liquidate below maintenance margin, close delisted assets, snapshot row t."""
-    equity, mu = snapshot(t, cl, acct, pos, cfg, bi, snap, qh)
-    n_assets = pos.shape[1]
-    if acct[C.A_MARGIN] != 0.0 and mu > 0.0 and equity < acct[C.A_MMR] * mu:
-        _event(t, C.EV_LIQUIDATION, -1, equity, mu, equity / mu, ef, ei, counts)
+    equity, mu = snapshot(t, cl, acct, pos, costs, book, snap, qh)
+    n_assets = pos.qty.shape[0]
+    if acct[0].is_margin and mu > 0.0 and equity < acct[0].maintenance_margin * mu:
+        _event(t, C.EV_LIQUIDATION, -1, equity, mu, equity / mu, led)
         which = np.ones(n_assets, dtype=np.bool_)
-        close_positions(t, cl, which, C.LIQUIDATION, acct, pos, cfg, ff, fi, rf, ri, counts)
-        for r in range(bi.shape[0]):
-            if bi[r, C.B_STATUS] == C.OPEN or bi[r, C.B_STATUS] == C.PENDING:
-                bi[r, C.B_STATUS] = C.CANCELLED
-        snapshot(t, cl, acct, pos, cfg, bi, snap, qh)
+        close_positions(t, cl, which, C.LIQUIDATION, acct, pos, costs, led)
+        for r in range(book.shape[0]):
+            if book[r].status == C.OPEN or book[r].status == C.PENDING:
+                book[r].status = C.CANCELLED
+        snapshot(t, cl, acct, pos, costs, book, snap, qh)
     if delist:
-        close_delisted(t, cl, last_bar, acct, pos, cfg, bi, snap, qh, ff, fi, rf, ri, ef, ei, counts)
+        close_delisted(t, cl, last_bar, acct, pos, costs, book, snap, qh, led)
 
 
 @nb.njit(cache=True)
-def close_delisted(t, cl, last_bar, acct, pos, cfg, bi, snap, qh, ff, fi, rf, ri, ef, ei, counts):
+def close_delisted(t, cl, last_bar, acct, pos, costs, book, snap, qh, led):
     """At an asset's last bar (data ends before the run does): close its position, cancel its orders."""
-    n_assets = pos.shape[1]
+    n_assets = pos.qty.shape[0]
     delisted = False
     for j in range(n_assets):
         if last_bar[j] == t:
-            if pos[C.P_QTY, j] != 0.0:
-                _event(t, C.EV_DELISTED, j, pos[C.P_QTY, j], cl[j], 0.0, ef, ei, counts)
+            if pos.qty[j] != 0.0:
+                _event(t, C.EV_DELISTED, j, pos.qty[j], cl[j], 0.0, led)
                 delisted = True
-            cancel_asset_orders(j, C.CANCELLED, bi)
+            for r in range(book.shape[0]):
+                if book[r].asset == j and (book[r].status == C.OPEN or book[r].status == C.PENDING):
+                    book[r].status = C.CANCELLED
     if delisted:
         which = np.zeros(n_assets, dtype=np.bool_)
         for j in range(n_assets):
             which[j] = last_bar[j] == t
-        close_positions(t, cl, which, C.DELISTED, acct, pos, cfg, ff, fi, rf, ri, counts)
-        snapshot(t, cl, acct, pos, cfg, bi, snap, qh)
+        close_positions(t, cl, which, C.DELISTED, acct, pos, costs, led)
+        snapshot(t, cl, acct, pos, costs, book, snap, qh)
 
 
 @nb.njit(cache=True)
-def run_span(t0, t1, op, hi, lo, cl, last_bar, bi, bf, acct, pos, cfg, snap, qh,
-             ff, fi, rf, ri, ef, ei, counts, delist_later):
+def run_span(t0, t1, bars, last_bar, book, acct, pos, costs, snap, qh, led, delist_later):
     """Bars t0..t1-1: match resting orders, mark, liquidate, delist, snapshot.
 
     ``delist_later`` (a bar, or -1): at that bar the delisting closes are left to the caller, who runs
     them after the strategy has traded at the close. Returns the first bar not processed (t1, or
     earlier when a ledger is nearly full).
     """
-    room = room_needed(pos.shape[1], bi.shape[0])
-    op_t = np.empty(pos.shape[1])
+    op, hi, lo, cl = bars
+    room = room_needed(pos.qty.shape[0], book.shape[0])
+    op_t = np.empty(pos.qty.shape[0])
     for t in range(t0, t1):
-        if (counts[0] + room > ff.shape[0] or counts[1] + room > rf.shape[0]
-                or counts[2] + room > ef.shape[0]):
+        if _full(led, room):
             return t
         # resting orders match only on tradable bars (open and close both present)
         tradable_prices(op[t], op[t], cl[t], op_t)
-        match_resting(t, op_t, hi[t], lo[t], bi, bf, acct, pos, cfg, ff, fi, rf, ri, counts)
-        end_of_bar(t, cl[t], last_bar, acct, pos, cfg, bi, snap, qh, ff, fi, rf, ri, ef, ei, counts,
+        match_resting(t, op_t, hi[t], lo[t], book, acct, pos, costs, led)
+        end_of_bar(t, cl[t], last_bar, acct, pos, costs, book, snap, qh, led,
                    t != delist_later)
     return t1
 
 
 @nb.njit(cache=True)
-def run_weights(t0, t1, ex, cl, w, at_open, order_base, last_bar, bi, acct, pos, cfg, snap, qh,
-                ff, fi, rf, ri, ef, ei, counts):
+def run_weights(t0, t1, ex, cl, w, at_open, order_base, last_bar, book, acct, pos, costs, snap, qh, led):
     """The whole ``from_weights`` loop: target-weight batches from the rows of ``w`` (T x N).
 
     ``at_open``: the row decided at bar t executes at ``ex[t+1]`` (the next open, or the next close when
@@ -590,7 +593,7 @@ def run_weights(t0, t1, ex, cl, w, at_open, order_base, last_bar, bi, acct, pos,
     both present, ``tradable_prices``); elsewhere the asset's order is dropped (``no_price``). Returns
     the first bar not processed.
     """
-    n_assets = pos.shape[1]
+    n_assets = pos.qty.shape[0]
     assets = np.arange(n_assets)
     kinds = np.full(n_assets, C.TARGET_WEIGHT, dtype=np.int64)
     reasons = np.full(n_assets, C.REBALANCE, dtype=np.int64)
@@ -599,24 +602,23 @@ def run_weights(t0, t1, ex, cl, w, at_open, order_base, last_bar, bi, acct, pos,
     px = np.empty(n_assets)
     room = room_needed(n_assets, 0)
     for t in range(t0, t1):
-        if (counts[0] + room > ff.shape[0] or counts[1] + room > rf.shape[0]
-                or counts[2] + room > ef.shape[0]):
+        if _full(led, room):
             return t
         if at_open and t > 0 and _has_weight(w[t - 1]):
             for j in range(n_assets):
                 ids[j] = order_base + (t - 1) * n_assets + j
-            execute_batch(t, tradable_prices(ex[t], ex[t], cl[t], px), assets, kinds, w[t - 1], ids,
-                          reasons, t - 1,
-                          acct, pos, cfg, ff, fi, rf, ri, ef, ei, counts, filled)
+            orders = MarketOrders(assets, kinds, w[t - 1], ids, reasons)
+            execute_batch(t, tradable_prices(ex[t], ex[t], cl[t], px), orders, t - 1, acct, pos, costs, led,
+                          filled)
         if not at_open:
-            snapshot(t, cl[t], acct, pos, cfg, bi, snap, qh)  # updates the last known closes
+            snapshot(t, cl[t], acct, pos, costs, book, snap, qh)  # updates the last known closes
             if _has_weight(w[t]):
                 for j in range(n_assets):
                     ids[j] = order_base + t * n_assets + j
-                execute_batch(t, tradable_prices(cl[t], ex[t], cl[t], px), assets, kinds, w[t], ids,
-                              reasons, t,
-                              acct, pos, cfg, ff, fi, rf, ri, ef, ei, counts, filled)
-        end_of_bar(t, cl[t], last_bar, acct, pos, cfg, bi, snap, qh, ff, fi, rf, ri, ef, ei, counts)
+                orders = MarketOrders(assets, kinds, w[t], ids, reasons)
+                execute_batch(t, tradable_prices(cl[t], ex[t], cl[t], px), orders, t, acct, pos, costs, led,
+                              filled)
+        end_of_bar(t, cl[t], last_bar, acct, pos, costs, book, snap, qh, led)
     return t1
 
 
@@ -629,14 +631,14 @@ def _has_weight(row):
 
 
 @nb.njit(cache=True)
-def build_trades(fq, fpx, ffee, fbar, fasset, freason, n_assets):
-    """Round trips from the fill ledger: a trade runs from flat to flat; a flip closes one, opens another.
+def build_trades(fills, n_assets):
+    """Round trips from the fill records: a trade runs from flat to flat; a flip closes one, opens another.
 
     Returns per-trade arrays: asset, direction (+1/-1), entry bar, exit bar (-1 if open), peak abs qty,
     entry price (average of opening fills), exit price (average of closing fills), gross PnL, fees,
     exit reason.
     """
-    n = fq.shape[0]
+    n = fills.shape[0]
     cap = n + 1
     t_asset = np.empty(cap, dtype=np.int64)
     t_dir = np.empty(cap, dtype=np.int64)
@@ -657,10 +659,10 @@ def build_trades(fq, fpx, ffee, fbar, fasset, freason, n_assets):
     cost_avg = np.zeros(cap)      # average cost of what is held, as the account books it
     nt = 0
     for i in range(n):
-        j = fasset[i]
-        q = fq[i]
-        px = fpx[i]
-        fee_left = ffee[i]
+        j = fills[i].asset
+        q = fills[i].qty
+        px = fills[i].price
+        fee_left = fills[i].fee
         remaining = q
         while remaining != 0.0:
             h = held[j]
@@ -670,7 +672,7 @@ def build_trades(fq, fpx, ffee, fbar, fasset, freason, n_assets):
                 cur[j] = tr
                 t_asset[tr] = j
                 t_dir[tr] = 1 if remaining > 0.0 else -1
-                t_entry[tr] = fbar[i]
+                t_entry[tr] = fills[i].bar
                 t_exit[tr] = -1
                 t_peak[tr] = 0.0
                 t_pnl[tr] = 0.0
@@ -705,8 +707,8 @@ def build_trades(fq, fpx, ffee, fbar, fasset, freason, n_assets):
                 held[j] = h + step
                 if abs(held[j]) <= 1e-12 * max(1.0, abs(h)):
                     held[j] = 0.0
-                    t_exit[tr] = fbar[i]
-                    t_reason[tr] = freason[i]
+                    t_exit[tr] = fills[i].bar
+                    t_reason[tr] = fills[i].reason
                     cur[j] = -1
                     if abs(remaining) <= 1e-12 * abs(q):
                         remaining = 0.0
@@ -732,7 +734,7 @@ def first_bad_limit(assets, qty, price, n_assets):
 
 
 @nb.njit(cache=True)
-def book_add(bi, bf, m, assets, kind, qty, price, reason, bar, first_id, status, reduce_only):
+def book_add(book, m, assets, kind, qty, price, reason, bar, first_id, status, reduce_only):
     """Write the orders with a non-zero qty into rows m.. of the book (capacity is the caller's job).
 
     Returns the new row count.
@@ -743,56 +745,44 @@ def book_add(bi, bf, m, assets, kind, qty, price, reason, bar, first_id, status,
         if qty[k] == 0.0 and status == C.OPEN:
             continue
         r += 1
-        bi[r, C.B_ID] = first_id + (r - m)
-        bi[r, C.B_ASSET] = assets[k]
-        bi[r, C.B_KIND] = kind
-        bi[r, C.B_ACTIVE_FROM] = active
-        bi[r, C.B_STATUS] = status
-        bi[r, C.B_OCO] = -1
-        bi[r, C.B_CHILD_SL] = -1
-        bi[r, C.B_CHILD_TP] = -1
-        bi[r, C.B_REASON] = reason
-        bi[r, C.B_PLACED] = bar
-        bi[r, C.B_REDUCE_ONLY] = reduce_only
-        bf[r, C.BF_QTY] = qty[k]
-        bf[r, C.BF_PRICE] = price[k]
-        bf[r, C.BF_SL] = np.nan
-        bf[r, C.BF_TP] = np.nan
+        book[r].id = first_id + (r - m)
+        book[r].asset = assets[k]
+        book[r].kind = kind
+        book[r].active_from = active
+        book[r].status = status
+        book[r].oco = -1
+        book[r].child_sl = -1
+        book[r].child_tp = -1
+        book[r].reason = reason
+        book[r].placed = bar
+        book[r].reduce_only = reduce_only
+        book[r].qty = qty[k]
+        book[r].price = price[k]
     return r + 1
 
 
 @nb.njit(cache=True)
-def book_cancel(bi, m, mask, all_assets, keep_brackets):
+def book_cancel(book, m, mask, all_assets, keep_brackets):
     """Cancel live orders (of the assets flagged in ``mask`` unless ``all_assets``); returns live left."""
     live = 0
     for r in range(m):
-        st = bi[r, C.B_STATUS]
+        st = book[r].status
         if st != C.OPEN and st != C.PENDING:
             continue
-        if (all_assets or mask[bi[r, C.B_ASSET]]) and not (keep_brackets and bi[r, C.B_REDUCE_ONLY] != 0):
-            bi[r, C.B_STATUS] = C.CANCELLED
+        if (all_assets or mask[book[r].asset]) and not (keep_brackets and book[r].reduce_only != 0):
+            book[r].status = C.CANCELLED
         else:
             live += 1
     return live
 
 
 @nb.njit(cache=True)
-def book_live(bi, m):
-    n = 0
-    for r in range(m):
-        st = bi[r, C.B_STATUS]
-        if st == C.OPEN or st == C.PENDING:
-            n += 1
-    return n
-
-
-@nb.njit(cache=True)
-def book_compact(bi, bf, m):
+def book_compact(book, m):
     """Drop dead rows in place, renumbering OCO/child links; returns the new row count."""
     new_row = np.full(m, -1, dtype=np.int64)
     n = 0
     for r in range(m):
-        st = bi[r, C.B_STATUS]
+        st = book[r].status
         if st == C.OPEN or st == C.PENDING:
             new_row[r] = n
             n += 1
@@ -802,11 +792,9 @@ def book_compact(bi, bf, m):
         d = new_row[r]
         if d < 0:
             continue
-        for c in range(bi.shape[1]):
-            bi[d, c] = bi[r, c]
-        for c in range(bf.shape[1]):
-            bf[d, c] = bf[r, c]
-        for c in (C.B_OCO, C.B_CHILD_SL, C.B_CHILD_TP):
-            link = bi[d, c]
-            bi[d, c] = new_row[link] if link >= 0 else -1
+        book[d] = book[r]
+        o = book[d]
+        o.oco = new_row[o.oco] if o.oco >= 0 else -1
+        o.child_sl = new_row[o.child_sl] if o.child_sl >= 0 else -1
+        o.child_tp = new_row[o.child_tp] if o.child_tp >= 0 else -1
     return n

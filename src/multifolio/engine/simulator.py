@@ -20,6 +20,7 @@ from multifolio.engine import kernels as K
 from multifolio.engine.account import Account
 from multifolio.engine.context import Context
 from multifolio.engine.raw import RawRun
+from multifolio.engine.records import Bars
 from multifolio.engine.settings import AccountSettings
 from multifolio.engine.state import last_valid_rows
 from multifolio.engine.strategy import Strategy, decision_mask
@@ -57,10 +58,8 @@ class Simulator:
         for settings, strategy, rules in portfolios:
             account = Account(data.index, data.symbols, settings, rules)
             self.units.append(PortfolioUnit(account, strategy, list(rules), Context(account, data)))
-        self._op = np.ascontiguousarray(data.open)
-        self._hi = np.ascontiguousarray(data.high)
-        self._lo = np.ascontiguousarray(data.low)
-        self._cl = np.ascontiguousarray(data.close)
+        self._bars = Bars(*(np.ascontiguousarray(a) for a in (data.open, data.high, data.low, data.close)))
+        self._op, self._cl = self._bars.open, self._bars.close
         self._last_bar = last_valid_rows(self._cl)
         self._px = np.empty(data.n_assets)         # execution prices of one bar, NaN where not tradable
 
@@ -72,9 +71,8 @@ class Simulator:
         t = t0
         while t < t1:
             st.ensure_room(K.room_needed(st.n_assets, acct.book.m) * 8)
-            t = K.run_span(t, t1, self._op, self._hi, self._lo, self._cl, self._last_bar, acct.book.ints,
-                           acct.book.floats, st.acct, st.pos, st.cfg, st.snap, st.qh, *st.ledger_args(),
-                           delist_later)
+            t = K.run_span(t, t1, self._bars, self._last_bar, acct.book.live, st.acct, st.pos, st.costs,
+                           st.snap, st.qh, st.ledgers, delist_later)
 
     def _decide(self, u: PortfolioUnit, t: int) -> None:
         """One decision bar of one portfolio: mark, rules, strategy, (close mode) execution."""
@@ -95,9 +93,9 @@ class Simulator:
             st.ensure_room(K.room_needed(st.n_assets, acct.book.m))
             if acct.has_pending:
                 acct.execute_pending(t, self._tradable(self._cl[t], t))
-                K.snapshot(t, self._cl[t], st.acct, st.pos, st.cfg, acct.book.ints, st.snap, st.qh)
-            K.close_delisted(t, self._cl[t], self._last_bar, st.acct, st.pos, st.cfg, acct.book.ints,
-                             st.snap, st.qh, *st.ledger_args())
+                K.snapshot(t, self._cl[t], st.acct, st.pos, st.costs, acct.book.live, st.snap, st.qh)
+            K.close_delisted(t, self._cl[t], self._last_bar, st.acct, st.pos, st.costs, acct.book.live,
+                             st.snap, st.qh, st.ledgers)
 
     # -- the loop ---------------------------------------------------------------------------------
     def run(self, progress: ProgressFn | None = None) -> list[RawRun]:
@@ -119,7 +117,7 @@ class Simulator:
         while t < n:
             for u in self.units:
                 acct = u.account
-                acct.fills_mark = int(acct.state.counts[0])  # later fills: "since the last decision"
+                acct.fills_mark = acct.state.n_fills   # later fills: "since the last decision"
                 if acct.has_pending and acct.settings.execute_at_open:
                     acct.execute_pending(t, self._tradable(self._op[t], t))
             nxt = min(u.next_python_bar(t, n) for u in self.units)
@@ -142,7 +140,7 @@ class Simulator:
             acct = u.account
             acct.drop_pending()
             if acct.settings.close_at_end and n:
-                finish_run(acct.state, self._cl, acct.book.ints)
+                finish_run(acct.state, self._cl, acct.book.live)
             raws.append(acct.raw_run(self._cl, self.start_bar, data.freq))
         if progress is not None:
             progress(n, n)

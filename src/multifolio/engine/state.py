@@ -1,4 +1,4 @@
-"""The arrays one simulation updates in place: account, positions, settings, ledgers, snapshots."""
+"""The state one account's simulation updates in place: account, positions, costs, ledgers, snapshots."""
 
 from __future__ import annotations
 
@@ -6,7 +6,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from multifolio.engine import codes as C
+from multifolio.engine.records import (
+    ACCOUNT_DTYPE,
+    EVENT_DTYPE,
+    FILL_DTYPE,
+    LEDGER_COUNT_DTYPE,
+    REJECTION_DTYPE,
+    SNAPSHOT_DTYPE,
+    Costs,
+    Ledgers,
+    Positions,
+)
 from multifolio.engine.settings import AccountSettings
 
 
@@ -25,82 +35,72 @@ def last_valid_rows(close: np.ndarray) -> np.ndarray:
 
 @dataclass
 class EngineState:
-    """Account state plus growable fill, rejection and event ledgers."""
+    """One account's named state (``records``) plus its growable fill, rejection and event ledgers."""
 
     n_bars: int
     n_assets: int
     settings: AccountSettings
     acct: np.ndarray = field(init=False)
-    pos: np.ndarray = field(init=False)
-    cfg: np.ndarray = field(init=False)
+    pos: Positions = field(init=False)
+    costs: Costs = field(init=False)
     snap: np.ndarray = field(init=False)
     qh: np.ndarray = field(init=False)
-    counts: np.ndarray = field(init=False)
+    ledgers: Ledgers = field(init=False)
 
     def __post_init__(self) -> None:
         s = self.settings
         n = self.n_assets
-        self.acct = np.zeros(C.N_ACCOUNT)
-        self.acct[C.A_CASH] = s.cash
-        self.acct[C.A_INITIAL] = s.cash
-        self.acct[C.A_MMR] = s.maintenance_margin
-        self.acct[C.A_MARGIN] = 1.0 if s.margin_account else 0.0
-        self.acct[C.A_SHORT] = 1.0 if s.allow_short else 0.0
-        self.pos = np.zeros((3, n))
-        self.pos[C.P_LAST] = np.nan
-        self.cfg = np.ascontiguousarray(np.vstack([s.fees, s.fixed_fees, s.slippage, s.leverage,
-                                                    s.min_notional, s.qty_step]))
-        self.snap = np.full((self.n_bars, len(C.SNAPSHOT_COLUMNS)), np.nan)
+        self.acct = np.zeros(1, ACCOUNT_DTYPE)
+        a = self.acct[0]
+        a["cash"] = a["initial_cash"] = s.cash
+        a["maintenance_margin"] = s.maintenance_margin
+        a["is_margin"] = s.margin_account
+        a["allow_short"] = s.allow_short
+        self.pos = Positions(qty=np.zeros(n), avg_price=np.zeros(n), last_price=np.full(n, np.nan))
+        self.costs = Costs(*(np.ascontiguousarray(v, dtype=np.float64) for v in (
+            s.fees, s.fixed_fees, s.slippage, s.leverage, s.min_notional, s.qty_step)))
+        self.snap = np.full(self.n_bars, np.nan, SNAPSHOT_DTYPE)
         self.qh = np.zeros((self.n_bars, n))
         cap = max(1024, 8 * n + 64)
-        self.ff = np.empty((cap, C.N_FILL_F))
-        self.fi = np.empty((cap, C.N_FILL_I), dtype=np.int64)
-        self.rf = np.empty((cap, C.N_REJ_F))
-        self.ri = np.empty((cap, C.N_FILL_I), dtype=np.int64)
-        self.ef = np.empty((256, C.N_EV_F))
-        self.ei = np.empty((256, C.N_EV_I), dtype=np.int64)
-        self.counts = np.zeros(3, dtype=np.int64)
+        self.ledgers = Ledgers(fills=np.empty(cap, FILL_DTYPE), rejections=np.empty(cap, REJECTION_DTYPE),
+                               events=np.empty(256, EVENT_DTYPE), n=np.zeros(1, LEDGER_COUNT_DTYPE))
 
     @property
     def cash(self) -> float:
-        return float(self.acct[C.A_CASH])
+        return float(self.acct[0]["cash"])
 
     @property
     def qty(self) -> np.ndarray:
-        return self.pos[C.P_QTY]
+        return self.pos.qty
+
+    @property
+    def n_fills(self) -> int:
+        return int(self.ledgers.n[0]["fills"])
 
     def ensure_room(self, rows: int) -> None:
         """Grow every ledger (doubling) so each has at least ``rows`` free rows."""
-        c = self.counts
-        if c[0] + rows <= self.ff.shape[0] and c[1] + rows <= self.rf.shape[0] \
-                and c[2] + rows <= self.ef.shape[0]:
+        led = self.ledgers
+        n = led.n[0]
+        if n["fills"] + rows <= len(led.fills) and n["rejections"] + rows <= len(led.rejections) \
+                and n["events"] + rows <= len(led.events):
             return
-        self.ff, self.fi = _grow(self.ff, self.fi, int(self.counts[0]) + rows)
-        self.rf, self.ri = _grow(self.rf, self.ri, int(self.counts[1]) + rows)
-        self.ef, self.ei = _grow(self.ef, self.ei, int(self.counts[2]) + rows)
+        self.ledgers = Ledgers(fills=_grow(led.fills, int(n["fills"]) + rows),
+                               rejections=_grow(led.rejections, int(n["rejections"]) + rows),
+                               events=_grow(led.events, int(n["events"]) + rows), n=led.n)
 
-    def ledger_args(self) -> tuple:
-        return (self.ff, self.fi, self.rf, self.ri, self.ef, self.ei, self.counts)
+    def fills(self) -> np.ndarray:
+        return self.ledgers.fills[: self.n_fills]
 
-    def fills(self) -> tuple[np.ndarray, np.ndarray]:
-        n = int(self.counts[0])
-        return self.ff[:n], self.fi[:n]
+    def rejections(self) -> np.ndarray:
+        return self.ledgers.rejections[: int(self.ledgers.n[0]["rejections"])]
 
-    def rejections(self) -> tuple[np.ndarray, np.ndarray]:
-        n = int(self.counts[1])
-        return self.rf[:n], self.ri[:n]
-
-    def kernel_events(self) -> tuple[np.ndarray, np.ndarray]:
-        n = int(self.counts[2])
-        return self.ef[:n], self.ei[:n]
+    def kernel_events(self) -> np.ndarray:
+        return self.ledgers.events[: int(self.ledgers.n[0]["events"])]
 
 
-def _grow(f: np.ndarray, i: np.ndarray, need: int) -> tuple[np.ndarray, np.ndarray]:
-    if need <= f.shape[0]:
-        return f, i
-    cap = max(need, 2 * f.shape[0])
-    f2 = np.empty((cap, f.shape[1]), dtype=f.dtype)
-    i2 = np.empty((cap, i.shape[1]), dtype=i.dtype)
-    f2[: f.shape[0]] = f
-    i2[: i.shape[0]] = i
-    return f2, i2
+def _grow(records: np.ndarray, need: int) -> np.ndarray:
+    if need <= len(records):
+        return records
+    out = np.empty(max(need, 2 * len(records)), records.dtype)
+    out[: len(records)] = records
+    return out

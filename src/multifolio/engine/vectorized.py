@@ -11,11 +11,12 @@ import pandas as pd
 from multifolio.engine import codes as C
 from multifolio.engine import kernels as K
 from multifolio.engine.raw import RawRun
+from multifolio.engine.records import ORDER_DTYPE
 from multifolio.engine.settings import make_settings
 from multifolio.engine.state import EngineState, last_valid_rows
 from multifolio.engine.validation import as_utc_index, check_prices, first_bad_cell, infer_freq
 
-_EMPTY_BOOK_I = np.zeros((0, C.N_BOOK_I), dtype=np.int64)
+_EMPTY_BOOK = np.zeros(0, ORDER_DTYPE)
 
 
 def column_names(frame: pd.DataFrame) -> list[str]:
@@ -151,20 +152,19 @@ def simulate_weights(close: pd.DataFrame, weights: Any, *, open: pd.DataFrame | 
     t = 0
     while t < len(index):
         state.ensure_room(K.room_needed(len(symbols), 0) * 4)
-        t = K.run_weights(t, len(index), ex, cl, w, at_open, 0, last_bar, _EMPTY_BOOK_I, state.acct,
-                          state.pos, state.cfg, state.snap, state.qh, *state.ledger_args())
+        t = K.run_weights(t, len(index), ex, cl, w, at_open, 0, last_bar, _EMPTY_BOOK, state.acct,
+                          state.pos, state.costs, state.snap, state.qh, state.ledgers)
     if close_at_end and len(index):
-        finish_run(state, cl, _EMPTY_BOOK_I)
+        finish_run(state, cl, _EMPTY_BOOK)
     return RawRun(index=index, symbols=symbols, state=state, freq=infer_freq(index), close=cl)
 
 
-def finish_run(state: EngineState, cl: np.ndarray, bi: np.ndarray) -> None:
+def finish_run(state: EngineState, cl: np.ndarray, book: np.ndarray) -> None:
     """Close what is still open at the last bar's close (reason ``end_of_data``) and re-mark that bar."""
     t = cl.shape[0] - 1
     if not np.any(state.qty != 0.0):
         return
-    state.ensure_room(K.room_needed(state.n_assets, bi.shape[0]))
+    state.ensure_room(K.room_needed(state.n_assets, len(book)))
     which = np.ones(state.n_assets, dtype=np.bool_)
-    K.close_positions(t, cl[t], which, C.END_OF_DATA, state.acct, state.pos, state.cfg, state.ff, state.fi,
-                      state.rf, state.ri, state.counts)
-    K.snapshot(t, cl[t], state.acct, state.pos, state.cfg, bi, state.snap, state.qh)
+    K.close_positions(t, cl[t], which, C.END_OF_DATA, state.acct, state.pos, state.costs, state.ledgers)
+    K.snapshot(t, cl[t], state.acct, state.pos, state.costs, book, state.snap, state.qh)

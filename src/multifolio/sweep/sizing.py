@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from multifolio.analytics.drawdown import max_drawdown_pct
+from multifolio.analytics.per_asset import MARGIN_REASONS, MIN_NOTIONAL_REASONS
 from multifolio.data.market_data import MarketData
 from multifolio.portfolio.spec import RunSpec
 from multifolio.sweep.runner import run_sweep
@@ -38,7 +39,6 @@ SIZING_COLUMNS = ("capital", "n_assets", "max_drawdown_pct", "total_return_pct",
                   "kill_switch_triggers", "rejected_margin", "rejected_min_notional", "liquidations",
                   "final_equity", "n_trades")
 
-_MARGIN_REASONS = ("insufficient_margin", "insufficient_cash")
 
 
 def _count(frame: pd.DataFrame, column: str, values: Iterable[str]) -> int:
@@ -68,8 +68,8 @@ def summarize_result(result: Any) -> dict[str, float | int]:
         "total_return_pct": (final / initial - 1.0) * 100.0,
         "peak_margin_ratio": margin if np.isfinite(margin) else 0.0,
         "kill_switch_triggers": _count(result.events, "kind", ["kill_switch"]),
-        "rejected_margin": _count(rejected, "reason", _MARGIN_REASONS),
-        "rejected_min_notional": _count(rejected, "reason", ["min_notional"]),
+        "rejected_margin": _count(rejected, "reason", MARGIN_REASONS),
+        "rejected_min_notional": _count(rejected, "reason", MIN_NOTIONAL_REASONS),
         "liquidations": _count(result.events, "kind", ["liquidation"]),
         "final_equity": final,
         "n_trades": int(len(result.trades)),

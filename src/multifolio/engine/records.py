@@ -1,0 +1,127 @@
+"""The named state the kernels work on: record dtypes and named tuples of arrays.
+
+Like vectorbt's records, every ledger row and every resting order is a structured-array record whose
+fields say what they hold (``fills[k].fee``, ``book[r].active_from``); per-asset state and settings are
+named tuples of N-vectors (``positions.avg_price[j]``, ``costs.slippage[j]``); the account's scalars are
+one record (``account[0].cash``). numba compiles field access to plain loads and stores, so naming costs
+nothing at run time.
+
+>>> fills = np.zeros(2, FILL_DTYPE)
+>>> fills[0]["qty"], fills.dtype.names[:4]
+(np.float64(0.0), ('qty', 'price', 'base_price', 'fee'))
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+__all__ = ["ACCOUNT_DTYPE", "Bars", "Costs", "EVENT_DTYPE", "FILL_DTYPE", "LEDGER_COUNT_DTYPE", "Ledgers",
+           "MarketOrders", "ORDER_DTYPE", "Positions", "REJECTION_DTYPE", "SNAPSHOT_COLUMNS",
+           "SNAPSHOT_DTYPE"]
+
+#: One account's scalars (a one-element array, so that kernels update them in place). ``realized_pnl``
+#: is gross of fees; ``is_margin`` and ``allow_short`` are the account kind and the shorting rule.
+ACCOUNT_DTYPE = np.dtype([
+    ("cash", np.float64), ("realized_pnl", np.float64), ("fees_paid", np.float64),
+    ("initial_cash", np.float64), ("maintenance_margin", np.float64),
+    ("is_margin", np.bool_), ("allow_short", np.bool_),
+], align=True)
+
+
+class Positions(NamedTuple):
+    """Per asset: signed quantity held, average entry price (0 when flat), last known close."""
+
+    qty: np.ndarray
+    avg_price: np.ndarray
+    last_price: np.ndarray
+
+
+class Costs(NamedTuple):
+    """Per-asset settings: proportional fee rate, fixed fee per fill, slippage fraction, leverage,
+    exchange minimum notional and quantity step."""
+
+    fee_rate: np.ndarray
+    fixed_fee: np.ndarray
+    slippage: np.ndarray
+    leverage: np.ndarray
+    min_notional: np.ndarray
+    qty_step: np.ndarray
+
+
+class Bars(NamedTuple):
+    """The market's T x N open/high/low/close (NaN where an asset has no bar)."""
+
+    open: np.ndarray
+    high: np.ndarray
+    low: np.ndarray
+    close: np.ndarray
+
+
+class MarketOrders(NamedTuple):
+    """A batch of market-type orders (K each): asset index, kind (``codes``), value (a quantity, a
+    notional, a target weight or a target quantity, by kind), order id and reason code."""
+
+    asset: np.ndarray
+    kind: np.ndarray
+    value: np.ndarray
+    order_id: np.ndarray
+    reason: np.ndarray
+
+
+#: A fill: signed quantity at the slipped ``price`` (``base_price`` before slippage), its fee and the PnL
+#: it realized (gross of fees); ``order_price`` is a resting order's level (NaN for market orders);
+#: ``bar`` of the fill, ``placed`` of the decision.
+FILL_DTYPE = np.dtype([
+    ("qty", np.float64), ("price", np.float64), ("base_price", np.float64), ("fee", np.float64),
+    ("realized_pnl", np.float64), ("order_price", np.float64),
+    ("bar", np.int64), ("asset", np.int64), ("order_id", np.int64), ("reason", np.int64),
+    ("kind", np.int64), ("status", np.int64), ("placed", np.int64),
+], align=True)
+
+#: A rejected order (or fill): the quantity asked and the price it met (NaN without a price).
+REJECTION_DTYPE = np.dtype([
+    ("qty", np.float64), ("price", np.float64),
+    ("bar", np.int64), ("asset", np.int64), ("order_id", np.int64), ("reason", np.int64),
+    ("kind", np.int64), ("placed", np.int64),
+], align=True)
+
+#: An engine event (``codes.EVENT_NAMES``); ``asset`` is -1 for account-wide events. The three figures by
+#: kind: scaled batch — factor, free cash/margin, needed; liquidation — equity, margin used, their
+#: ratio; delisting — quantity closed, price.
+EVENT_DTYPE = np.dtype([
+    ("bar", np.int64), ("kind", np.int64), ("asset", np.int64),
+    ("figure1", np.float64), ("figure2", np.float64), ("figure3", np.float64),
+], align=True)
+
+#: How many rows of each ledger are used.
+LEDGER_COUNT_DTYPE = np.dtype([("fills", np.int64), ("rejections", np.int64), ("events", np.int64)],
+                              align=True)
+
+
+class Ledgers(NamedTuple):
+    """The growable ledgers of one account and their used row counts (``n[0].fills`` ...)."""
+
+    fills: np.ndarray
+    rejections: np.ndarray
+    events: np.ndarray
+    n: np.ndarray
+
+
+#: A resting order of the book: ``active_from`` (first bar it may fill), ``status`` and ``kind``
+#: (``codes``), ``oco`` (the row of its one-cancels-other sibling, -1 if none), ``child_sl`` /
+#: ``child_tp`` (rows of the bracket it carries), ``reduce_only`` (1 for bracket children), signed
+#: ``qty`` and ``price`` (the limit or stop level).
+ORDER_DTYPE = np.dtype([
+    ("id", np.int64), ("asset", np.int64), ("kind", np.int64), ("active_from", np.int64),
+    ("status", np.int64), ("oco", np.int64), ("child_sl", np.int64), ("child_tp", np.int64),
+    ("reason", np.int64), ("placed", np.int64), ("reduce_only", np.int64),
+    ("qty", np.float64), ("price", np.float64),
+], align=True)
+
+#: One row per bar of the run, marked at the close.
+SNAPSHOT_COLUMNS = ("total_equity", "cash", "realized_pnl", "unrealized_pnl", "fees_paid",
+                    "margin_used", "margin_ratio", "gross_exposure", "n_open_positions",
+                    "n_assets_with_positions", "n_open_orders")
+SNAPSHOT_DTYPE = np.dtype([(name, np.float64) for name in SNAPSHOT_COLUMNS])
