@@ -54,7 +54,7 @@ def test_a_spec_is_frozen_picklable_and_describes_the_run() -> None:
     data = mf.data.samples.crypto_hourly()
     res = mf.run_spec(spec, data)
     info = res.info
-    assert info.symbols == spec.symbols and info.account.cash == 5_000.0 and info.account.fees == 0.001
+    assert info.symbols == spec.symbols and info.account.capital == 5_000.0 and info.account.fees == 0.001
     assert info.strategy.name == "top_n" and info.strategy.params["k"] == 2
     assert info.rule("kill_switch").params == {"window": 24.0, "threshold": 20.0, "mode": "record"}
     assert (info.crash_pct, info.crash_window_hours) == (6.0, 12.0)

@@ -14,7 +14,7 @@ from multifolio.assemble import assemble
 from multifolio.data.market_data import MarketData
 from multifolio.data.selection import check_symbols
 from multifolio.data.window import pick_symbols, trading_window
-from multifolio.engine.run_info import AccountInfo, RunInfo
+from multifolio.engine.run_info import AccountSpec, RunInfo
 from multifolio.engine.settings import AccountSettings, make_settings
 from multifolio.engine.simulator import ProgressFn, Simulator
 from multifolio.engine.strategy import Strategy
@@ -52,7 +52,7 @@ def from_weights(close: pd.DataFrame, weights: pd.DataFrame, *, open: pd.DataFra
                     leverage=leverage, allow_short=allow_short, maintenance_margin=maintenance_margin,
                     min_notional=min_notional, qty_step=qty_step, close_at_end=close_at_end)
     raw = simulate_weights(close, weights, open=open, **settings)
-    info = RunInfo(engine="from_weights", account=AccountInfo(**{**settings, "cash": float(cash)}),
+    info = RunInfo(engine="from_weights", account=_account_spec(settings),
                    symbols=tuple(raw.symbols), start=_first(raw.index, 0))
     return assemble(raw, info)
 
@@ -107,6 +107,12 @@ def _backtest(data: Any, strategy: Any, account: dict[str, Any], *, risk: Sequen
                                    crash_pct, crash_window_hours))
 
 
+def _account_spec(settings: dict[str, Any]) -> AccountSpec:
+    """The account as given to ``backtest``/``from_weights`` (``cash`` is the spec's ``capital``)."""
+    given = dict(settings)
+    return AccountSpec(capital=float(given.pop("cash")), **given)
+
+
 def _start_bar(index: pd.DatetimeIndex, start: Any) -> int:
     if start is None:
         return 0
@@ -127,7 +133,7 @@ def _run_info(settings: AccountSettings, strategy: Strategy, rules: list[Any], s
     min_capital = np.asarray(strategy.min_capital_per_asset(symbols, settings.min_notional), dtype=np.float64)
     described = dataclasses.replace(strategy.describe(),
                                     min_capital_per_asset=tuple(float(x) for x in min_capital))
-    return RunInfo(engine="backtest", account=AccountInfo(**settings.raw), symbols=tuple(symbols),
+    return RunInfo(engine="backtest", account=_account_spec(settings.raw), symbols=tuple(symbols),
                    start=start, strategy=described, rules=tuple(describe_rule(r) for r in rules),
                    crash_pct=crash_pct, crash_window_hours=crash_window_hours)
 

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from multifolio.engine.run_info import AccountInfo, RunInfo
+from multifolio.engine.run_info import AccountSpec, RunInfo
 from multifolio.result import Result
 
 FILL_COLS = ["timestamp", "symbol", "qty", "price", "base_price", "fee", "slippage_cost", "order_id",
@@ -28,7 +28,7 @@ def run_info(symbols: list[str], initial: float, info: RunInfo | None = None, **
     """The RunInfo of a hand-built Result: ``info`` when given, else a plain backtest's, with ``changes``."""
     if info is not None:
         return info
-    base = RunInfo(engine="backtest", account=AccountInfo(cash=initial), symbols=tuple(symbols))
+    base = RunInfo(engine="backtest", account=AccountSpec(capital=initial), symbols=tuple(symbols))
     return dataclasses.replace(base, **changes)
 
 

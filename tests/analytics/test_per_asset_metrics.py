@@ -12,7 +12,7 @@ from mf_results import EVENT_COLS, equity_result, hourly, ledger_result, two_ass
 from multifolio.analytics.five_answers import five_answers, max_assets_for_capital, min_capital_per_asset
 from multifolio.analytics.metrics import compute_metrics
 from multifolio.analytics.per_asset import peak_filled_levels, per_asset_table
-from multifolio.engine.run_info import AccountInfo, RunInfo, StrategyInfo
+from multifolio.engine.run_info import AccountSpec, RunInfo, StrategyInfo
 from multifolio.strategies import GridATR
 
 
@@ -187,7 +187,7 @@ def test_sizing_from_min_notional_and_from_a_sweep():
     # the account leverage (3) does not change an order's notional; the grid's leverage (2) does
     grid = GridATR(num_levels=5, leverage=2.0, per_asset={"S3": {"num_levels": 10}, "S5": {"leverage": 4.0}})
     req = grid.min_capital_per_asset(symbols, np.full(len(symbols), 10.0)).tolist()
-    info = RunInfo("backtest", AccountInfo(cash=1000.0, min_notional=10.0, leverage=3.0), tuple(symbols),
+    info = RunInfo("backtest", AccountSpec(capital=1000.0, min_notional=10.0, leverage=3.0), tuple(symbols),
                    strategy=StrategyInfo("grid_atr", {}, tuple(req)))
     assert req[0] == 25.0 and req[3] == 50.0 and req[5] == 12.5
     assert max_assets_for_capital(1000.0, req) == 20   # 1000 / 20 = 50 covers S3's 50

@@ -53,8 +53,8 @@ def min_capital_per_asset(result: Any) -> list[float]:
     alone when the run has no strategy description).
 
     >>> from types import SimpleNamespace as NS
-    >>> from multifolio.engine.run_info import AccountInfo, RunInfo, StrategyInfo
-    >>> info = RunInfo("backtest", AccountInfo(cash=1.0, min_notional=5.0), ("A", "B"),
+    >>> from multifolio.engine.run_info import AccountSpec, RunInfo, StrategyInfo
+    >>> info = RunInfo("backtest", AccountSpec(capital=1.0, min_notional=5.0), ("A", "B"),
     ...                strategy=StrategyInfo("grid_atr", {}, (12.5, 5.0)))
     >>> min_capital_per_asset(NS(info=info, symbols=["A", "B"]))
     [12.5, 5.0]

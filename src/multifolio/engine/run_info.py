@@ -5,7 +5,7 @@ never from a strategy's or a rule's internals: a strategy and a rule describe th
 their parameters and, for a strategy, the minimum capital per asset it needs to place its smallest
 order).
 
->>> info = RunInfo(engine="backtest", account=AccountInfo(cash=1000.0), symbols=("A",),
+>>> info = RunInfo(engine="backtest", account=AccountSpec(capital=1000.0), symbols=("A",),
 ...                rules=(RuleInfo("kill_switch", {"window": 24.0, "threshold": 30.0}),))
 >>> info.rule("kill_switch").params["window"], info.rule("max_drawdown")
 (24.0, None)
@@ -13,19 +13,27 @@ order).
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-__all__ = ["AccountInfo", "RuleInfo", "RunInfo", "StrategyInfo"]
+__all__ = ["AccountSpec", "RuleInfo", "RunInfo", "StrategyInfo"]
 
-PerAsset = float | dict[str, float]
+PerAsset = float | Mapping[str, float]
 
 
 @dataclass(frozen=True)
-class AccountInfo:
-    """The account settings as given (a float for every asset, or a ``{symbol: value}`` mapping)."""
+class AccountSpec:
+    """A run's account as given: ``capital`` (the initial cash) and ``multifolio.backtest``'s account
+    settings, each a float for every asset or a ``{symbol: value}`` mapping. Specs build runs from it
+    (:meth:`settings_for`); a run's ``RunInfo`` reports it.
 
-    cash: float
+    >>> AccountSpec(capital=1_000.0, fees={"A": 0.001, "B": 0.002}).settings_for(["A"])["fees"]
+    {'A': 0.001}
+    """
+
+    capital: float = 10_000.0
     fees: PerAsset = 0.0
     fixed_fees: PerAsset = 0.0
     slippage: PerAsset = 0.0
@@ -36,6 +44,28 @@ class AccountInfo:
     min_notional: PerAsset = 0.0
     qty_step: PerAsset = 0.0
     close_at_end: bool = True
+
+    def replace(self, **changes: Any) -> AccountSpec:
+        """A copy with ``changes`` applied."""
+        return dataclasses.replace(self, **changes)
+
+    def settings_for(self, symbols: Sequence[str]) -> dict[str, Any]:
+        """Keyword settings of ``backtest`` for a run on ``symbols``: per-asset mappings keep only those
+        symbols (a run on a subset drops the others' overrides)."""
+        def only(value: Any) -> Any:
+            return {k: v for k, v in value.items() if k in symbols} if isinstance(value, Mapping) else value
+
+        return dict(cash=float(self.capital), fees=only(self.fees), fixed_fees=only(self.fixed_fees),
+                    slippage=only(self.slippage), execution=self.execution, leverage=only(self.leverage),
+                    allow_short=self.allow_short, maintenance_margin=self.maintenance_margin,
+                    min_notional=only(self.min_notional), qty_step=only(self.qty_step),
+                    close_at_end=self.close_at_end)
+
+    def per_asset_keys(self) -> dict[str, list[str]]:
+        """The symbols named by per-asset settings, by setting."""
+        return {name: list(value) for name in ("fees", "fixed_fees", "slippage", "leverage", "min_notional",
+                                               "qty_step")
+                if isinstance(value := getattr(self, name), Mapping)}
 
 
 @dataclass(frozen=True)
@@ -65,7 +95,7 @@ class RunInfo:
     None: the analytics' defaults)."""
 
     engine: str
-    account: AccountInfo
+    account: AccountSpec
     symbols: tuple[str, ...]
     start: str | None = None
     strategy: StrategyInfo | None = None

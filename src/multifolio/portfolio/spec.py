@@ -19,54 +19,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from multifolio.engine.run_info import AccountSpec
 from multifolio.engine.strategy import Strategy
 from multifolio.portfolio.risk import make_rule
 from multifolio.strategies.registry import STRATEGIES
 
 __all__ = ["AccountSpec", "RuleSpec", "RunSpec", "build_rules", "build_strategy"]
 
-PerAsset = float | Mapping[str, float]
-
-
 class _Replace:
     def replace(self, **changes: Any) -> Any:
         """A copy with ``changes`` applied (the spec itself never changes)."""
         return dataclasses.replace(self, **changes)  # type: ignore[type-var]
-
-
-@dataclass(frozen=True)
-class AccountSpec(_Replace):
-    """The account of a run: ``multifolio.backtest``'s settings, ``capital`` being its ``cash``."""
-
-    capital: float = 10_000.0
-    fees: PerAsset = 0.0
-    fixed_fees: PerAsset = 0.0
-    slippage: PerAsset = 0.0
-    execution: str = "next_open"
-    leverage: PerAsset = 1.0
-    allow_short: bool = False
-    maintenance_margin: float = 0.5
-    min_notional: PerAsset = 0.0
-    qty_step: PerAsset = 0.0
-    close_at_end: bool = True
-
-    def settings_for(self, symbols: Sequence[str]) -> dict[str, Any]:
-        """Keyword settings of ``backtest`` for a run on ``symbols``: per-asset mappings keep only those
-        symbols (a run on a subset drops the others' overrides)."""
-        def only(value: Any) -> Any:
-            return {k: v for k, v in value.items() if k in symbols} if isinstance(value, Mapping) else value
-
-        return dict(cash=float(self.capital), fees=only(self.fees), fixed_fees=only(self.fixed_fees),
-                    slippage=only(self.slippage), execution=self.execution, leverage=only(self.leverage),
-                    allow_short=self.allow_short, maintenance_margin=self.maintenance_margin,
-                    min_notional=only(self.min_notional), qty_step=only(self.qty_step),
-                    close_at_end=self.close_at_end)
-
-    def per_asset_keys(self) -> dict[str, list[str]]:
-        """The symbols named by per-asset settings, by setting."""
-        return {name: list(value) for name in ("fees", "fixed_fees", "slippage", "leverage", "min_notional",
-                                               "qty_step")
-                if isinstance(value := getattr(self, name), Mapping)}
 
 
 @dataclass(frozen=True)

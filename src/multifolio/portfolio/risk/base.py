@@ -50,6 +50,16 @@ class RiskRule:
     def on_bar(self, ctx: Any) -> None:
         """Called every bar after marking, before the strategy."""
 
+    def act(self, ctx: Any, mode: str, reason: str, pause_bars: int) -> None:
+        """What a breaker does once it fires: ``record`` nothing more, ``flatten`` close everything and
+        pause the strategy for ``pause_bars``, ``halt`` close everything and stop trading."""
+        if mode in ("flatten", "halt"):
+            ctx.close_all(reason=reason)
+        if mode == "flatten":
+            ctx.pause(int(ctx.bar) + pause_bars)
+        elif mode == "halt":
+            ctx.halt()
+
     def describe(self) -> RuleInfo:
         return RuleInfo(self.name or type(self).__name__, {k: getattr(self, k) for k in self.PARAMS})
 

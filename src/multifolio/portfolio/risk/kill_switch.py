@@ -90,9 +90,4 @@ class KillSwitch(RiskRule):
                                    depth_pct=depth, end=None, window_hours=self.window,
                                    threshold_pct=self.threshold, action=self.mode)
         self.episodes.append(self._open)
-        if self.mode == "flatten":
-            ctx.close_all(reason="kill_switch")
-            ctx.pause(t + self._bars)
-        elif self.mode == "halt":
-            ctx.close_all(reason="kill_switch")
-            ctx.halt()
+        self.act(ctx, self.mode, "kill_switch", self._bars)

@@ -58,9 +58,4 @@ class MaxDrawdownBreaker(RiskRule):
         ctx.log_event("max_drawdown", start=start, peak=self._peak, trough=eq,
                       depth_pct=(1.0 - eq / self._peak) * 100.0, threshold_pct=self.threshold,
                       action=self.mode)
-        if self.mode == "flatten":
-            ctx.close_all(reason="max_drawdown")
-            ctx.pause(t + self._pause_bars)
-        elif self.mode == "halt":
-            ctx.close_all(reason="max_drawdown")
-            ctx.halt()
+        self.act(ctx, self.mode, "max_drawdown", self._pause_bars)
