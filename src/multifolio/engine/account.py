@@ -149,7 +149,7 @@ class Account:
         cols = [np.concatenate(c) for c in zip(*fresh, strict=True)]
         pos = self.state.pos
         batch = OrderBatch(cols[0], cols[1], cols[2], cols[3], cols[4], self.symbols,
-                           held=pos.qty[cols[0]], price=pos.last_price[cols[0]],
+                           held=pos["qty"][cols[0]], price=pos["last_price"][cols[0]],
                            equity=float(self.state.snap[self.bar]["total_equity"]))
         for rule in self._trade_rules:
             rule.pre_trade(self.view, batch)
@@ -199,7 +199,7 @@ class Account:
         for rule in self._limit_rules:
             rule.pre_limits(self.view, batch)
         if self.reducing:
-            _only_reducing_limits(batch, self.state.pos.qty)
+            _only_reducing_limits(batch, self.state.pos["qty"])
         self._log_interventions(batch.interventions)
         keep = batch.keep
         return assets[keep], batch.qty[keep], price[keep]

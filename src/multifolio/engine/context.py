@@ -83,7 +83,7 @@ class Context:
     @property
     def price(self) -> np.ndarray:
         """Last known close of each asset (NaN before its first bar)."""
-        return self._acct.state.pos.last_price.copy()
+        return self._acct.state.pos["last_price"].copy()
 
     def field(self, name: str) -> np.ndarray:
         """The cross-section of any field (OHLCV or an extra one) at t."""
@@ -105,15 +105,15 @@ class Context:
     @property
     def positions(self) -> np.ndarray:
         """Signed quantity held per asset (a copy)."""
-        return self._acct.state.pos.qty.copy()
+        return self._acct.state.pos["qty"].copy()
 
     def position(self, symbol: str) -> float:
-        return float(self._acct.state.pos.qty[self._asset(symbol)])
+        return float(self._acct.state.pos["qty"][self._asset(symbol)])
 
     @property
     def avg_price(self) -> np.ndarray:
         """Average entry price per asset (0 where flat)."""
-        return self._acct.state.pos.avg_price.copy()
+        return self._acct.state.pos["avg_price"].copy()
 
     @property
     def cash(self) -> float:
@@ -267,7 +267,7 @@ class Context:
     def close_all(self, reason: str = "close_all") -> None:
         """Close every position and cancel every resting order."""
         self._acct.book.cancel_assets(None)
-        held = self._acct.state.pos.qty != 0.0
+        held = self._acct.state.pos["qty"] != 0.0
         target = np.where(held, 0.0, np.nan)
         self._acct.submit_targets(C.TARGET_QTY, target, self._reason(reason))
 

@@ -7,8 +7,9 @@ Everything here works on named state (``records``) so that the same kernels serv
 State (updated in place):
 - ``acct``  one ``ACCOUNT_DTYPE`` record: cash, realized PnL (gross of fees), fees paid, initial cash,
   maintenance margin rate, margin-account and shorting flags (``acct[0].cash`` ...).
-- ``pos``   ``Positions``: per-asset signed quantity, average entry price, last known close.
-- ``costs`` ``Costs``: per-asset fee rate, fixed fee, slippage, leverage, min notional, quantity step.
+- ``pos``   ``POSITION_DTYPE`` records, one per asset: signed quantity, average entry price, last close.
+- ``costs`` ``COST_DTYPE`` records, one per asset: fee rate, fixed fee, slippage, leverage, min notional,
+  quantity step.
 - ``book``  ``ORDER_DTYPE`` records of the resting orders (the used rows only).
 - ``led``   ``Ledgers``: fill, rejection and event records and their used counts (``led.n[0]``).
   Callers guarantee room for ``room_needed(N, M)`` rows before each bar.
@@ -55,9 +56,9 @@ def _full(led, room):
 def _apply_fill(t, j, q, base, px, order_id, reason, kind, status, placed, order_price,
                 acct, pos, costs, led):
     """Book a fill of signed quantity q at price px: cash, fees, realized PnL, average price, ledger."""
-    fee = costs.fee_rate[j] * abs(q) * px + costs.fixed_fee[j]
-    held = pos.qty[j]
-    avg = pos.avg_price[j]
+    fee = costs[j].fee_rate * abs(q) * px + costs[j].fixed_fee
+    held = pos[j].qty
+    avg = pos[j].avg_price
     realized = 0.0
     new = held + q
     if _opposite(held, q):
@@ -65,12 +66,12 @@ def _apply_fill(t, j, q, base, px, order_id, reason, kind, status, placed, order
         realized = closed * (px - avg) * (1.0 if held > 0.0 else -1.0)
         if abs(new) <= _EPS * max(abs(held), abs(q)):
             new = 0.0
-            pos.avg_price[j] = 0.0
+            pos[j].avg_price = 0.0
         elif _opposite(new, held):      # flipped: the remainder opens at the fill price
-            pos.avg_price[j] = px
+            pos[j].avg_price = px
     else:
-        pos.avg_price[j] = (avg * abs(held) + px * abs(q)) / abs(new)
-    pos.qty[j] = new
+        pos[j].avg_price = (avg * abs(held) + px * abs(q)) / abs(new)
+    pos[j].qty = new
     acct[0].cash -= q * px + fee
     acct[0].fees_paid += fee
     acct[0].realized_pnl += realized
@@ -156,7 +157,7 @@ def _round_step(q, step):
 def _mark(j, prices, pos):
     p = prices[j]
     if np.isnan(p):
-        return pos.last_price[j]
+        return pos[j].last_price
     return p
 
 
@@ -165,12 +166,12 @@ def _equity_margin(prices, pos, costs):
     """Equity and margin used, marked at ``prices`` (last known close where NaN)."""
     eq = 0.0
     mu = 0.0
-    for j in range(pos.qty.shape[0]):
-        q = pos.qty[j]
+    for j in range(pos.shape[0]):
+        q = pos[j].qty
         if q != 0.0:
             m = _mark(j, prices, pos)
             eq += q * m
-            mu += abs(q) * m / costs.leverage[j]
+            mu += abs(q) * m / costs[j].leverage
     return eq, mu
 
 
@@ -190,7 +191,7 @@ def execute_batch(t, prices, orders, placed, acct, pos, costs, led, filled_out):
     """
     o_asset, o_kind, o_value, o_id, o_reason = orders
     k_orders = o_asset.shape[0]
-    n_assets = pos.qty.shape[0]
+    n_assets = pos.shape[0]
     margin = acct[0].is_margin
     allow_short = acct[0].allow_short
     for k in range(k_orders):
@@ -239,21 +240,21 @@ def execute_batch(t, prices, orders, placed, acct, pos, costs, led, filled_out):
             if r == 0.0 or (side == 0) != (r < 0.0):
                 continue
             j = o_asset[k]
-            held = pos.qty[j]
+            held = pos[j].qty
             full_close = abs(r) >= abs(held) * (1.0 - 1e-12) and delta[k] == r
-            q = r if full_close else _round_step(r, costs.qty_step[j])
+            q = r if full_close else _round_step(r, costs[j].qty_step)
             if full_close:
                 q = -held
             p = prices[j]
-            if q == 0.0 or (not full_close and abs(q) * p < costs.min_notional[j]):
-                reason = C.MIN_NOTIONAL if costs.min_notional[j] > 0.0 else C.ZERO_QTY
+            if q == 0.0 or (not full_close and abs(q) * p < costs[j].min_notional):
+                reason = C.MIN_NOTIONAL if costs[j].min_notional > 0.0 else C.ZERO_QTY
                 _reject(t, j, r, p, o_id[k], reason, o_kind[k], placed, led)
                 reduce_part[k] = 0.0
                 delta[k] = 0.0
                 continue
-            s = costs.slippage[j]
+            s = costs[j].slippage
             px = p * (1.0 - s) if q < 0.0 else p * (1.0 + s)
-            if _cash_short(acct, q, px, costs.fee_rate[j] * abs(q) * px + costs.fixed_fee[j]):
+            if _cash_short(acct, q, px, costs[j].fee_rate * abs(q) * px + costs[j].fixed_fee):
                 _reject(t, j, q, p, o_id[k], C.INSUFFICIENT_CASH, o_kind[k], placed, led)
                 reduce_part[k] = 0.0
                 delta[k] = 0.0
@@ -271,10 +272,10 @@ def execute_batch(t, prices, orders, placed, acct, pos, costs, led, filled_out):
             continue
         j = o_asset[k]
         p = prices[j]
-        s = costs.slippage[j]
+        s = costs[j].slippage
         b = p * (1.0 + s) if o > 0.0 else p * (1.0 - s)
-        need_var += abs(o) * (p * s + costs.fee_rate[j] * b + p / costs.leverage[j])
-        need_fixed += costs.fixed_fee[j]
+        need_var += abs(o) * (p * s + costs[j].fee_rate * b + p / costs[j].leverage)
+        need_fixed += costs[j].fixed_fee
         n_open += 1
     if n_open == 0:
         return
@@ -300,14 +301,14 @@ def execute_batch(t, prices, orders, placed, acct, pos, costs, led, filled_out):
             if scale <= 0.0:
                 _reject(t, j, o, p, o_id[k], short_reason, o_kind[k], placed, led)
                 continue
-            q = _round_step(o * scale, costs.qty_step[j])
-            if q == 0.0 or abs(q) * p < costs.min_notional[j]:
-                reason = C.MIN_NOTIONAL if costs.min_notional[j] > 0.0 else C.ZERO_QTY
-                if scale < 1.0 and costs.min_notional[j] == 0.0:
+            q = _round_step(o * scale, costs[j].qty_step)
+            if q == 0.0 or abs(q) * p < costs[j].min_notional:
+                reason = C.MIN_NOTIONAL if costs[j].min_notional > 0.0 else C.ZERO_QTY
+                if scale < 1.0 and costs[j].min_notional == 0.0:
                     reason = short_reason
                 _reject(t, j, o, p, o_id[k], reason, o_kind[k], placed, led)
                 continue
-            s = costs.slippage[j]
+            s = costs[j].slippage
             px = p * (1.0 + s) if q > 0.0 else p * (1.0 - s)
             _apply_fill(t, j, q, p, px, o_id[k], o_reason[k], o_kind[k], status, placed, np.nan,
                         acct, pos, costs, led)
@@ -364,7 +365,7 @@ def match_resting(t, op, hi, lo, book, acct, pos, costs, led):
         px = _touch_price(book[r].kind, q, book[r].price, op[j], hi[j], lo[j])
         if np.isnan(px):
             continue
-        held = pos.qty[j]
+        held = pos[j].qty
         opening = 0 if (book[r].reduce_only != 0 or _opposite(held, q)) else 1
         is_limit = 1 if book[r].kind == C.LIMIT else 0
         keys[nc] = (opening * 2 + is_limit) * m + r
@@ -385,7 +386,7 @@ def match_resting(t, op, hi, lo, book, acct, pos, costs, led):
         kind = book[r].kind
         q = book[r].qty
         p = base[r]
-        held = pos.qty[j]
+        held = pos[j].qty
         changed += 1
         if book[r].reduce_only != 0:
             if held == 0.0 or _same_side(held, q):
@@ -402,19 +403,19 @@ def match_resting(t, op, hi, lo, book, acct, pos, costs, led):
                 continue
         full_close = held != 0.0 and q == -held
         if not full_close:
-            q = _round_step(q, costs.qty_step[j])
-            if q == 0.0 or abs(q) * p < costs.min_notional[j]:
-                reason = C.MIN_NOTIONAL if costs.min_notional[j] > 0.0 else C.ZERO_QTY
+            q = _round_step(q, costs[j].qty_step)
+            if q == 0.0 or abs(q) * p < costs[j].min_notional:
+                reason = C.MIN_NOTIONAL if costs[j].min_notional > 0.0 else C.ZERO_QTY
                 book[r].status = C.REJECTED
                 _reject(t, j, book[r].qty, p, book[r].id, reason, kind, book[r].placed,
                         led)
                 continue
-        s = costs.slippage[j]
+        s = costs[j].slippage
         px = p * (1.0 + s) if q > 0.0 else p * (1.0 - s)
-        mark = op[j] if not np.isnan(op[j]) else pos.last_price[j]
+        mark = op[j] if not np.isnan(op[j]) else pos[j].last_price
         new = held + q
-        lev = costs.leverage[j]
-        fee = costs.fee_rate[j] * abs(q) * px + costs.fixed_fee[j]
+        lev = costs[j].leverage
+        fee = costs[j].fee_rate * abs(q) * px + costs[j].fixed_fee
         d_eq = q * (mark - px) - fee
         d_mu = (abs(new) - abs(held)) * mark / lev
         if (d_mu > 0.0 and (eq + d_eq) - (mu + d_mu) < -1e-9 * max(1.0, abs(eq))) \
@@ -467,17 +468,17 @@ def close_positions(t, prices, which, reason, acct, pos, costs, led):
     the difference is rejected (``insufficient_cash``) and the position is kept: cash never goes
     below zero.
     """
-    for j in range(pos.qty.shape[0]):
-        q = pos.qty[j]
+    for j in range(pos.shape[0]):
+        q = pos[j].qty
         if not which[j] or q == 0.0:
             continue
         p = prices[j]
         if np.isnan(p):
             _reject(t, j, -q, np.nan, -1, C.NO_PRICE, C.MARKET, t, led)
             continue
-        s = costs.slippage[j]
+        s = costs[j].slippage
         px = p * (1.0 + s) if q < 0.0 else p * (1.0 - s)
-        if _cash_short(acct, -q, px, costs.fee_rate[j] * abs(q) * px + costs.fixed_fee[j]):
+        if _cash_short(acct, -q, px, costs[j].fee_rate * abs(q) * px + costs[j].fixed_fee):
             _reject(t, j, -q, p, -1, C.INSUFFICIENT_CASH, C.MARKET, t, led)
             continue
         _apply_fill(t, j, -q, p, px, -1, reason, C.MARKET, C.FILLED, t, np.nan, acct, pos, costs, led)
@@ -486,7 +487,7 @@ def close_positions(t, prices, which, reason, acct, pos, costs, led):
 @nb.njit(cache=True)
 def snapshot(t, cl, acct, pos, costs, book, snap, qh):
     """Mark every position at the close (last known close where no bar) and write snapshot row t."""
-    n_assets = pos.qty.shape[0]
+    n_assets = pos.shape[0]
     eq_pos = 0.0
     mu = 0.0
     unreal = 0.0
@@ -495,14 +496,14 @@ def snapshot(t, cl, acct, pos, costs, book, snap, qh):
     for j in range(n_assets):
         c = cl[j]
         if not np.isnan(c):
-            pos.last_price[j] = c
-        q = pos.qty[j]
+            pos[j].last_price = c
+        q = pos[j].qty
         if q != 0.0:
-            m = pos.last_price[j]
+            m = pos[j].last_price
             eq_pos += q * m
             gross += abs(q) * m
-            mu += abs(q) * m / costs.leverage[j]
-            unreal += q * (m - pos.avg_price[j])
+            mu += abs(q) * m / costs[j].leverage
+            unreal += q * (m - pos[j].avg_price)
             npos += 1
         qh[t, j] = q
     n_orders = 0
@@ -528,7 +529,7 @@ def snapshot(t, cl, acct, pos, costs, book, snap, qh):
 def end_of_bar(t, cl, last_bar, acct, pos, costs, book, snap, qh, led, delist=True):
     """Mark at the close, liquidate below maintenance margin, close delisted assets, snapshot row t."""
     equity, mu = snapshot(t, cl, acct, pos, costs, book, snap, qh)
-    n_assets = pos.qty.shape[0]
+    n_assets = pos.shape[0]
     if acct[0].is_margin and mu > 0.0 and equity < acct[0].maintenance_margin * mu:
         _event(t, C.EV_LIQUIDATION, -1, equity, mu, equity / mu, led)
         which = np.ones(n_assets, dtype=np.bool_)
@@ -544,12 +545,12 @@ def end_of_bar(t, cl, last_bar, acct, pos, costs, book, snap, qh, led, delist=Tr
 @nb.njit(cache=True)
 def close_delisted(t, cl, last_bar, acct, pos, costs, book, snap, qh, led):
     """At an asset's last bar (data ends before the run does): close its position, cancel its orders."""
-    n_assets = pos.qty.shape[0]
+    n_assets = pos.shape[0]
     delisted = False
     for j in range(n_assets):
         if last_bar[j] == t:
-            if pos.qty[j] != 0.0:
-                _event(t, C.EV_DELISTED, j, pos.qty[j], cl[j], 0.0, led)
+            if pos[j].qty != 0.0:
+                _event(t, C.EV_DELISTED, j, pos[j].qty, cl[j], 0.0, led)
                 delisted = True
             for r in range(book.shape[0]):
                 if book[r].asset == j and (book[r].status == C.OPEN or book[r].status == C.PENDING):
@@ -571,8 +572,8 @@ def run_span(t0, t1, bars, last_bar, book, acct, pos, costs, snap, qh, led, deli
     earlier when a ledger is nearly full).
     """
     op, hi, lo, cl = bars
-    room = room_needed(pos.qty.shape[0], book.shape[0])
-    op_t = np.empty(pos.qty.shape[0])
+    room = room_needed(pos.shape[0], book.shape[0])
+    op_t = np.empty(pos.shape[0])
     for t in range(t0, t1):
         if _full(led, room):
             return t
@@ -593,7 +594,7 @@ def run_weights(t0, t1, ex, cl, w, at_open, order_base, last_bar, book, acct, po
     both present, ``tradable_prices``); elsewhere the asset's order is dropped (``no_price``). Returns
     the first bar not processed.
     """
-    n_assets = pos.qty.shape[0]
+    n_assets = pos.shape[0]
     assets = np.arange(n_assets)
     kinds = np.full(n_assets, C.TARGET_WEIGHT, dtype=np.int64)
     reasons = np.full(n_assets, C.REBALANCE, dtype=np.int64)

@@ -2,9 +2,11 @@
 
 Like vectorbt's records, every ledger row and every resting order is a structured-array record whose
 fields say what they hold (``fills[k].fee``, ``book[r].active_from``); per-asset state and settings are
-named tuples of N-vectors (``positions.avg_price[j]``, ``costs.slippage[j]``); the account's scalars are
-one record (``account[0].cash``). numba compiles field access to plain loads and stores, so naming costs
-nothing at run time.
+records per asset (``positions[j].avg_price``, ``costs[j].slippage``); the account's scalars are one
+record (``account[0].cash``); what travels together is a named tuple (``Bars``, ``Ledgers``). numba
+compiles field access to plain loads and stores, so naming costs nothing inside the kernels. (Per-asset
+state is records rather than named tuples of vectors because a named tuple costs ~0.25 us per item to
+type at every kernel call, and the Strategy path calls kernels on every decision bar.)
 
 >>> fills = np.zeros(2, FILL_DTYPE)
 >>> fills[0]["qty"], fills.dtype.names[:4]
@@ -17,8 +19,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["ACCOUNT_DTYPE", "Bars", "Costs", "EVENT_DTYPE", "FILL_DTYPE", "LEDGER_COUNT_DTYPE", "Ledgers",
-           "MarketOrders", "ORDER_DTYPE", "Positions", "REJECTION_DTYPE", "SNAPSHOT_COLUMNS",
+__all__ = ["ACCOUNT_DTYPE", "Bars", "COST_DTYPE", "EVENT_DTYPE", "FILL_DTYPE", "LEDGER_COUNT_DTYPE",
+           "Ledgers", "MarketOrders", "ORDER_DTYPE", "POSITION_DTYPE", "REJECTION_DTYPE", "SNAPSHOT_COLUMNS",
            "SNAPSHOT_DTYPE"]
 
 #: One account's scalars (a one-element array, so that kernels update them in place). ``realized_pnl``
@@ -30,24 +32,15 @@ ACCOUNT_DTYPE = np.dtype([
 ], align=True)
 
 
-class Positions(NamedTuple):
-    """Per asset: signed quantity held, average entry price (0 when flat), last known close."""
+#: One record per asset: signed quantity held, average entry price (0 when flat), last known close.
+POSITION_DTYPE = np.dtype([("qty", np.float64), ("avg_price", np.float64), ("last_price", np.float64)],
+                          align=True)
 
-    qty: np.ndarray
-    avg_price: np.ndarray
-    last_price: np.ndarray
-
-
-class Costs(NamedTuple):
-    """Per-asset settings: proportional fee rate, fixed fee per fill, slippage fraction, leverage,
-    exchange minimum notional and quantity step."""
-
-    fee_rate: np.ndarray
-    fixed_fee: np.ndarray
-    slippage: np.ndarray
-    leverage: np.ndarray
-    min_notional: np.ndarray
-    qty_step: np.ndarray
+#: One record per asset: proportional fee rate, fixed fee per fill, slippage fraction, leverage, exchange
+#: minimum notional and quantity step.
+COST_DTYPE = np.dtype([("fee_rate", np.float64), ("fixed_fee", np.float64), ("slippage", np.float64),
+                       ("leverage", np.float64), ("min_notional", np.float64), ("qty_step", np.float64)],
+                      align=True)
 
 
 class Bars(NamedTuple):

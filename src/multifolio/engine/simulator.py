@@ -39,13 +39,18 @@ class PortfolioUnit:
     rules: list[Any]
     ctx: Context
     decide: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
-    python_bars: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    python_bars: list[int] = field(default_factory=list)
+    _k: int = 0          # python_bars[_k] is the next one (the clock only moves forward)
 
     def next_python_bar(self, t: int, n: int) -> int:
+        """The first bar >= t at which Python runs for this portfolio (n: none left, or halted)."""
         if self.account.halted:
             return n
-        k = int(np.searchsorted(self.python_bars, t))
-        return int(self.python_bars[k]) if k < len(self.python_bars) else n
+        bars, k = self.python_bars, self._k
+        while k < len(bars) and bars[k] < t:
+            k += 1
+        self._k = k
+        return bars[k] if k < len(bars) else n
 
 
 class Simulator:
@@ -107,7 +112,8 @@ class Simulator:
             python_bar = u.decide.copy()
             if u.rules:
                 python_bar[self.start_bar:] = True
-            u.python_bars = np.nonzero(python_bar)[0]
+            u.python_bars = np.flatnonzero(python_bar).tolist()
+            u._k = 0
             u.strategy.init(u.ctx)
             for rule in u.rules:
                 rule.init(u.ctx)
@@ -120,14 +126,15 @@ class Simulator:
                 acct.fills_mark = acct.state.n_fills   # later fills: "since the last decision"
                 if acct.has_pending and acct.settings.execute_at_open:
                     acct.execute_pending(t, self._tradable(self._op[t], t))
-            nxt = min(u.next_python_bar(t, n) for u in self.units)
+            due = [u.next_python_bar(t, n) for u in self.units]
+            nxt = min(due)
             if nxt > t:
                 for u in self.units:
                     self._span(u.account, t, nxt)
                 t = nxt
                 continue
-            for u in self.units:
-                if u.next_python_bar(t, n) == t:
+            for u, bar in zip(self.units, due, strict=True):
+                if bar == t:
                     self._decide(u, t)
                 else:
                     self._span(u.account, t, t + 1)

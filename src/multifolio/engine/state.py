@@ -8,14 +8,14 @@ import numpy as np
 
 from multifolio.engine.records import (
     ACCOUNT_DTYPE,
+    COST_DTYPE,
     EVENT_DTYPE,
     FILL_DTYPE,
     LEDGER_COUNT_DTYPE,
+    POSITION_DTYPE,
     REJECTION_DTYPE,
     SNAPSHOT_DTYPE,
-    Costs,
     Ledgers,
-    Positions,
 )
 from multifolio.engine.settings import AccountSettings
 
@@ -41,8 +41,8 @@ class EngineState:
     n_assets: int
     settings: AccountSettings
     acct: np.ndarray = field(init=False)
-    pos: Positions = field(init=False)
-    costs: Costs = field(init=False)
+    pos: np.ndarray = field(init=False)
+    costs: np.ndarray = field(init=False)
     snap: np.ndarray = field(init=False)
     qh: np.ndarray = field(init=False)
     ledgers: Ledgers = field(init=False)
@@ -56,14 +56,21 @@ class EngineState:
         a["maintenance_margin"] = s.maintenance_margin
         a["is_margin"] = s.margin_account
         a["allow_short"] = s.allow_short
-        self.pos = Positions(qty=np.zeros(n), avg_price=np.zeros(n), last_price=np.full(n, np.nan))
-        self.costs = Costs(*(np.ascontiguousarray(v, dtype=np.float64) for v in (
-            s.fees, s.fixed_fees, s.slippage, s.leverage, s.min_notional, s.qty_step)))
+        self.pos = np.zeros(n, POSITION_DTYPE)
+        self.pos["last_price"] = np.nan
+        self.costs = np.zeros(n, COST_DTYPE)
+        for name, values in (("fee_rate", s.fees), ("fixed_fee", s.fixed_fees), ("slippage", s.slippage),
+                             ("leverage", s.leverage), ("min_notional", s.min_notional),
+                             ("qty_step", s.qty_step)):
+            self.costs[name] = values
         self.snap = np.full(self.n_bars, np.nan, SNAPSHOT_DTYPE)
         self.qh = np.zeros((self.n_bars, n))
         cap = max(1024, 8 * n + 64)
         self.ledgers = Ledgers(fills=np.empty(cap, FILL_DTYPE), rejections=np.empty(cap, REJECTION_DTYPE),
                                events=np.empty(256, EVENT_DTYPE), n=np.zeros(1, LEDGER_COUNT_DTYPE))
+        # the same counts as plain ints (fills, rejections, events): read on every bar from Python
+        self._used = self.ledgers.n.view(np.int64)
+        self._room = [len(self.ledgers.fills), len(self.ledgers.rejections), len(self.ledgers.events)]
 
     @property
     def cash(self) -> float:
@@ -71,31 +78,31 @@ class EngineState:
 
     @property
     def qty(self) -> np.ndarray:
-        return self.pos.qty
+        return self.pos["qty"]
 
     @property
     def n_fills(self) -> int:
-        return int(self.ledgers.n[0]["fills"])
+        return int(self._used[0])
 
     def ensure_room(self, rows: int) -> None:
         """Grow every ledger (doubling) so each has at least ``rows`` free rows."""
-        led = self.ledgers
-        n = led.n[0]
-        if n["fills"] + rows <= len(led.fills) and n["rejections"] + rows <= len(led.rejections) \
-                and n["events"] + rows <= len(led.events):
+        used, room = self._used, self._room
+        if used[0] + rows <= room[0] and used[1] + rows <= room[1] and used[2] + rows <= room[2]:
             return
-        self.ledgers = Ledgers(fills=_grow(led.fills, int(n["fills"]) + rows),
-                               rejections=_grow(led.rejections, int(n["rejections"]) + rows),
-                               events=_grow(led.events, int(n["events"]) + rows), n=led.n)
+        led = self.ledgers
+        self.ledgers = Ledgers(fills=_grow(led.fills, int(used[0]) + rows),
+                               rejections=_grow(led.rejections, int(used[1]) + rows),
+                               events=_grow(led.events, int(used[2]) + rows), n=led.n)
+        self._room = [len(self.ledgers.fills), len(self.ledgers.rejections), len(self.ledgers.events)]
 
     def fills(self) -> np.ndarray:
         return self.ledgers.fills[: self.n_fills]
 
     def rejections(self) -> np.ndarray:
-        return self.ledgers.rejections[: int(self.ledgers.n[0]["rejections"])]
+        return self.ledgers.rejections[: int(self._used[1])]
 
     def kernel_events(self) -> np.ndarray:
-        return self.ledgers.events[: int(self.ledgers.n[0]["events"])]
+        return self.ledgers.events[: int(self._used[2])]
 
 
 def _grow(records: np.ndarray, need: int) -> np.ndarray:
