@@ -220,3 +220,39 @@ def test_empty_frames_are_named(run) -> None:
 def test_a_frame_without_columns_is_named() -> None:
     with pytest.raises(ValueError, match=r"no assets"):
         mf.backtest(pd.DataFrame(index=close_frame().index), EqualWeight())
+
+
+# -- item 15: a date-only end means the whole day, in the API as in the CLI -------------------------------
+def test_slice_with_a_date_only_end_includes_that_whole_day() -> None:
+    idx = pd.date_range("2024-01-01", periods=24 * 4, freq="h", tz="UTC")
+    md = MarketData.from_frames(pd.DataFrame({"A": np.arange(1.0, len(idx) + 1)}, index=idx))
+    day = md.slice("2024-01-02", "2024-01-03")
+    assert day.index[0] == pd.Timestamp("2024-01-02", tz="UTC")
+    assert day.index[-1] == pd.Timestamp("2024-01-03 23:00", tz="UTC")
+    assert day.n_bars == 48
+    # with a time of day the end is that instant
+    assert md.slice("2024-01-02", "2024-01-03 00:00").index[-1] == pd.Timestamp("2024-01-03", tz="UTC")
+    assert md.slice(end=pd.Timestamp("2024-01-03")).index[-1] == pd.Timestamp("2024-01-03", tz="UTC")
+
+
+def test_api_and_config_periods_agree(tmp_path: Path) -> None:
+    from multifolio.cli.config import run_config
+    from multifolio.data import samples
+
+    path = write(tmp_path, CONFIG.replace("days: 5", "start: 2024-01-02\n  end: 2024-01-03\n  warmup_bars: 0"))
+    via_config = run_config(load_config(path))
+    md = samples.crypto_hourly().select(["BTC/USDT", "ETH/USDT"])
+    via_api = mf.backtest(md.slice("2024-01-02", "2024-01-03"), EqualWeight(), cash=10_000.0)
+    assert via_config.equity.index.equals(via_api.equity.index)
+    assert len(via_api.equity) == 48
+
+
+def test_store_read_with_a_date_only_end_includes_that_whole_day(tmp_path: Path) -> None:
+    from multifolio.data.store import CandleStore
+
+    idx = pd.date_range("2024-01-01", periods=24 * 3, freq="h", tz="UTC")
+    md = MarketData.from_frames(pd.DataFrame({"A": np.arange(1.0, len(idx) + 1)}, index=idx))
+    with CandleStore(tmp_path / "c.duckdb") as st:
+        st.write(md, exchange="x", timeframe="1h")
+        assert st.read(["A"], "1h", end="2024-01-02").index[-1] == pd.Timestamp("2024-01-02 23:00", tz="UTC")
+        assert st.read(["A"], "1h", end="2024-01-02 00:00").index[-1] == pd.Timestamp("2024-01-02", tz="UTC")
