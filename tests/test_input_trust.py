@@ -239,7 +239,8 @@ def test_api_and_config_periods_agree(tmp_path: Path) -> None:
     from multifolio.cli.config import run_config
     from multifolio.data import samples
 
-    path = write(tmp_path, CONFIG.replace("days: 5", "start: 2024-01-02\n  end: 2024-01-03\n  warmup_bars: 0"))
+    period = "start: 2024-01-02\n  end: 2024-01-03\n  warmup_bars: 0"
+    path = write(tmp_path, CONFIG.replace("days: 5", period))
     via_config = run_config(load_config(path))
     md = samples.crypto_hourly().select(["BTC/USDT", "ETH/USDT"])
     via_api = mf.backtest(md.slice("2024-01-02", "2024-01-03"), EqualWeight(), cash=10_000.0)
