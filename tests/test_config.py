@@ -119,7 +119,7 @@ def test_problems_sorted_by_line_and_counted(tmp_path: Path) -> None:
     ("fees: true", "fees: the value must be a number, got True"),
     ("slippage: {BTC/USDT: x}", "slippage: the value for 'BTC/USDT' must be a number, got 'x'"),
     ("leverage: 0", "leverage: leverage must be > 0, got 0"),
-    ("maintenance_margin: 2", "maintenance_margin: Input should be less than or equal to 1 (got 2)"),
+    ("maintenance_margin: 2", "maintenance_margin: Input should be less than 1 (got 2)"),
     ("allow_short: maybe", "allow_short: Input should be a valid boolean"),
     ("crash_pct: 0", "crash_pct: Input should be greater than 0 (got 0)"),
 ])

@@ -51,6 +51,8 @@ def from_weights(close: pd.DataFrame, weights: pd.DataFrame, *, open: pd.DataFra
     settings = dict(cash=cash, fees=fees, fixed_fees=fixed_fees, slippage=slippage, execution=execution,
                     leverage=leverage, allow_short=allow_short, maintenance_margin=maintenance_margin,
                     min_notional=min_notional, qty_step=qty_step, close_at_end=close_at_end)
+    if isinstance(close, pd.DataFrame):
+        _check_not_empty(len(close.index), len(close.columns), "close")
     raw = simulate_weights(close, weights, open=open, **settings)
     info = RunInfo(engine="from_weights", account=_account_spec(settings),
                    symbols=tuple(raw.symbols), start=_first(raw.index, 0))
@@ -98,7 +100,13 @@ def _backtest(data: Any, strategy: Any, account: dict[str, Any], *, risk: Sequen
         raise ValueError(f"strategy must be a multifolio Strategy instance, got {type(strategy).__name__}")
     if isinstance(risk, (str, dict)) or not isinstance(risk, Sequence):
         raise ValueError(f"risk must be a list of rules, got {type(risk).__name__}")
-    rules = [make_rule(r) for r in risk]
+    rules = []
+    for i, r in enumerate(risk):
+        try:
+            rules.append(make_rule(r))
+        except ValueError as exc:
+            raise ValueError(f"risk[{i}]: {exc}") from None
+    _check_not_empty(data.n_bars, data.n_assets, "data")
     symbols = list(data.symbols)
     settings = make_settings(symbols, **account)
     start_bar = _start_bar(data.index, start)
@@ -111,6 +119,13 @@ def _account_spec(settings: dict[str, Any]) -> AccountSpec:
     """The account as given to ``backtest``/``from_weights`` (``cash`` is the spec's ``capital``)."""
     given = dict(settings)
     return AccountSpec(capital=float(given.pop("cash")), **given)
+
+
+def _check_not_empty(n_bars: int, n_assets: int, what: str) -> None:
+    if n_bars == 0:
+        raise ValueError(f"{what} has no bars (an empty frame): nothing to backtest")
+    if n_assets == 0:
+        raise ValueError(f"{what} has no assets (a frame without columns): nothing to backtest")
 
 
 def _start_bar(index: pd.DatetimeIndex, start: Any) -> int:

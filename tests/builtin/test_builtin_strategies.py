@@ -24,12 +24,20 @@ def _close(n_bars: int = 60, n_assets: int = 4, seed: int = 0, freq: str = "D") 
 def test_decision_mask_calendar_and_every_n():
     idx = pd.date_range("2024-01-29", periods=10, freq="D", tz="UTC")   # Mon 29 Jan .. Wed 7 Feb
     monthly = decision_mask(idx, "monthly")
-    assert idx[monthly].strftime("%m-%d").tolist() == ["01-31", "02-07"]   # month end, last bar
+    # the run's first bar, the month end, the last bar
+    assert idx[monthly].strftime("%m-%d").tolist() == ["01-29", "01-31", "02-07"]
     weekly = decision_mask(idx, "weekly")
-    assert idx[weekly].strftime("%a %m-%d").tolist() == ["Sun 02-04", "Wed 02-07"]
+    assert idx[weekly].strftime("%a %m-%d").tolist() == ["Mon 01-29", "Sun 02-04", "Wed 02-07"]
     assert decision_mask(idx, 3).nonzero()[0].tolist() == [0, 3, 6, 9]
     hourly = pd.date_range("2024-01-01 22:00", periods=4, freq="h", tz="UTC")
-    assert decision_mask(hourly, "daily").tolist() == [False, True, False, True]
+    assert decision_mask(hourly, "daily").tolist() == [True, True, False, True]
+    # a run starting at bar 3 (Thu 1 Feb) after three warm-up bars: its first bar, then the calendar
+    # (bars before the start are warm-up; the simulator clears them, month end 31 Jan included)
+    assert idx[decision_mask(idx, "monthly", start_bar=3)].strftime("%m-%d").tolist() == \
+        ["01-31", "02-01", "02-07"]
+    assert decision_mask(idx, 3, start_bar=1).nonzero()[0].tolist() == [1, 4, 7]
+    with pytest.raises(ValueError, match=r"start_bar must be in \[0, 9\], got 10"):
+        decision_mask(idx, "monthly", start_bar=10)
     with pytest.raises(ValueError, match="schedule"):
         decision_mask(idx, "yearly")
     with pytest.raises(ValueError, match="schedule"):
@@ -44,9 +52,10 @@ def test_equal_weight_monthly_equals_from_weights_on_month_ends():
                      columns=close.columns)
     ref = mf.from_weights(close, w, cash=100_000.0, fees=0.001)
     np.testing.assert_allclose(res.equity.to_numpy(), ref.equity.to_numpy(), rtol=1e-12)
-    # rebalances only at the next open after each month end: fills on 3 distinct days + end of data
+    # decisions on the first bar (1 Jan) and each month end (31 Jan, 29 Feb; 30 Mar is the last bar,
+    # nothing fills after it): fills at the next opens
     days = sorted(set(res.fills.loc[res.fills["reason"] == "rebalance", "timestamp"]))
-    assert [d.strftime("%m-%d") for d in days] == ["02-01", "03-01"]
+    assert [d.strftime("%m-%d") for d in days] == ["01-02", "02-01", "03-01"]
 
 
 def test_top_k_matrix_matches_row_by_row_selection_with_ties():

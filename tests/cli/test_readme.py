@@ -79,3 +79,64 @@ def test_yaml_example_is_a_valid_config(tmp_path: Path) -> None:
     cfg = load_config(path)
     assert cfg.strategy.name == "grid_atr" and cfg.data.symbols == ["BTC/USDT", "ETH/USDT", "SOL/USDT"]
     assert cfg.risk[0].params == {"window": 24, "threshold": 30, "mode": "record"}
+
+
+def test_data_fetch_help_shows_the_extra_in_brackets(cli) -> None:
+    result = cli("data", "fetch", "--help")
+    assert result.exit_code == 0
+    assert "[exchange]" in result.stdout          # Rich markup would swallow an unescaped [exchange]
+
+
+def test_files_named_by_the_cli_examples_exist() -> None:
+    inputs = [w for line in CLI_LINES for w in shlex.split(line.split(">")[0])
+              if re.search(r"\.(csv|parquet|ya?ml)$", w)]
+    assert "examples/data/prices.csv" in inputs
+    assert [w for w in inputs if not (REPO / w).exists()] == []
+
+
+def test_data_import_example_runs_as_written(cli, tmp_path: Path, monkeypatch) -> None:
+    (line,) = [c for c in CLI_LINES if c.startswith("multifolio data import")]
+    monkeypatch.setenv("MULTIFOLIO_STORE", str(tmp_path / "candles.duckdb"))
+    monkeypatch.chdir(REPO)                         # the README's commands run from the repo root
+    result = cli(*shlex.split(line)[1:])
+    assert result.exit_code == 0, result.stderr
+    assert "imported" in result.stdout
+    listing = cli("data", "ls")
+    assert listing.exit_code == 0 and "mybroker" in listing.stdout
+
+
+def test_files_the_examples_write_are_ignored_by_git() -> None:
+    ignored = {line.strip().lstrip("/") for line in (REPO / ".gitignore").read_text().splitlines()}
+    written = set(re.findall(r"(?:>|--output|--html)\s+(\S+)", " ".join(CLI_LINES)))
+    written |= set(re.findall(r"to_html\(\"([^\"]+)\"\)", README))
+    written.add("multifolio-demo.json")            # `multifolio demo`'s default --output
+    assert written >= {"run.json", "run.html", "topn.html", "multifolio-demo.json"}
+    assert sorted(written - ignored) == []
+
+
+def test_data_fetch_without_network_says_so(cli, tmp_path: Path, monkeypatch) -> None:
+    """A real ccxt exchange whose API points at a closed local port: one line, exit 2."""
+    import functools
+
+    import multifolio.data.exchange as exchange_mod
+
+    real_make = exchange_mod.make_exchange
+
+    def unreachable(name: str, **kw):  # noqa: ANN202
+        ex = real_make(name, **kw)
+
+        def closed(urls):  # noqa: ANN001, ANN202
+            port_9 = "http://127.0.0.1:9/api"      # nothing listens there: connection refused
+            return {k: closed(v) if isinstance(v, dict) else port_9 for k, v in urls.items()}
+
+        ex.urls["api"] = closed(ex.urls["api"])
+        return ex
+
+    monkeypatch.setattr(exchange_mod, "make_exchange", unreachable)
+    monkeypatch.setattr(exchange_mod, "fetch_ohlcv_to_store",   # no backoff waits in the test
+                        functools.partial(exchange_mod.fetch_ohlcv_to_store, sleep=lambda s: None))
+    result = cli("data", "fetch", "--exchange", "binance", "--symbols", "BTC/USDT", "--since", "2024-01-01",
+                 "--store", tmp_path / "c.duckdb")
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: network unreachable: no answer from binance")

@@ -125,7 +125,7 @@ def fetch(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no summary"),
     debug: bool = typer.Option(False, "--debug", help="show the traceback on errors"),
 ) -> None:
-    """Fetch candles from an exchange through ccxt (extra `[exchange]`); paginated, resumable."""
+    """Fetch candles from an exchange through ccxt (extra `\\[exchange]`); paginated, resumable."""
     with guard(debug):
         from multifolio.data import exchange as exchange_mod
         from multifolio.data.store import CandleStore

@@ -109,7 +109,9 @@ def fetch_ohlcv_to_store(exchange: Any, store: CandleStore, symbols: Sequence[st
                 return list(exchange.fetch_ohlcv(symbol, tf, since=cursor, limit=limit) or [])
             except retryable as exc:
                 if attempt == max_retries:
-                    raise MarketDataError(f"fetch failed after {max_retries} retries: {exc}", symbol=symbol,
+                    detail = " ".join(str(exc).split())[:200] or type(exc).__name__
+                    raise MarketDataError(f"network unreachable: no answer from {name} after {max_retries} "
+                                          f"retries ({detail})", symbol=symbol,
                                           timestamp=pd.Timestamp(cursor, unit="ms", tz="UTC"),
                                           source=name) from exc
                 sleep(max(pause, 0.5) * 2**attempt)  # backoff on top of the regular spacing

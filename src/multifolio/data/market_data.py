@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from functools import cached_property
 from pathlib import Path
@@ -349,9 +350,19 @@ class MarketData:
                           self.tradable[rows][:, cols])
 
     def slice(self, start: object = None, end: object = None) -> MarketData:
-        """Bars with start <= timestamp <= end (either bound optional)."""
+        """Bars with start <= timestamp <= end (either bound optional).
+
+        An ``end`` written as a date without a time of day (``"2024-01-03"``, a ``datetime.date``)
+        includes that whole day, as a configuration's ``data.end`` does; a Timestamp or a string with a
+        time (``"2024-01-03 00:00"``) is that instant.
+        """
         lo = 0 if start is None else int(self.index.searchsorted(_ts(start), side="left"))
-        hi = self.n_bars if end is None else int(self.index.searchsorted(_ts(end), side="right"))
+        if end is None:
+            hi = self.n_bars
+        elif is_date_only(end):  # through the end of that day
+            hi = int(self.index.searchsorted(_ts(end) + pd.Timedelta(days=1), side="left"))
+        else:
+            hi = int(self.index.searchsorted(_ts(end), side="right"))
         if hi <= lo:
             available = f"{self.index[0]} .. {self.index[-1]}" if self.n_bars else "no bars at all"
             raise MarketDataError(f"no bars between {start} and {end}; available: {available}",
@@ -362,6 +373,18 @@ class MarketData:
         """Only the given symbols, in the given order."""
         cols = [self.symbol_index(s) for s in symbols]
         return self._take(slice(None), cols)
+
+
+_DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def is_date_only(value: Any) -> bool:
+    """``2024-01-31`` (no time of day): as a period end it means through the end of that day.
+
+    >>> is_date_only("2024-01-31"), is_date_only("2024-01-31 00:00"), is_date_only(pd.Timestamp("2024-01-31"))
+    (True, False, False)
+    """
+    return value is not None and bool(_DATE_ONLY.fullmatch(str(value).strip()))
 
 
 def _ts(value: object) -> pd.Timestamp:

@@ -42,7 +42,7 @@ import pandas as pd
 from multifolio.data.errors import MarketDataError
 from multifolio.data.files import Layout, iter_csv_frames, iter_parquet_tables
 from multifolio.data.long import LongCandles, OnDuplicate, prepare_long, union_clock
-from multifolio.data.market_data import MarketData
+from multifolio.data.market_data import MarketData, is_date_only
 from multifolio.data.timeframes import BUCKET_ORIGIN, canonical_timeframe, format_timeframe, parse_timeframe
 from multifolio.data.validation import check_common_grid, check_timeframes
 
@@ -374,7 +374,8 @@ class CandleStore:
              source_timeframe: str | None = None) -> MarketData:
         """Candles of ``symbols`` (in that order; None = all with this timeframe) as MarketData.
 
-        ``start``/``end`` are inclusive bounds (naive = UTC). ``exchange=None`` accepts any exchange
+        ``start``/``end`` are inclusive bounds (naive = UTC; an ``end`` date without a time
+        of day includes that whole day). ``exchange=None`` accepts any exchange
         but refuses a symbol stored under several. With ``source_timeframe`` the candles are built in
         SQL by bucketing stored ``source_timeframe`` candles into ``timeframe`` ones (first open, max
         high, min low, last close, summed volume; buckets as :func:`MarketData.resample`).
@@ -401,7 +402,10 @@ class CandleStore:
         if start is not None:
             clauses.append("ts >= ?")
             params.append(_utc(start).to_pydatetime())
-        if end is not None:
+        if end is not None and is_date_only(end):   # a date: through the end of that day
+            clauses.append("ts < ?")
+            params.append((_utc(end) + pd.Timedelta(days=1)).to_pydatetime())
+        elif end is not None:
             clauses.append("ts <= ?")
             params.append(_utc(end).to_pydatetime())
         where = " AND ".join(clauses)

@@ -10,24 +10,15 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
 
-from multifolio.data.market_data import MarketData
+from multifolio.data.market_data import MarketData, is_date_only
 from multifolio.data.selection import DataSourceError, check_symbols
 
 __all__ = ["check_symbols", "is_date_only", "pick_symbols", "select_window", "trading_window"]
-
-_DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
-
-
-def is_date_only(value: Any) -> bool:
-    """``2024-01-31`` (no time of day): as a period end it means through the end of that day."""
-    return value is not None and bool(_DATE_ONLY.fullmatch(str(value).strip()))
-
 
 def pick_symbols(available: Sequence[str], wanted: Sequence[str] | None,
                  assets: Sequence[str] | int | None = None) -> list[str]:
@@ -78,14 +69,18 @@ def select_window(index: pd.DatetimeIndex, *, start: Any = None, end: Any = None
     if days is not None:
         if not days > 0:
             raise DataSourceError("days", f"must be > 0, got {days}")
-        span = pd.Timedelta(days=days)
-        if s is not None and e is None:
-            e = s + span - tick
-        elif s is None:
-            e = e if e is not None else last
-            # The last N days of bars: exactly N days x bars-per-day bars ending at the last bar <= e.
-            at = int(index.searchsorted(e, side="right")) - 1
-            s = (index[at] if at >= 0 else e) - span + step
+        try:
+            span = pd.Timedelta(days=days)
+            if s is not None and e is None:
+                e = s + span - tick
+            elif s is None:
+                e = e if e is not None else last
+                # The last N days of bars: exactly N days x bars-per-day bars ending at the last bar <= e.
+                at = int(index.searchsorted(e, side="right")) - 1
+                s = (index[at] if at >= 0 else e) - span + step
+        except (OverflowError, ValueError):  # pandas' OutOfBounds errors are ValueErrors
+            raise DataSourceError("days", f"{days:g} days reaches beyond the dates pandas can represent "
+                                          f"(data runs {first} .. {last})") from None
     s = first if s is None else max(s, first)
     e = last if e is None else min(e, last)
     if s > e:

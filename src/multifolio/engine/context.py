@@ -256,7 +256,10 @@ class Context:
 
     def close_positions(self, asset_idx: np.ndarray, reason: str = "signal") -> None:
         """Close several positions (by asset index) and cancel their resting orders."""
-        idx = np.asarray(asset_idx, dtype=np.int64)
+        idx = np.asarray(asset_idx, dtype=np.int64).reshape(-1)
+        bad = idx[(idx < 0) | (idx >= self.n_assets)]
+        if len(bad):  # -1 would silently close the last asset
+            raise ValueError(f"close_positions: asset index {int(bad[0])} is not in 0..{self.n_assets - 1}")
         mask = np.zeros(self.n_assets, dtype=bool)
         mask[idx] = True
         self._acct.book.cancel_assets(mask)

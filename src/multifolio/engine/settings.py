@@ -96,6 +96,8 @@ def make_settings(symbols: list[str], *, cash: float = 1_000_000.0, fees: Any = 
                   qty_step: Any = 0.0, close_at_end: bool = True) -> AccountSettings:
     """Validate every setting; a bad value raises ``ValueError`` naming the argument (and symbol)."""
     try:
+        if isinstance(cash, (bool, np.bool_)):  # True is not 1.0 of cash
+            raise TypeError
         cash_f = float(cash)
     except (TypeError, ValueError):
         raise ValueError(f"cash must be a number, got {cash!r}") from None
@@ -103,6 +105,9 @@ def make_settings(symbols: list[str], *, cash: float = 1_000_000.0, fees: Any = 
         raise ValueError(f"cash must be a positive finite number, got {cash!r}")
     if execution not in EXECUTION_MODES:
         raise ValueError(f"execution must be one of {EXECUTION_MODES}, got {execution!r}")
+    for name, flag in (("allow_short", allow_short), ("close_at_end", close_at_end)):
+        if not isinstance(flag, (bool, np.bool_)):  # "no" and 0 are not booleans
+            raise ValueError(f"{name} must be True or False, got {flag!r}")
     mm = float(maintenance_margin)
     if not (0.0 <= mm < 1.0) or not math.isfinite(mm):
         raise ValueError(f"maintenance_margin must be in [0, 1), got {maintenance_margin!r}")

@@ -107,7 +107,7 @@ class Simulator:
         data = self.data
         n = data.n_bars
         for u in self.units:
-            u.decide = decision_mask(data.index, u.strategy.schedule)
+            u.decide = decision_mask(data.index, u.strategy.schedule, self.start_bar)
             u.decide[: self.start_bar] = False
             python_bar = u.decide.copy()
             if u.rules:

@@ -13,23 +13,32 @@ from multifolio.engine.run_info import StrategyInfo
 SCHEDULES = ("every_bar", "daily", "weekly", "monthly")
 
 
-def decision_mask(index: pd.DatetimeIndex, schedule: str | int) -> np.ndarray:
-    """Bars at which ``on_bar`` runs: every bar, every N bars, or the last bar of each day/week/month.
+def decision_mask(index: pd.DatetimeIndex, schedule: str | int, start_bar: int = 0) -> np.ndarray:
+    """Bars at which ``on_bar`` runs: every bar, every N bars, or the last bar of each day/week/month,
+    and always the run's first bar ``start_bar`` (the first bar after the warm-up).
 
     A calendar schedule decides on the last bar of each period (the close of the period, e.g. month end),
     so that with ``execution="next_open"`` it trades at the first open of the next period. The last bar of
-    the data always counts as a period end.
+    the data always counts as a period end. The run's first bar is a decision too, so a monthly strategy
+    invests at once instead of waiting for the first month end (a strategy that lacks history there
+    places nothing). Every N bars counts from ``start_bar``. Bars before ``start_bar`` are warm-up (the
+    simulator clears them).
 
-    >>> idx = pd.date_range("2024-01-30", periods=4, freq="D", tz="UTC")
-    >>> decision_mask(idx, "monthly").tolist()
-    [False, True, False, True]
+    >>> idx = pd.date_range("2024-01-04", periods=30, freq="D", tz="UTC")    # 4 Jan .. 2 Feb
+    >>> [str(t.date()) for t in idx[decision_mask(idx, "monthly")]]
+    ['2024-01-04', '2024-01-31', '2024-02-02']
+    >>> [str(t.date()) for t in idx[decision_mask(idx, "monthly", start_bar=3)]]   # a run from 7 Jan
+    ['2024-01-07', '2024-01-31', '2024-02-02']
     """
     n = len(index)
+    start_bar = int(start_bar)
+    if not 0 <= start_bar <= max(n - 1, 0):
+        raise ValueError(f"start_bar must be in [0, {max(n - 1, 0)}], got {start_bar}")
     if isinstance(schedule, (int, np.integer)) and not isinstance(schedule, bool):
         if schedule < 1:
             raise ValueError(f"schedule: every N bars needs N >= 1, got {schedule}")
         mask = np.zeros(n, dtype=bool)
-        mask[::int(schedule)] = True
+        mask[start_bar::int(schedule)] = True
         return mask
     if schedule == "every_bar":
         return np.ones(n, dtype=bool)
@@ -48,6 +57,7 @@ def decision_mask(index: pd.DatetimeIndex, schedule: str | int) -> np.ndarray:
     mask = np.empty(n, dtype=bool)
     mask[:-1] = key[1:] != key[:-1]
     mask[-1] = True
+    mask[start_bar] = True     # the run's first bar: invest at once, not at the first period end
     return mask
 
 
@@ -55,7 +65,8 @@ class Strategy:
     """Base class: override ``init(ctx)`` (once) and ``on_bar(ctx)`` (at each decision bar).
 
     ``schedule`` limits when ``on_bar`` runs: ``"every_bar"`` (default), ``"daily"``, ``"weekly"``,
-    ``"monthly"`` (last bar of each period) or an int N (every N bars). Orders go through the context's
+    ``"monthly"`` (last bar of each period, and the run's first bar) or an int N (every N bars from the
+    run's first bar). Orders go through the context's
     verbs (``ctx.target_weights``, ``ctx.order``, ``ctx.place_limits``, ...); see ``Context``.
 
     >>> import numpy as np

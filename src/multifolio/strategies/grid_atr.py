@@ -66,6 +66,14 @@ _N_PA = 5
 _ST_FILLED, _ST_PEAK, _ST_EXIT = range(3)
 _N_ST = 3
 
+#: The most levels per side a grid may have: the level arrays (and the resting orders) scale with it.
+MAX_LEVELS = 1000
+#: The most memory the grid's level arrays may take (bytes): above it ``init`` refuses to allocate.
+MAX_GRID_BYTES = 4 * 1024**3
+# Bytes per (asset, level) slot: offsets (1 float), placed quantities (2), the bulk placement's output
+# buffers (2 slots per level, both sides: an int index and two floats each).
+_BYTES_PER_SLOT = 8 * (1 + 2 + 2 + 4)
+
 # Relative tolerance used to call a quantity zero (positions are floats accumulated over many fills).
 _QTY_EPS = 1e-12
 
@@ -74,7 +82,7 @@ PARAMS: dict[str, tuple[type, Any, str]] = {
     "atr_period": (int, 14, "bars of the (Wilder) ATR that spaces the levels"),
     "atr_multiplier_start": (float, 1.0, "distance of the first level from the centre, in ATRs"),
     "atr_multiplier_step": (float, 0.5, "extra distance of each further level, in ATRs"),
-    "num_levels": (int, 5, "levels per side"),
+    "num_levels": (int, 5, f"levels per side (at most {MAX_LEVELS})"),
     "leverage": (float, 1.0, "notional per level = budget / num_levels x leverage"),
     "sides": (str, "long", "long | short | both"),
     "sl_percent": (float, 10.0, "stop-loss distance from the average entry, % (None = no stop)"),
@@ -94,6 +102,8 @@ def _check_params(p: dict[str, Any], where: str = "") -> dict[str, Any]:
         v = p[name]
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
             raise ValueError(f"{name}{where} must be an integer >= 1, got {v!r}")
+        if name == "num_levels" and v > MAX_LEVELS:
+            raise ValueError(f"num_levels{where} must be an integer in [1, {MAX_LEVELS}], got {v!r}")
         out[name] = int(v)
     for name, low, inclusive in (("atr_multiplier_start", 0.0, False), ("atr_multiplier_step", 0.0, True),
                                  ("leverage", 0.0, False)):
@@ -123,6 +133,10 @@ def _check_params(p: dict[str, Any], where: str = "") -> dict[str, Any]:
             raise ValueError(f"sl_percent{where} must be in (0, 100), got {sl!r}")
         out["sl_percent"] = x
     return out
+
+
+def _mib(n_bytes: float) -> str:
+    return f"{n_bytes / 1024**3:.1f} GiB" if n_bytes >= 1024**3 else f"{n_bytes / 1024**2:.1f} MiB"
 
 
 class GridATR(Strategy):
@@ -243,6 +257,11 @@ class GridATR(Strategy):
 
         n_levels = np.array([p["num_levels"] for p in params], dtype=np.int64)
         max_levels = int(n_levels.max())
+        need = _BYTES_PER_SLOT * n * max_levels
+        if need > MAX_GRID_BYTES:
+            raise ValueError(f"num_levels={max_levels} x {n} assets needs about {_mib(need)} of level "
+                             f"arrays, over the {_mib(MAX_GRID_BYTES)} limit; use fewer "
+                             "levels or assets")
         # offsets[j, i] = start + i * step in ATRs; NaN beyond the asset's num_levels.
         i = np.arange(max_levels, dtype=np.float64)
         start = np.array([p["atr_multiplier_start"] for p in params])

@@ -10,6 +10,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from multifolio.cli.config.schema import RunConfig
+from multifolio.cli.config.yamlload import compose_yaml
 from multifolio.data.selection import did_you_mean
 
 __all__ = ["ConfigError", "did_you_mean", "dotted", "format_validation_error", "line_for", "at_line",
@@ -37,7 +38,7 @@ def yaml_index(text: str) -> tuple[dict[tuple[Any, ...], int], list[tuple[tuple[
     lines: dict[tuple[Any, ...], int] = {}
     dups: list[tuple[tuple[Any, ...], int, int]] = []
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = compose_yaml(text)   # refuses alias bombs before the walk below expands them
     except yaml.YAMLError:
         return lines, dups
 

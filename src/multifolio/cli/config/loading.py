@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from multifolio.cli.config.checks import check_names
 from multifolio.cli.config.errors import ConfigError, dotted, format_validation_error, yaml_index
 from multifolio.cli.config.schema import RunConfig
+from multifolio.cli.config.yamlload import YamlExpansionError, load_yaml
 
 __all__ = ["load_config", "parse_config"]
 
@@ -58,7 +59,9 @@ def load_config(path: str | Path) -> RunConfig:
         raise ConfigError([f"config file {what}: {path}"])
     text = path.read_text(encoding="utf-8")
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml(text)
+    except YamlExpansionError as exc:
+        raise ConfigError([f"{path}: {exc}"]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark is not None else str(path)

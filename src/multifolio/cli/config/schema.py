@@ -59,9 +59,23 @@ def _timestamp(value: Any) -> str | None:
     return value
 
 
+def _not_bool(value: Any) -> Any:
+    # pydantic's lax mode reads `capital: true` as 1.0 and `warmup_bars: true` as 1: refuse them.
+    if isinstance(value, bool):
+        raise ValueError(f"must be a number, got {value!r}")
+    return value
+
+
 PerAsset = Annotated[float | dict[str, float], BeforeValidator(_per_asset_number)]
 Leverage = Annotated[float | dict[str, float], BeforeValidator(_leverage)]
 Timestamp = Annotated[str | None, BeforeValidator(_timestamp)]
+Number = Annotated[float, BeforeValidator(_not_bool)]
+Count = Annotated[int, BeforeValidator(_not_bool)]
+#: Booleans are true or false only (pydantic would take "no", "off", 0 and 1).
+StrictBool = Annotated[bool, Field(strict=True)]
+
+#: The longest period ``days`` may ask for (about 274 years: beyond it dates overflow).
+MAX_DAYS = 100_000
 
 _STRICT = ConfigDict(extra="forbid", frozen=True)
 
@@ -89,8 +103,9 @@ class DataConfig(BaseModel):
         None, description="unit of integer timestamps (default: inferred from their magnitude)")
     start: Timestamp = None
     end: Timestamp = None
-    days: float | None = Field(None, gt=0, description="the last N days (or N days from start)")
-    warmup_bars: int = Field(500, ge=0, description="bars before the start fed to the strategy as "
+    days: Number | None = Field(None, gt=0, le=MAX_DAYS,
+                                description="the last N days (or N days from start), at most 100000")
+    warmup_bars: Count = Field(500, ge=0, description="bars before the start fed to the strategy as "
                                                     "warm-up (never traded, not in the result)")
 
     @model_validator(mode="after")
@@ -163,21 +178,22 @@ class RunConfig(BaseModel):
 
     data: DataConfig
     strategy: StrategyConfig
-    capital: float = Field(10_000.0, gt=0, description="initial cash of the shared pool")
+    capital: Number = Field(10_000.0, gt=0, description="initial cash of the shared pool")
     fees: PerAsset = 0.0
     fixed_fees: PerAsset = 0.0
     slippage: PerAsset = 0.0
     execution: Literal["next_open", "close"] = "next_open"
     leverage: Leverage = 1.0
-    allow_short: bool = False
-    maintenance_margin: float = Field(0.5, ge=0, le=1)
+    allow_short: StrictBool = False
+    # the engine's bound: liquidation when equity < rate x margin used, rate in [0, 1)
+    maintenance_margin: Number = Field(0.5, ge=0, lt=1)
     min_notional: PerAsset = 0.0
     qty_step: PerAsset = 0.0
     risk: list[RiskRuleConfig] = Field(default_factory=list)
     output: OutputConfig = Field(default_factory=OutputConfig)
-    crash_pct: float = Field(5.0, gt=0, lt=100, description="crash bar: the equal-weight index of the "
+    crash_pct: Number = Field(5.0, gt=0, lt=100, description="crash bar: the equal-weight index of the "
                                                            "assets is down at least this % over the window")
-    crash_window: float = Field(24.0, gt=0, description="crash window in hours")
+    crash_window: Number = Field(24.0, gt=0, description="crash window in hours")
 
     @property
     def per_asset_settings(self) -> dict[str, dict[str, float]]:

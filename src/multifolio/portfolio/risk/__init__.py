@@ -47,7 +47,7 @@ def make_rule(spec: str | dict[str, Any] | Any) -> Any:
         if name is None:
             raise ValueError(f"risk rule spec {spec!r} lacks 'rule' (one of {sorted(RISK_RULES)})")
     else:
-        raise ValueError(f"risk rule must be a name, a dict or a rule object, got {type(spec).__name__}")
+        raise ValueError(f"risk rule must be a name, a dict or a rule object, got {spec!r}")
     try:
         cls = RISK_RULES[name]
     except KeyError:
