@@ -28,6 +28,7 @@ from multifolio.engine.state import EngineState
 __all__ = ["Account", "TradingState"]
 
 Event = tuple[int, str, str | None, dict[str, Any]]
+_TARGET_VERBS = {C.TARGET_WEIGHT: "target_weights", C.TARGET_QTY: "target_qty"}
 _PendingOrders = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
 
@@ -104,15 +105,18 @@ class Account:
 
     # -- market-type orders -----------------------------------------------------------------------
     def submit_targets(self, kind: int, values: np.ndarray, reason: int) -> None:
-        sel = np.flatnonzero(values == values)         # not NaN
-        if len(sel) == 0:
-            return
-        vals = values[sel]
-        if not self.settings.allow_short and vals.min() < 0:
-            j = int(sel[np.argmax(vals < 0)])
-            raise ValueError(f"negative target {values[j]!r} for {self.symbols[j]!r} at "
+        """Queue target orders from an N-vector (NaN = leave that asset alone)."""
+        sel, vals, bad = K.present_targets(values, self.settings.allow_short)
+        if bad >= 0:
+            verb = _TARGET_VERBS.get(kind, C.KIND_NAMES[kind])
+            if np.isinf(values[bad]):
+                raise ValueError(f"{verb}: infinite value for {self.symbols[bad]!r} at "
+                                 f"{self.index[self.bar]}")
+            raise ValueError(f"{verb}: negative target {values[bad]!r} for {self.symbols[bad]!r} at "
                              f"{self.index[self.bar]}: shorting is off (allow_short=False)")
         n = len(sel)
+        if n == 0:
+            return
         ids = self.book.new_ids(n)
         self._pending.append((sel, self._constant(kind, n), vals, ids, self._constant(reason, n)))
 
@@ -172,7 +176,7 @@ class Account:
             batch = tuple(np.concatenate(cols) for cols in zip(*self._pending, strict=True))
         self._pending = []
         self._screened = 0
-        filled = np.zeros(len(batch[0]))
+        filled = np.empty(len(batch[0]))              # the kernel writes every entry
         st = self.state
         st.ensure_room(K.room_needed(st.n_assets, 0) + 2 * len(filled))
         K.execute_batch(t, prices, MarketOrders(*batch), self.decided_at, st.acct, st.pos, st.costs,

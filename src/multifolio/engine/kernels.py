@@ -564,14 +564,15 @@ def close_delisted(t, cl, last_bar, acct, pos, costs, book, snap, qh, led):
 
 
 @nb.njit(cache=True)
-def run_span(t0, t1, bars, last_bar, book, acct, pos, costs, snap, qh, led, delist_later):
-    """Bars t0..t1-1: match resting orders, mark, liquidate, delist, snapshot.
+def run_span(t0, t1, op, hi, lo, cl, last_bar, book, acct, pos, costs, snap, qh, led, delist_later):
+    """Bars t0..t1-1 of the T x N open/high/low/close: match resting orders, mark, liquidate, delist,
+    snapshot. (The four price arrays travel as four arguments: a named tuple costs ~1 us to type on every
+    call, and the Strategy path calls this on every decision bar.)
 
     ``delist_later`` (a bar, or -1): at that bar the delisting closes are left to the caller, who runs
     them after the strategy has traded at the close. Returns the first bar not processed (t1, or
     earlier when a ledger is nearly full).
     """
-    op, hi, lo, cl = bars
     room = room_needed(pos.shape[0], book.shape[0])
     op_t = np.empty(pos.shape[0])
     for t in range(t0, t1):
@@ -722,6 +723,29 @@ def build_trades(fills, n_assets):
 
 # -- order book maintenance (called once per decision bar; kept compiled so a grid that re-places
 #    hundreds of levels every bar costs microseconds, not a dozen numpy calls) -------------------------
+
+@nb.njit(cache=True)
+def present_targets(values, allow_negative):
+    """The targets that are given (not NaN): their asset indices and values, and the index of the first
+    infinite (or, unless ``allow_negative``, negative) one, or -1."""
+    n = 0
+    bad = -1
+    for j in range(values.shape[0]):
+        v = values[j]
+        if v == v:
+            n += 1
+            if bad < 0 and (v == np.inf or v == -np.inf or (v < 0.0 and not allow_negative)):
+                bad = j
+    sel = np.empty(n, dtype=np.int64)
+    vals = np.empty(n)
+    k = 0
+    for j in range(values.shape[0]):
+        if values[j] == values[j]:
+            sel[k] = j
+            vals[k] = values[j]
+            k += 1
+    return sel, vals, bad
+
 
 @nb.njit(cache=True)
 def first_bad_limit(assets, qty, price, n_assets):

@@ -38,7 +38,7 @@ class PortfolioUnit:
     strategy: Strategy
     rules: list[Any]
     ctx: Context
-    decide: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    decide: list[bool] = field(default_factory=list)
     python_bars: list[int] = field(default_factory=list)
     _k: int = 0          # python_bars[_k] is the next one (the clock only moves forward)
 
@@ -73,11 +73,14 @@ class Simulator:
 
     def _span(self, acct: Account, t0: int, t1: int, delist_later: int = -1) -> None:
         st = acct.state
-        t = t0
+        book = acct.book.live
+        # the kernel stops early when a ledger nears its end; grow them then and go on
+        t = K.run_span(t0, t1, *self._bars, self._last_bar, book, st.acct, st.pos, st.costs, st.snap, st.qh,
+                       st.ledgers, delist_later)
         while t < t1:
-            st.ensure_room(K.room_needed(st.n_assets, acct.book.m) * 8)
-            t = K.run_span(t, t1, self._bars, self._last_bar, acct.book.live, st.acct, st.pos, st.costs,
-                           st.snap, st.qh, st.ledgers, delist_later)
+            st.ensure_room(K.room_needed(st.n_assets, len(book)) * 8)
+            t = K.run_span(t, t1, *self._bars, self._last_bar, book, st.acct, st.pos, st.costs, st.snap,
+                           st.qh, st.ledgers, delist_later)
 
     def _decide(self, u: PortfolioUnit, t: int) -> None:
         """One decision bar of one portfolio: mark, rules, strategy, (close mode) execution."""
@@ -87,12 +90,14 @@ class Simulator:
         self._span(acct, t, t + 1, -1 if at_open else t)
         acct.bar = t
         acct.decided_at = t
-        for rule in u.rules:
-            rule.on_bar(u.ctx)
-        acct.mark_screened()          # the rules' own orders (closing out) are not screened again
-        if u.decide[t] and not acct.halted and t >= acct.paused_until:
+        if u.rules:
+            for rule in u.rules:
+                rule.on_bar(u.ctx)
+            acct.mark_screened()      # the rules' own orders (closing out) are not screened again
+        if u.decide[t] and not acct.halted and t >= acct.paused_until:   # a plain list: cheap to index
             u.strategy.on_bar(u.ctx)
-            acct.screen_pending()
+            if u.rules or acct.reducing:
+                acct.screen_pending()
         if not at_open:
             st = acct.state
             st.ensure_room(K.room_needed(st.n_assets, acct.book.m))
@@ -107,9 +112,10 @@ class Simulator:
         data = self.data
         n = data.n_bars
         for u in self.units:
-            u.decide = decision_mask(data.index, u.strategy.schedule, self.start_bar)
-            u.decide[: self.start_bar] = False
-            python_bar = u.decide.copy()
+            decide = decision_mask(data.index, u.strategy.schedule, self.start_bar)
+            decide[: self.start_bar] = False
+            u.decide = decide.tolist()
+            python_bar = decide.copy()
             if u.rules:
                 python_bar[self.start_bar:] = True
             u.python_bars = np.flatnonzero(python_bar).tolist()
