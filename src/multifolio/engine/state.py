@@ -90,9 +90,10 @@ class EngineState:
         if used[0] + rows <= room[0] and used[1] + rows <= room[1] and used[2] + rows <= room[2]:
             return
         led = self.ledgers
-        self.ledgers = Ledgers(fills=_grow(led.fills, int(used[0]) + rows),
-                               rejections=_grow(led.rejections, int(used[1]) + rows),
-                               events=_grow(led.events, int(used[2]) + rows), n=led.n)
+        n_f, n_r, n_e = (int(x) for x in used)
+        self.ledgers = Ledgers(fills=_grow(led.fills, n_f, n_f + rows),
+                               rejections=_grow(led.rejections, n_r, n_r + rows),
+                               events=_grow(led.events, n_e, n_e + rows), n=led.n)
         self._room = [len(self.ledgers.fills), len(self.ledgers.rejections), len(self.ledgers.events)]
 
     def fills(self) -> np.ndarray:
@@ -105,9 +106,10 @@ class EngineState:
         return self.ledgers.events[: int(self._used[2])]
 
 
-def _grow(records: np.ndarray, need: int) -> np.ndarray:
+def _grow(records: np.ndarray, used: int, need: int) -> np.ndarray:
+    """``records`` with room for ``need`` rows (doubling); only the ``used`` rows are copied over."""
     if need <= len(records):
         return records
     out = np.empty(max(need, 2 * len(records)), records.dtype)
-    out[: len(records)] = records
+    out[:used] = records[:used]
     return out
