@@ -226,6 +226,8 @@ def assemble(raw: RawRun, info: RunInfo) -> Result:
         snap[col] = snap[col].astype(np.int64)
     for name, values in raw.records.items():
         snap[name] = values[s0:]
+    if raw.flows is not None:
+        snap["transfers"] = raw.flows[s0:]      # net cash moved in at each bar (time-weighted returns)
     positions = pd.DataFrame(state.qh[s0:], index=index, columns=raw.symbols, copy=False)
     close = None if raw.close is None else pd.DataFrame(raw.close[s0:], index=index, columns=raw.symbols,
                                                         copy=False)

@@ -10,6 +10,7 @@ trading state (a *reducing* account lets only orders that shrink positions throu
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
@@ -25,7 +26,7 @@ from multifolio.engine.records import MarketOrders
 from multifolio.engine.settings import AccountSettings
 from multifolio.engine.state import EngineState
 
-__all__ = ["Account", "TradingState"]
+__all__ = ["Account", "AccountView", "TradingState"]
 
 Event = tuple[int, str, str | None, dict[str, Any]]
 _TARGET_VERBS = {C.TARGET_WEIGHT: "target_weights", C.TARGET_QTY: "target_qty"}
@@ -41,6 +42,17 @@ class TradingState(str, Enum):
     HALTED = "halted"
 
 
+@dataclass(frozen=True)
+class AccountView:
+    """An account at a bar's close, as an allocator sees it: equity, cash, free cash, capital."""
+
+    id: str
+    equity: float
+    cash: float
+    free_cash: float
+    capital: float
+
+
 class Account:
     """One account's state and its order intake.
 
@@ -49,7 +61,8 @@ class Account:
     """
 
     def __init__(self, index: pd.DatetimeIndex, symbols: Sequence[str], settings: AccountSettings,
-                 rules: Sequence[Any] = ()) -> None:
+                 rules: Sequence[Any] = (), id: str = "main") -> None:
+        self.id = id
         self.index = index
         self.symbols = list(symbols)
         self.settings = settings
@@ -60,6 +73,7 @@ class Account:
         self.events: list[Event] = []
         self.records: dict[str, np.ndarray] = {}
         self.tags: dict[str, int] = {}
+        self.flows = np.zeros(len(index))   # cash moved in (+) or out (-) by an allocator, per bar
         self.paused_until = 0
         self.halted = False
         self.reducing = False
@@ -83,6 +97,28 @@ class Account:
         if self.bar < self.paused_until:
             return TradingState.PAUSED
         return TradingState.REDUCING if self.reducing else TradingState.ACTIVE
+
+    def free_cash(self) -> float:
+        """Cash an allocator may take without forcing a sale: cash not needed as margin (never < 0)."""
+        row = self.state.snap[self.bar]
+        return max(0.0, min(self.state.cash, float(row["total_equity"]) - float(row["margin_used"])))
+
+    def view(self) -> AccountView:
+        """The account at the current bar's close, for an allocator."""
+        return AccountView(id=self.id, equity=float(self.state.snap[self.bar]["total_equity"]),
+                           cash=self.state.cash, free_cash=self.free_cash(), capital=self.capital)
+
+    def transfer(self, t: int, amount: float, close: np.ndarray, *, counterparty: str, reason: str) -> None:
+        """Move ``amount`` of cash in (+) or out (-) at bar t's close: the capital allotted follows, the
+        bar is marked again, and the flow is kept (returns are time-weighted: flows are not returns)."""
+        self.bar = t
+        st = self.state
+        st.acct[0]["cash"] += amount
+        self.capital += amount
+        self.flows[t] += amount
+        K.snapshot(t, close, st.acct, st.pos, st.costs, self.book.live, st.snap, st.qh)
+        src, dst = (counterparty, self.id) if amount > 0 else (self.id, counterparty)
+        self.log_event("transfer", None, {"from": src, "to": dst, "amount": abs(amount), "reason": reason})
 
     @property
     def has_pending(self) -> bool:
@@ -253,7 +289,8 @@ class Account:
         return RawRun(index=self.index, symbols=list(self.symbols), state=self.state,
                       start_bar=start_bar, freq=freq, events=self.events, records=records,
                       tag_names={code: name for name, code in self.tags.items()},
-                      open_orders=self._open_orders(), close=close)
+                      open_orders=self._open_orders(), close=close,
+                      flows=self.flows if self.flows.any() else None)
 
     def _open_orders(self) -> pd.DataFrame | None:
         """Orders still resting at the end, and orders the strategy cancelled by id."""

@@ -28,3 +28,5 @@ class RawRun:
     open_orders: pd.DataFrame | None = None
     # T x N closes (for the Result's crash/concurrency analysis)
     close: np.ndarray | None = None
+    # cash moved in (+) / out (-) by an allocator per bar (None: none ever moved)
+    flows: np.ndarray | None = None

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from multifolio.data.market_data import MarketData
 from multifolio.engine import kernels as K
-from multifolio.engine.account import Account
+from multifolio.engine.account import Account, AccountView
 from multifolio.engine.context import Context
 from multifolio.engine.raw import RawRun
 from multifolio.engine.records import Bars
@@ -30,14 +30,43 @@ ProgressFn = Callable[[int, int], None]
 PortfolioSpec = tuple[AccountSettings, Strategy, Sequence[Any]]
 
 
+@dataclass(frozen=True)
+class PortfolioSetup:
+    """One portfolio to simulate: its account settings, strategy and rules, the symbols it trades (None:
+    all of the data's, in order) and its id."""
+
+    settings: AccountSettings
+    strategy: Strategy
+    rules: Sequence[Any] = ()
+    symbols: Sequence[str] | None = None
+    id: str = "main"
+
+
+class Allocator(Protocol):
+    """What the simulator needs of a capital allocator (``multifolio.portfolio.allocator`` builds one).
+
+    ``due(t)``: does it act at bar t. ``transfers(t, views)``: the moves of free cash at bar t's close,
+    as ``(from_index, to_index, amount, reason)``, given the accounts' ``AccountView``s.
+    """
+
+    def due(self, t: int) -> bool: ...
+
+    def transfers(self, t: int, views: Sequence[AccountView]) -> list[tuple[int, int, float, str]]: ...
+
+
 @dataclass
 class PortfolioUnit:
-    """One portfolio the simulator drives: its account, its strategy, its risk rules, their view."""
+    """One portfolio the simulator drives: its market view, account, strategy, rules and context."""
 
+    id: str
+    data: MarketData
     account: Account
     strategy: Strategy
     rules: list[Any]
     ctx: Context
+    bars: Bars
+    last_bar: np.ndarray
+    px: np.ndarray                       # execution prices of one bar, NaN where not tradable
     decide: list[bool] = field(default_factory=list)
     python_bars: list[int] = field(default_factory=list)
     _k: int = 0          # python_bars[_k] is the next one (the clock only moves forward)
@@ -52,42 +81,56 @@ class PortfolioUnit:
         self._k = k
         return bars[k] if k < len(bars) else n
 
+    def tradable(self, prices: np.ndarray, t: int) -> np.ndarray:
+        return K.tradable_prices(prices, self.bars.open[t], self.bars.close[t], self.px)
+
 
 class Simulator:
-    """Drives ``(settings, strategy, rules)`` portfolios, each on its own account, on one clock."""
+    """Drives portfolios, each on its own account and view of the market, on one clock.
 
-    def __init__(self, data: MarketData, portfolios: Sequence[PortfolioSpec], start_bar: int = 0) -> None:
+    ``portfolios`` are ``PortfolioSetup``s (or ``(settings, strategy, rules)`` tuples: all symbols). An
+    ``allocator`` may move free cash between the accounts at the close of the bars it is due.
+    """
+
+    def __init__(self, data: MarketData, portfolios: Sequence[PortfolioSetup | PortfolioSpec],
+                 start_bar: int = 0, allocator: Allocator | None = None) -> None:
         self.data = data
         self.start_bar = start_bar
+        self.allocator = allocator
         self.units: list[PortfolioUnit] = []
-        for settings, strategy, rules in portfolios:
-            account = Account(data.index, data.symbols, settings, rules)
-            self.units.append(PortfolioUnit(account, strategy, list(rules), Context(account, data)))
-        self._bars = Bars(*(np.ascontiguousarray(a) for a in (data.open, data.high, data.low, data.close)))
-        self._op, self._cl = self._bars.open, self._bars.close
-        self._last_bar = last_valid_rows(self._cl)
-        self._px = np.empty(data.n_assets)         # execution prices of one bar, NaN where not tradable
+        views: dict[tuple[str, ...], tuple[MarketData, Bars, np.ndarray]] = {}
+        for k, setup in enumerate(portfolios):
+            if not isinstance(setup, PortfolioSetup):
+                setup = PortfolioSetup(*setup, id=str(k) if len(portfolios) > 1 else "main")
+            key = tuple(setup.symbols) if setup.symbols is not None else tuple(data.symbols)
+            if key not in views:          # portfolios on the same symbols share one read-only view
+                md = data if list(key) == list(data.symbols) else data.select(list(key))
+                bars = Bars(*(np.ascontiguousarray(a) for a in (md.open, md.high, md.low, md.close)))
+                views[key] = (md, bars, last_valid_rows(bars.close))
+            md, bars, last_bar = views[key]
+            account = Account(data.index, md.symbols, setup.settings, setup.rules, id=setup.id)
+            self.units.append(PortfolioUnit(setup.id, md, account, setup.strategy, list(setup.rules),
+                                            Context(account, md), bars, last_bar, np.empty(md.n_assets)))
 
-    def _tradable(self, prices: np.ndarray, t: int) -> np.ndarray:
-        return K.tradable_prices(prices, self._op[t], self._cl[t], self._px)
-
-    def _span(self, acct: Account, t0: int, t1: int, delist_later: int = -1) -> None:
-        st = acct.state
-        book = acct.book.live
+    def _span(self, u: PortfolioUnit, t0: int, t1: int, delist_later: int = -1) -> None:
+        st = u.account.state
+        book = u.account.book.live
         # the kernel stops early when a ledger nears its end; grow them then and go on
-        t = K.run_span(t0, t1, *self._bars, self._last_bar, book, st.acct, st.pos, st.costs, st.snap, st.qh,
+        t = K.run_span(t0, t1, *u.bars, u.last_bar, book, st.acct, st.pos, st.costs, st.snap, st.qh,
                        st.ledgers, delist_later)
         while t < t1:
             st.ensure_room(K.room_needed(st.n_assets, len(book)) * 8)
-            t = K.run_span(t, t1, *self._bars, self._last_bar, book, st.acct, st.pos, st.costs, st.snap,
+            t = K.run_span(t, t1, *u.bars, u.last_bar, book, st.acct, st.pos, st.costs, st.snap,
                            st.qh, st.ledgers, delist_later)
 
-    def _decide(self, u: PortfolioUnit, t: int) -> None:
-        """One decision bar of one portfolio: mark, rules, strategy, (close mode) execution."""
+    def _mark(self, u: PortfolioUnit, t: int) -> None:
+        """Bar t up to the close for a portfolio that decides at t (in close mode the strategy trades at
+        this close before delisted assets are closed out)."""
+        self._span(u, t, t + 1, -1 if u.account.settings.execute_at_open else t)
+
+    def _act(self, u: PortfolioUnit, t: int) -> None:
+        """A decision at bar t's close: rules, strategy, and in close mode the execution."""
         acct = u.account
-        at_open = acct.settings.execute_at_open
-        # in close mode the strategy trades at this close before delisted assets are closed out
-        self._span(acct, t, t + 1, -1 if at_open else t)
         acct.bar = t
         acct.decided_at = t
         if u.rules:
@@ -98,19 +141,32 @@ class Simulator:
             u.strategy.on_bar(u.ctx)
             if u.rules or acct.reducing:
                 acct.screen_pending()
-        if not at_open:
+        if not acct.settings.execute_at_open:
             st = acct.state
+            cl = u.bars.close
             st.ensure_room(K.room_needed(st.n_assets, acct.book.m))
             if acct.has_pending:
-                acct.execute_pending(t, self._tradable(self._cl[t], t))
-                K.snapshot(t, self._cl[t], st.acct, st.pos, st.costs, acct.book.live, st.snap, st.qh)
-            K.close_delisted(t, self._cl[t], self._last_bar, st.acct, st.pos, st.costs, acct.book.live,
+                acct.execute_pending(t, u.tradable(cl[t], t))
+                K.snapshot(t, cl[t], st.acct, st.pos, st.costs, acct.book.live, st.snap, st.qh)
+            K.close_delisted(t, cl[t], u.last_bar, st.acct, st.pos, st.costs, acct.book.live,
                              st.snap, st.qh, st.ledgers)
+
+    def _allocate(self, t: int) -> None:
+        """The allocator's moves of free cash at bar t's close, each logged on both accounts."""
+        assert self.allocator is not None
+        views = [u.account.view() for u in self.units]
+        for i, j, amount, reason in self.allocator.transfers(t, views):
+            src, dst = self.units[i], self.units[j]
+            src.account.transfer(t, -amount, src.bars.close[t], counterparty=dst.id, reason=reason)
+            dst.account.transfer(t, amount, dst.bars.close[t], counterparty=src.id, reason=reason)
 
     # -- the loop ---------------------------------------------------------------------------------
     def run(self, progress: ProgressFn | None = None) -> list[RawRun]:
         data = self.data
         n = data.n_bars
+        alloc_bars: list[int] = []
+        if self.allocator is not None:
+            alloc_bars = [t for t in range(self.start_bar, n) if self.allocator.due(t)]
         for u in self.units:
             decide = decision_mask(data.index, u.strategy.schedule, self.start_bar)
             decide[: self.start_bar] = False
@@ -118,11 +174,13 @@ class Simulator:
             python_bar = decide.copy()
             if u.rules:
                 python_bar[self.start_bar:] = True
+            python_bar[alloc_bars] = True          # every account is marked before the allocator acts
             u.python_bars = np.flatnonzero(python_bar).tolist()
             u._k = 0
             u.strategy.init(u.ctx)
             for rule in u.rules:
                 rule.init(u.ctx)
+        allocating = set(alloc_bars)
         step = max(1, n // 200)
         next_report = 0
         t = 0
@@ -131,19 +189,25 @@ class Simulator:
                 acct = u.account
                 acct.fills_mark = acct.state.n_fills   # later fills: "since the last decision"
                 if acct.has_pending and acct.settings.execute_at_open:
-                    acct.execute_pending(t, self._tradable(self._op[t], t))
+                    acct.execute_pending(t, u.tradable(u.bars.open[t], t))
             due = [u.next_python_bar(t, n) for u in self.units]
             nxt = min(due)
             if nxt > t:
                 for u in self.units:
-                    self._span(u.account, t, nxt)
+                    self._span(u, t, nxt)
                 t = nxt
                 continue
-            for u, bar in zip(self.units, due, strict=True):
-                if bar == t:
-                    self._decide(u, t)
+            deciding = [bar == t for bar in due]
+            for u, d in zip(self.units, deciding, strict=True):
+                if d:
+                    self._mark(u, t)
                 else:
-                    self._span(u.account, t, t + 1)
+                    self._span(u, t, t + 1)
+            if t in allocating:
+                self._allocate(t)
+            for u, d in zip(self.units, deciding, strict=True):
+                if d:
+                    self._act(u, t)
             t += 1
             if progress is not None and t >= next_report:
                 progress(t, n)
@@ -153,8 +217,8 @@ class Simulator:
             acct = u.account
             acct.drop_pending()
             if acct.settings.close_at_end and n:
-                finish_run(acct.state, self._cl, acct.book.live)
-            raws.append(acct.raw_run(self._cl, self.start_bar, data.freq))
+                finish_run(acct.state, u.bars.close, acct.book.live)
+            raws.append(acct.raw_run(u.bars.close, self.start_bar, data.freq))
         if progress is not None:
             progress(n, n)
         return raws
