@@ -6,14 +6,17 @@
 """
 
 from multifolio import portfolio
-from multifolio.api import backtest, from_weights, run_spec
+from multifolio.api import backtest, backtest_portfolios, from_weights, run_spec
 from multifolio.data import MarketData, MarketDataError
 from multifolio.engine.run_info import RunInfo
 from multifolio.engine.strategy import Strategy
+from multifolio.portfolio.allocator import CapitalAllocator
+from multifolio.portfolio.portfolios import Portfolio
 from multifolio.portfolio.spec import AccountSpec, RuleSpec, RunSpec
-from multifolio.result import Result
+from multifolio.result import MultiResult, Result
 
 __version__ = "0.1.0"
 
-__all__ = ["AccountSpec", "MarketData", "MarketDataError", "Result", "RuleSpec", "RunInfo", "RunSpec",
-           "Strategy", "backtest", "from_weights", "portfolio", "run_spec", "__version__"]
+__all__ = ["AccountSpec", "CapitalAllocator", "MarketData", "MarketDataError", "MultiResult", "Portfolio",
+           "Result", "RuleSpec", "RunInfo", "RunSpec", "Strategy", "backtest", "backtest_portfolios",
+           "from_weights", "portfolio", "run_spec", "__version__"]

@@ -10,20 +10,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from multifolio.assemble import assemble
+from multifolio.assemble import assemble, assemble_portfolios
 from multifolio.data.market_data import MarketData
 from multifolio.data.selection import check_symbols
 from multifolio.data.window import pick_symbols, trading_window
 from multifolio.engine.run_info import AccountSpec, RunInfo
 from multifolio.engine.settings import AccountSettings, make_settings
-from multifolio.engine.simulator import ProgressFn, Simulator
+from multifolio.engine.simulator import PortfolioSetup, ProgressFn, Simulator
 from multifolio.engine.strategy import Strategy
 from multifolio.engine.vectorized import simulate_weights
+from multifolio.portfolio.portfolios import Portfolio, check_portfolios
 from multifolio.portfolio.risk import describe_rule, make_rule
 from multifolio.portfolio.spec import RunSpec, build_rules, build_strategy
-from multifolio.result import Result
+from multifolio.result import MultiResult, Result
 
-__all__ = ["backtest", "from_weights", "run_spec"]
+__all__ = ["backtest", "backtest_portfolios", "from_weights", "run_spec"]
 
 
 def from_weights(close: pd.DataFrame, weights: pd.DataFrame, *, open: pd.DataFrame | None = None,
@@ -183,3 +184,60 @@ def run_spec(spec: RunSpec, data: MarketData, *, capital: float | None = None,
     return _backtest(md, build_strategy(spec, symbols), account.settings_for(symbols), risk=build_rules(spec),
                      start=start, progress=progress, crash_pct=spec.crash_pct,
                      crash_window_hours=spec.crash_window_hours)
+
+
+def backtest_portfolios(data: MarketData | pd.DataFrame, portfolios: Sequence[Portfolio], *,
+                        allocator: Any = None, start: Any = None, progress: ProgressFn | None = None,
+                        crash_pct: float | None = None, crash_window_hours: float | None = None,
+                        **settings: Any) -> MultiResult:
+    """Run several portfolios on one clock, each on its own account, in one pass over the data.
+
+    ``portfolios`` are :class:`~multifolio.portfolio.portfolios.Portfolio` (id, strategy, capital,
+    symbols, risk, per-portfolio account settings); ``settings`` are the account settings they share
+    (as ``backtest``'s). An ``allocator`` (:class:`~multifolio.portfolio.allocator.CapitalAllocator`)
+    moves free cash between them toward target weights. Without one, each portfolio's result equals the
+    same portfolio run alone, to the bit.
+
+    >>> import pandas as pd, multifolio as mf
+    >>> from multifolio.strategies import EqualWeight
+    >>> idx = pd.date_range("2024-01-01", periods=3, freq="D", tz="UTC")
+    >>> close = pd.DataFrame({"A": [10.0, 11, 12], "B": [20.0, 19, 18]}, index=idx)
+    >>> res = mf.backtest_portfolios(close, [mf.Portfolio("a", EqualWeight("every_bar"), 1000.0, ["A"]),
+    ...                                      mf.Portfolio("b", EqualWeight("every_bar"), 500.0, ["B"])],
+    ...                              execution="close")
+    >>> [round(float(res.portfolios[k].equity.iloc[-1]), 2) for k in res.ids]
+    [1200.0, 450.0]
+    """
+    if isinstance(data, pd.DataFrame):
+        data = MarketData.from_frames(close=data)
+    if not isinstance(data, MarketData):
+        raise ValueError(f"data must be a MarketData or a wide close DataFrame, got {type(data).__name__}")
+    _check_not_empty(data.n_bars, data.n_assets, "data")
+    portfolios = list(portfolios)
+    check_portfolios(portfolios)
+    start_bar = _start_bar(data.index, start)
+    setups, infos = [], {}
+    for p in portfolios:
+        symbols = list(data.symbols) if p.symbols is None else [str(s) for s in p.symbols]
+        check_symbols(symbols, list(data.symbols), f"portfolio {p.id!r} symbols")
+        account = p.account_settings(settings, symbols)
+        rules = [make_rule(r) for r in p.risk]
+        setups.append(PortfolioSetup(account, p.strategy, rules, symbols, p.id))
+        infos[p.id] = dataclasses.replace(
+            _run_info(account, p.strategy, rules, symbols, _first(data.index, start_bar), crash_pct,
+                      crash_window_hours), portfolio_id=p.id)
+    if allocator is not None:
+        if not all(hasattr(allocator, a) for a in ("bind", "due", "transfers")):
+            raise ValueError(f"allocator must be a CapitalAllocator, got {type(allocator).__name__}")
+        if list(getattr(allocator, "ids", [])) != [p.id for p in portfolios]:
+            raise ValueError(f"allocator portfolios {getattr(allocator, 'ids', None)} differ from the run's "
+                             f"{[p.id for p in portfolios]}")
+        allocator.bind(data.index, start_bar)
+    raws = Simulator(data, setups, start_bar=start_bar, allocator=allocator).run(progress)
+    total = float(sum(p.capital for p in portfolios))
+    symbols_all = tuple(dict.fromkeys(s for setup in setups for s in setup.symbols))
+    combined = RunInfo(engine="backtest_portfolios", account=AccountSpec(capital=total), symbols=symbols_all,
+                       start=_first(data.index, start_bar), crash_pct=crash_pct,
+                       crash_window_hours=crash_window_hours, portfolio_id="combined")
+    return assemble_portfolios({setup.id: raw for setup, raw in zip(setups, raws, strict=True)}, infos,
+                               combined, allocator.describe() if allocator is not None else None)

@@ -12,7 +12,7 @@ from multifolio.engine.kernels import build_trades
 from multifolio.engine.raw import RawRun
 from multifolio.engine.records import SNAPSHOT_COLUMNS
 from multifolio.engine.run_info import RunInfo
-from multifolio.result import Result
+from multifolio.result import MultiResult, Result
 
 FILL_COLUMNS = ["timestamp", "symbol", "qty", "price", "base_price", "fee", "slippage_cost", "order_id",
                 "kind", "reason", "status", "realized_pnl"]
@@ -232,3 +232,75 @@ def assemble(raw: RawRun, info: RunInfo) -> Result:
     close = None if raw.close is None else pd.DataFrame(raw.close[s0:], index=index, columns=raw.symbols,
                                                         copy=False)
     return LazyResult(raw, snap["total_equity"].rename("equity"), snap, positions, info, close)
+
+
+# -- several portfolios on one clock -------------------------------------------------------------------
+
+_SUMMED = ("total_equity", "cash", "realized_pnl", "unrealized_pnl", "fees_paid", "margin_used",
+           "gross_exposure", "n_open_positions", "n_open_orders")
+
+
+def _with_portfolio(frames: dict[str, pd.DataFrame], sort_by: str) -> pd.DataFrame:
+    parts = [f.assign(portfolio_id=pid)[["portfolio_id", *f.columns]] for pid, f in frames.items()]
+    out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    if sort_by in out.columns and len(out):
+        out = out.sort_values(sort_by, kind="stable").reset_index(drop=True)
+    return out
+
+
+class CombinedResult(Result):
+    """The book of several portfolios as one Result: equity, cash, margin, positions summed over the
+    portfolios (transfers between them cancel), ledgers concatenated with a ``portfolio_id`` column
+    (built on first use, like ``LazyResult``)."""
+
+    def __init__(self, parts: dict[str, Result], info: RunInfo) -> None:
+        self._parts = parts
+        first = next(iter(parts.values()))
+        index = first.equity.index
+        symbols = list(dict.fromkeys(s for r in parts.values() for s in r.symbols))
+        snap = pd.DataFrame(0.0, index=index, columns=list(SNAPSHOT_COLUMNS))
+        for r in parts.values():
+            for col in _SUMMED:
+                snap[col] += r.snapshots[col].to_numpy(dtype=float)
+        capital = float(sum(r.initial_capital for r in parts.values()))
+        snap["margin_ratio"] = snap["margin_used"] / capital
+        positions = pd.DataFrame(0.0, index=index, columns=symbols)
+        closes = pd.DataFrame(np.nan, index=index, columns=symbols)
+        for r in parts.values():
+            positions[r.symbols] += r.positions[r.symbols].to_numpy()
+            if r.close is not None:
+                closes[r.symbols] = r.close[r.symbols].to_numpy()
+        snap["n_assets_with_positions"] = (positions != 0.0).sum(axis=1).astype(float)
+        for col in ("n_open_positions", "n_assets_with_positions", "n_open_orders"):
+            snap[col] = snap[col].astype(np.int64)
+        self.equity = snap["total_equity"].rename("equity")
+        self.snapshots = snap
+        self.positions = positions
+        self.initial_capital = capital
+        self.symbols = symbols
+        self.info = info
+        self.freq = first.freq
+        self.close = closes
+
+    @cached_property
+    def fills(self) -> pd.DataFrame:  # type: ignore[override]
+        return _with_portfolio({k: r.fills for k, r in self._parts.items()}, "timestamp")
+
+    @cached_property
+    def trades(self) -> pd.DataFrame:  # type: ignore[override]
+        return _with_portfolio({k: r.trades for k, r in self._parts.items()}, "entry_time")
+
+    @cached_property
+    def orders(self) -> pd.DataFrame:  # type: ignore[override]
+        return _with_portfolio({k: r.orders for k, r in self._parts.items()}, "timestamp")
+
+    @cached_property
+    def events(self) -> pd.DataFrame:  # type: ignore[override]
+        return _with_portfolio({k: r.events for k, r in self._parts.items()}, "timestamp")
+
+
+def assemble_portfolios(raws: dict[str, RawRun], infos: dict[str, RunInfo], combined_info: RunInfo,
+                        allocator: dict | None = None) -> MultiResult:
+    """Each portfolio's Result, and the combined book."""
+    parts = {pid: assemble(raw, infos[pid]) for pid, raw in raws.items()}
+    return MultiResult(portfolios=parts, combined=CombinedResult(parts, combined_info), allocator=allocator)

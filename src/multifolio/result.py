@@ -70,3 +70,60 @@ class Result:
             return "Result(empty)"
         return (f"Result({len(self.equity)} bars x {len(self.symbols)} assets, "
                 f"equity {self.initial_capital:,.2f} -> {float(self.equity.iloc[-1]):,.2f})")
+
+
+@dataclass(eq=False)
+class MultiResult:
+    """Several portfolios run on one clock: each one's ``Result`` (``portfolios[id]``), the combined book
+    (``combined``: equity, cash, margin and positions summed; ledgers with a ``portfolio_id`` column) and
+    the allocator's settings when one moved capital.
+    """
+
+    portfolios: dict[str, Result]
+    combined: Result
+    allocator: dict[str, Any] | None = None
+
+    @property
+    def ids(self) -> list[str]:
+        return list(self.portfolios)
+
+    @property
+    def transfers(self) -> pd.DataFrame:
+        """Cash moved between portfolios: ``timestamp, from, to, amount, reason`` (one row per move)."""
+        from multifolio.analytics.combined import transfers_table
+
+        return transfers_table(self.combined.events)
+
+    @cached_property
+    def book(self) -> dict[str, Any]:
+        """Book-level figures: combined drawdown and margin, per-portfolio attribution, correlation of
+        portfolio returns, diversification benefit (see ``multifolio.analytics.combined``)."""
+        from multifolio.analytics.combined import book_summary
+
+        return book_summary(self.portfolios, self.combined)
+
+    @property
+    def metrics(self) -> dict[str, Any]:
+        """The combined book's metrics."""
+        return self.combined.metrics
+
+    def to_dict(self) -> dict[str, Any]:
+        from multifolio.report.multi import multi_to_dict
+
+        return multi_to_dict(self)
+
+    def to_json(self, path: str | None = None) -> str:
+        from multifolio.report.multi import multi_to_json
+
+        return multi_to_json(self, path)
+
+    def to_html(self, path: str) -> str:
+        from multifolio.report.multi import write_multi_html
+
+        return write_multi_html(self, path)
+
+    def __repr__(self) -> str:
+        eq = self.combined.equity
+        end = f"{float(eq.iloc[-1]):,.2f}" if len(eq) else "-"
+        return (f"MultiResult({len(self.portfolios)} portfolios {self.ids}, {len(eq)} bars, combined equity "
+                f"{self.combined.initial_capital:,.2f} -> {end})")

@@ -167,6 +167,12 @@ def compute_metrics(result: Any, close: pd.DataFrame | None = None) -> dict[str,
     cap = float(result.initial_capital)
     if not cap > 0:
         raise ValueError(f"compute_metrics: initial_capital must be > 0, got {cap}")
+    snaps = getattr(result, "snapshots", None)
+    flows = snaps["transfers"] if snaps is not None and "transfers" in snaps.columns else None
+    account_equity = equity
+    if flows is not None:
+        # capital moved by an allocator is not performance: returns, drawdown and CAGR are time-weighted
+        equity = R.time_weighted_equity(equity, flows, cap)
     index = pd.DatetimeIndex(equity.index)
     freq = R.infer_freq(index, getattr(result, "freq", None))
     final = float(equity.iloc[-1]) if len(equity) else cap
@@ -178,7 +184,8 @@ def compute_metrics(result: Any, close: pd.DataFrame | None = None) -> dict[str,
 
     out: dict[str, Any] = {
         "initial_capital": cap,
-        "final_equity": final,
+        "final_equity": float(account_equity.iloc[-1]) if len(account_equity) else cap,
+        "net_transfers": float(flows.sum()) if flows is not None else 0.0,
         "start": index[0] if len(index) else None,
         "end": index[-1] if len(index) else None,
         "n_bars": len(equity),
@@ -199,7 +206,7 @@ def compute_metrics(result: Any, close: pd.DataFrame | None = None) -> dict[str,
 
     fills = result.fills
     notional = float((fills["qty"] * fills["price"]).abs().sum()) if len(fills) else 0.0
-    mean_equity = float(equity.mean()) if len(equity) else cap
+    mean_equity = float(account_equity.mean()) if len(account_equity) else cap
     out.update({
         "fees_paid": float(fills["fee"].sum()) if len(fills) else 0.0,
         "traded_notional": notional,

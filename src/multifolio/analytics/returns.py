@@ -98,6 +98,27 @@ def bar_returns(equity: pd.Series, initial: float | None = None) -> pd.Series:
     return pd.Series(r, index=equity.index, name="return")
 
 
+def time_weighted_equity(equity: pd.Series, flows: pd.Series, initial: float) -> pd.Series:
+    """The equity an account would have had without the cash moved in or out (time-weighted).
+
+    ``flows[t]`` is the cash moved in (+) or out (-) at bar t's close, included in ``equity[t]``. The
+    bar's return is ``(equity[t] - flows[t]) / equity[t-1] - 1`` (``initial`` before the first bar), and
+    the index compounds those returns from ``initial``: flows are not returns.
+
+    >>> import pandas as pd
+    >>> idx = pd.date_range("2024-01-01", periods=3, freq="D", tz="UTC")
+    >>> eq = pd.Series([110.0, 160.0, 176.0], index=idx)      # +10%, then +50 moved in, then +10%
+    >>> time_weighted_equity(eq, pd.Series([0.0, 50.0, 0.0], index=idx), 100.0).round(6).tolist()
+    [110.0, 110.0, 121.0]
+    """
+    e = equity.to_numpy(dtype=float)
+    f = flows.reindex(equity.index).fillna(0.0).to_numpy(dtype=float)
+    prev = np.concatenate([[float(initial)], e[:-1]])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        growth = np.where(prev > 0, (e - f) / prev, 1.0)
+    return pd.Series(float(initial) * np.cumprod(growth), index=equity.index, name=equity.name)
+
+
 def total_return_pct(final: float, initial: float) -> float:
     """``(final / initial - 1) x 100``."""
     return (final / initial - 1.0) * 100.0

@@ -98,15 +98,16 @@ class Account:
             return TradingState.PAUSED
         return TradingState.REDUCING if self.reducing else TradingState.ACTIVE
 
-    def free_cash(self) -> float:
-        """Cash an allocator may take without forcing a sale: cash not needed as margin (never < 0)."""
-        row = self.state.snap[self.bar]
+    def free_cash(self, t: int) -> float:
+        """Cash an allocator may take at bar t's close without forcing a sale: cash not needed as margin
+        (never < 0)."""
+        row = self.state.snap[t]
         return max(0.0, min(self.state.cash, float(row["total_equity"]) - float(row["margin_used"])))
 
-    def view(self) -> AccountView:
-        """The account at the current bar's close, for an allocator."""
-        return AccountView(id=self.id, equity=float(self.state.snap[self.bar]["total_equity"]),
-                           cash=self.state.cash, free_cash=self.free_cash(), capital=self.capital)
+    def allocator_view(self, t: int) -> AccountView:
+        """The account at bar t's close (marked), for an allocator."""
+        return AccountView(id=self.id, equity=float(self.state.snap[t]["total_equity"]),
+                           cash=self.state.cash, free_cash=self.free_cash(t), capital=self.capital)
 
     def transfer(self, t: int, amount: float, close: np.ndarray, *, counterparty: str, reason: str) -> None:
         """Move ``amount`` of cash in (+) or out (-) at bar t's close: the capital allotted follows, the

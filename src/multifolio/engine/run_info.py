@@ -92,7 +92,7 @@ class RunInfo:
     """One run: ``engine`` (``"backtest"`` or ``"from_weights"``), ``account``, ``symbols``, ``start``
     (the first traded bar), ``strategy`` and ``rules`` (None / empty for ``from_weights``), and the
     crash definition of the concurrency analysis (``crash_pct`` % down over ``crash_window_hours``;
-    None: the analytics' defaults)."""
+    None: the analytics' defaults), and ``portfolio_id`` when the run is one of several on one clock."""
 
     engine: str
     account: AccountSpec
@@ -102,6 +102,7 @@ class RunInfo:
     rules: tuple[RuleInfo, ...] = ()
     crash_pct: float | None = None
     crash_window_hours: float | None = None
+    portfolio_id: str | None = None
 
     def rule(self, name: str) -> RuleInfo | None:
         """The first rule of that name, or None."""

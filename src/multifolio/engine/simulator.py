@@ -154,7 +154,7 @@ class Simulator:
     def _allocate(self, t: int) -> None:
         """The allocator's moves of free cash at bar t's close, each logged on both accounts."""
         assert self.allocator is not None
-        views = [u.account.view() for u in self.units]
+        views = [u.account.allocator_view(t) for u in self.units]
         for i, j, amount, reason in self.allocator.transfers(t, views):
             src, dst = self.units[i], self.units[j]
             src.account.transfer(t, -amount, src.bars.close[t], counterparty=dst.id, reason=reason)
