@@ -1,4 +1,4 @@
-"""The portfolio tests reuse the engine tests' random data generator (``mf_testdata``) from ``tests/engine``."""
+"""The portfolio tests reuse the engine tests' helpers (``mf_testdata``) from ``tests/engine``."""
 
 from __future__ import annotations
 

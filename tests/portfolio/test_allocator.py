@@ -52,15 +52,15 @@ def test_drift_trigger_rebalances_only_past_the_threshold() -> None:
     close = flat_then_double()
     buy = script({0: lambda ctx: ctx.target_qty({"A": 10.0})})
     alloc = mf.CapitalAllocator(["a", "b"], weights={"a": 0.75, "b": 0.25}, schedule=None, drift=0.06)
-    res = mf.backtest_portfolios(close, [mf.Portfolio("a", buy, 3_000.0), mf.Portfolio("b", script({}), 1_000.0)],
-                                 allocator=alloc, execution="close", close_at_end=False)
+    ports = [mf.Portfolio("a", buy, 3_000.0), mf.Portfolio("b", script({}), 1_000.0)]
+    res = mf.backtest_portfolios(close, ports, allocator=alloc, execution="close", close_at_end=False)
     tr = res.transfers
     # weights stay 0.75 / 0.25 until 15 Feb; then a = 4,000 of 5,000 (0.80, 0.05 off: within 6%) -> no move
     assert len(tr) == 0
     alloc2 = mf.CapitalAllocator(["a", "b"], weights={"a": 0.75, "b": 0.25}, schedule=None, drift=0.04)
-    res2 = mf.backtest_portfolios(close, [mf.Portfolio("a", script({0: lambda ctx: ctx.target_qty({"A": 10.0})}),
-                                                       3_000.0), mf.Portfolio("b", script({}), 1_000.0)],
-                                  allocator=alloc2, execution="close", close_at_end=False)
+    ports2 = [mf.Portfolio("a", script({0: lambda ctx: ctx.target_qty({"A": 10.0})}), 3_000.0),
+              mf.Portfolio("b", script({}), 1_000.0)]
+    res2 = mf.backtest_portfolios(close, ports2, allocator=alloc2, execution="close", close_at_end=False)
     tr2 = res2.transfers
     # with 4%: on 15 Feb a is 0.80 > 0.75 + 0.04 -> a gives 5,000 x 0.05 = 250 (drift), once
     assert tr2[["from", "to", "amount", "reason"]].values.tolist() == [["a", "b", 250.0, "drift"]]
@@ -70,8 +70,9 @@ def test_drift_trigger_rebalances_only_past_the_threshold() -> None:
 def test_no_transfer_ever_exceeds_free_cash() -> None:
     md = mf.data.samples.crypto_hourly().slice("2024-01-01", "2024-03-31")
     syms = list(md.symbols)
-    ports = [mf.Portfolio(f"p{k}", TopN(k=2, lookback=24 * (k + 1), schedule="daily"), capital=1_000.0 * (k + 1),
-                          symbols=syms[3 * k: 3 * k + 6], settings={"leverage": 2.0} if k == 1 else {})
+    ports = [mf.Portfolio(f"p{k}", TopN(k=2, lookback=24 * (k + 1), schedule="daily"),
+                          capital=1_000.0 * (k + 1), symbols=syms[3 * k: 3 * k + 6],
+                          settings={"leverage": 2.0} if k == 1 else {})
              for k in range(3)]
     alloc = mf.CapitalAllocator([p.id for p in ports], weights="equal", schedule="weekly", drift=0.03)
     res = mf.backtest_portfolios(md, ports, allocator=alloc, fees=0.001)
@@ -85,7 +86,7 @@ def test_no_transfer_ever_exceeds_free_cash() -> None:
             assert row["cash"] >= -1e-6
             assert row["total_equity"] - row["margin_used"] >= -1e-6
     # the moves cancel in the book
-    flows = sum(r.snapshots["transfers"] if "transfers" in r.snapshots else 0.0 for r in res.portfolios.values())
+    flows = sum(r.snapshots["transfers"] for r in res.portfolios.values() if "transfers" in r.snapshots)
     assert np.allclose(np.asarray(flows, dtype=float), 0.0, atol=1e-6)
 
 
