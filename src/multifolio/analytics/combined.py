@@ -23,7 +23,7 @@ import pandas as pd
 from multifolio.analytics import returns as R
 from multifolio.analytics.drawdown import max_drawdown_pct
 
-__all__ = ["book_summary", "portfolio_returns", "transfers_table"]
+__all__ = ["book_summary", "portfolio_returns", "shared_vs_isolated", "transfers_table"]
 
 TRANSFER_COLUMNS = ["timestamp", "from", "to", "amount", "reason"]
 
@@ -34,7 +34,9 @@ def transfers_table(events: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(columns=TRANSFER_COLUMNS)
     ev = events[events["kind"] == "transfer"]
     if "portfolio_id" in ev.columns:
-        ev = ev[[d.get("from") == pid for d, pid in zip(ev["details"], ev["portfolio_id"], strict=True)]]
+        pairs = zip(ev["details"], ev["portfolio_id"], strict=True)
+        giver = np.array([d.get("from") == pid for d, pid in pairs], dtype=bool)
+        ev = ev[giver]
     rows = [{"timestamp": t, "from": d["from"], "to": d["to"], "amount": float(d["amount"]),
              "reason": d.get("reason", "")} for t, d in zip(ev["timestamp"], ev["details"], strict=True)]
     return pd.DataFrame(rows, columns=TRANSFER_COLUMNS)
@@ -101,3 +103,53 @@ def book_summary(portfolios: Mapping[str, Any], combined: Any) -> dict[str, Any]
 
 def _num(x: Any) -> float:
     return float(x) if x is not None and not pd.isna(x) else math.nan
+
+
+def shared_vs_isolated(shared: Any, isolated: Mapping[str, Any]) -> dict[str, Any]:
+    """One shared pool against the same assets each alone on a share of the capital.
+
+    ``shared`` is the pool's Result; ``isolated`` the per-asset Results (symbol -> Result), whose capital
+    adds up to the pool's. Keys: ``shared`` and ``isolated_sum`` (the summed isolated equity as one book)
+    with capital, final equity, return %, max drawdown % and margin peak % of capital;
+    ``isolated_worst_drawdown_pct`` and ``isolated_weighted_drawdown_pct`` (capital-weighted average);
+    ``hidden_drawdown_pct`` (the shared pool's drawdown minus the summed isolated curve's: what the
+    per-asset backtests do not show); ``refused_in_shared`` (per symbol, orders refused for margin or cash
+    in the pool beyond those refused when the asset ran alone) and its total.
+    """
+    def book(equity: pd.Series, margin: pd.Series, capital: float) -> dict[str, float]:
+        final = float(equity.iloc[-1]) if len(equity) else capital
+        return {"capital": capital, "final_equity": final, "return_pct": (final / capital - 1.0) * 100.0,
+                "max_drawdown_pct": max_drawdown_pct(equity, initial=capital) if len(equity) else 0.0,
+                "margin_peak_pct": float(margin.max() / capital * 100.0) if len(margin) else 0.0}
+
+    cap = float(shared.initial_capital)
+    iso_equity = sum(r.equity for r in isolated.values())
+    iso_margin = sum(r.snapshots["margin_used"] for r in isolated.values())
+    iso_cap = float(sum(r.initial_capital for r in isolated.values()))
+    out_shared = book(shared.equity, shared.snapshots["margin_used"], cap)
+    out_iso = book(iso_equity, iso_margin, iso_cap)
+    dds = {s: float(r.metrics["max_drawdown_pct"]) for s, r in isolated.items()}
+    caps = {s: float(r.initial_capital) for s, r in isolated.items()}
+    refused = {}
+    pool = _refused_by_symbol(shared.orders)
+    for s, r in isolated.items():
+        alone = _refused_by_symbol(r.orders).get(s, 0)
+        refused[s] = max(0, pool.get(s, 0) - alone)
+    return {
+        "shared": out_shared,
+        "isolated_sum": out_iso,
+        "isolated_worst_drawdown_pct": max(dds.values()) if dds else 0.0,
+        "isolated_weighted_drawdown_pct": sum(dds[s] * caps[s] for s in dds) / iso_cap if dds else 0.0,
+        "isolated_drawdown_pct": dds,
+        "hidden_drawdown_pct": out_shared["max_drawdown_pct"] - out_iso["max_drawdown_pct"],
+        "refused_in_shared": refused,
+        "refused_in_shared_total": int(sum(refused.values())),
+    }
+
+
+def _refused_by_symbol(orders: pd.DataFrame) -> dict[str, int]:
+    if orders is None or len(orders) == 0:
+        return {}
+    bad = orders[(orders["status"] == "rejected")
+                 & orders["reason"].isin(["insufficient_margin", "insufficient_cash"])]
+    return {str(k): int(v) for k, v in bad["symbol"].astype(str).value_counts().items()}

@@ -8,6 +8,7 @@ from __future__ import annotations
 import typer
 
 from multifolio import __version__
+from multifolio.cli.compare_cmd import compare
 from multifolio.cli.data_cmd import data_app
 from multifolio.cli.run_cmd import demo, run
 from multifolio.cli.strategies_cmd import strategies
@@ -38,6 +39,7 @@ def _root(version: bool = typer.Option(False, "--version", callback=_version, is
 app.command("run")(run)
 app.command("demo")(demo)
 app.command("sweep")(sweep)
+app.command("compare")(compare)
 app.command("strategies")(strategies)
 app.add_typer(data_app, name="data")
 

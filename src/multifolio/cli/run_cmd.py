@@ -21,10 +21,21 @@ from multifolio.cli.common import (
 
 
 def show_report(result: Any) -> None:
-    """Print the terminal report (the five answers, per-asset table, trades, kill-switch events)."""
+    """Print the terminal report (the five answers, per-asset table, trades, kill-switch events); for
+    several portfolios, each portfolio's, then the combined book."""
     from multifolio.report.terminal import render_report
 
-    render_report(result, console=console)
+    portfolios = getattr(result, "portfolios", None)
+    if portfolios is None:
+        render_report(result, console=console)
+        return
+    from multifolio.report.multi import render_multi
+
+    for pid, r in portfolios.items():
+        console.rule(f"[bold]Portfolio {pid}")
+        render_report(r, console=console)
+    console.rule("[bold]Combined book")
+    render_multi(result, console=console)
 
 
 def execute(config_path: Path, *, json_out: bool = False, output: Path | None = None,
@@ -32,7 +43,7 @@ def execute(config_path: Path, *, json_out: bool = False, output: Path | None = 
             days: float | None = None, start: str | None = None, end: str | None = None,
             exchange: str | None = None, kill_switch_pct: float | None = None,
             kill_switch_window: float | None = None, quiet: bool = False,
-            default_json: Path | None = None) -> Any:
+            default_json: Path | None = None, trace: Path | None = None) -> Any:
     """Load, override, run and report; shared by ``run`` and ``demo``. Returns the Result."""
     from multifolio.cli.config import load_config, run_config, with_kill_switch
 
@@ -60,6 +71,12 @@ def execute(config_path: Path, *, json_out: bool = False, output: Path | None = 
         html_path.parent.mkdir(parents=True, exist_ok=True)
         result.to_html(str(html_path))
         written.append(f"HTML report written to {html_path}")
+    if trace is not None:
+        from multifolio.report.trace import write_trace
+
+        trace.parent.mkdir(parents=True, exist_ok=True)
+        n = write_trace(result, trace)
+        written.append(f"trace of {n:,} events written to {trace}")
     if json_out:
         # Machine-readable mode: stdout carries the JSON alone.
         console.out(result.to_json(), highlight=False)
@@ -87,6 +104,8 @@ def run(
         None, "--kill-switch-pct", help="kill switch: equity drop in % within the window (rule default 30)"),
     kill_switch_window: float | None = typer.Option(
         None, "--kill-switch-window", help="kill switch: rolling window in hours (rule default 24)"),
+    trace: Path | None = typer.Option(None, "--trace", help="write every order, fill, rejection, risk "
+                                      "intervention and transfer to FILE as JSON lines, in time order"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar, no status lines"),
     debug: bool = typer.Option(False, "--debug", help="show the traceback on errors"),
 ) -> None:
@@ -97,7 +116,7 @@ def run(
     with guard(debug, CONFIG_SPELLING):
         execute(config, json_out=json_out, output=output, html=html, capital=capital, assets=assets,
                 days=days, start=start, end=end, exchange=exchange, kill_switch_pct=kill_switch_pct,
-                kill_switch_window=kill_switch_window, quiet=quiet)
+                kill_switch_window=kill_switch_window, quiet=quiet, trace=trace)
 
 
 #: The bundled demo: the 21-pair grid portfolio on the sample crypto data.

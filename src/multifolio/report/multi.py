@@ -117,8 +117,9 @@ def _figures(multi: Any) -> list[go.Figure]:
     return [eq, dd, heat]
 
 
-def render_multi_html(multi: Any, title: str = "multifolio portfolios") -> str:
-    """The multi-portfolio report as one self-contained HTML string."""
+def render_multi_html(multi: Any, title: str = "multifolio portfolios",
+                      extra: list[str] | None = None) -> str:
+    """The multi-portfolio report as one self-contained HTML string (``extra``: lines shown first)."""
     divs = [fig.to_html(full_html=False, include_plotlyjs=(i == 0), config={"displaylogo": False},
                         div_id=f"mf-multi-{i}") for i, fig in enumerate(_figures(multi))]
     head = ["Portfolio", "Strategy", "Assets", "Capital", "Final", "Transfers in", "PnL", "Contrib %",
@@ -138,6 +139,7 @@ def render_multi_html(multi: Any, title: str = "multifolio portfolios") -> str:
 td,th{{border:1px solid #ccc;padding:3px 8px;text-align:right;}}</style></head>
 <body>
 <h1>{html.escape(title)}</h1>
+{"".join(f"<p>{html.escape(line)}</p>" for line in (extra or []))}
 <h2>Portfolios and the combined book</h2>
 {table}
 <h2>The five answers (combined book)</h2>
@@ -149,10 +151,11 @@ td,th{{border:1px solid #ccc;padding:3px 8px;text-align:right;}}</style></head>
 """
 
 
-def write_multi_html(multi: Any, path: str | Path, title: str = "multifolio portfolios") -> str:
+def write_multi_html(multi: Any, path: str | Path, title: str = "multifolio portfolios",
+                     extra: list[str] | None = None) -> str:
     """Write the multi-portfolio HTML report; returns the path."""
     p = Path(path)
     if not p.parent.exists():
         raise FileNotFoundError(f"write_multi_html: directory {str(p.parent)!r} does not exist")
-    p.write_text(render_multi_html(multi, title), encoding="utf-8")
+    p.write_text(render_multi_html(multi, title, extra), encoding="utf-8")
     return str(p)

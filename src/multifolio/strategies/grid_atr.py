@@ -152,6 +152,7 @@ class GridATR(Strategy):
     After a run, ``peak_filled_levels`` holds, per asset, the most levels held at once.
     """
 
+    name = "grid_atr"
     schedule = "every_bar"
     PARAMS = PARAMS
 

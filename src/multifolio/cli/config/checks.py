@@ -14,8 +14,15 @@ __all__ = ["check_names", "param_names"]
 
 
 def check_names(cfg: RunConfig, source: str, lines: dict[tuple[Any, ...], int]) -> list[str]:
-    """Strategy and risk rule names and their parameters, checked against the registries."""
-    return _check_strategy(cfg.strategy, source, lines) + _check_risk(cfg.risk, source, lines)
+    """Strategy and risk rule names and their parameters, checked against the registries (of the run,
+    or of each portfolio of a ``portfolios:`` list)."""
+    problems = _check_risk(cfg.risk, source, lines)
+    if cfg.strategy is not None:
+        problems = _check_strategy(cfg.strategy, source, lines) + problems
+    for k, p in enumerate(cfg.portfolios or ()):
+        problems += _check_strategy(p.strategy, source, lines, ("portfolios", k))
+        problems += _check_risk(p.risk, source, lines, ("portfolios", k))
+    return problems
 
 
 def _unknown_params(given: Any, known: list[str] | None, loc: tuple[Any, ...], what: str, source: str,
@@ -35,29 +42,30 @@ def _unknown_params(given: Any, known: list[str] | None, loc: tuple[Any, ...], w
     return out
 
 
-def _check_strategy(sc: StrategyConfig, source: str, lines: dict[tuple[Any, ...], int]) -> list[str]:
+def _check_strategy(sc: StrategyConfig, source: str, lines: dict[tuple[Any, ...], int],
+                    at: tuple[Any, ...] = ()) -> list[str]:
     from multifolio.strategies.registry import STRATEGIES
 
     cls = STRATEGIES.get(sc.name)
     if cls is None:
-        return [f"{at_line(source, lines, ('strategy', 'name'))}: unknown strategy {sc.name!r}"
+        return [f"{at_line(source, lines, at + ('strategy', 'name'))}: unknown strategy {sc.name!r}"
                 f"{did_you_mean(sc.name, sorted(STRATEGIES))} (built-ins: {', '.join(sorted(STRATEGIES))})"]
     problems = []
     if sc.per_asset and not _accepts_per_asset(cls):
-        problems.append(f"{at_line(source, lines, ('strategy', 'per_asset'))}: strategy {sc.name!r} takes no "
-                        "per_asset overrides")
+        where = at_line(source, lines, at + ("strategy", "per_asset"))
+        problems.append(f"{where}: strategy {sc.name!r} takes no per_asset overrides")
     known = param_names(cls)
     what = f"strategy {sc.name!r}"
-    problems += _unknown_params(sc.params, known, ("strategy", "params"), what, source, lines)
+    problems += _unknown_params(sc.params, known, at + ("strategy", "params"), what, source, lines)
     for sym, params in sc.per_asset.items():
-        problems += _unknown_params(params, known, ("strategy", "per_asset", sym), what, source, lines)
+        problems += _unknown_params(params, known, at + ("strategy", "per_asset", sym), what, source, lines)
     if not problems:
         # Build it once here, so a bad value is reported at its line before any data is loaded.
         kwargs = dict(sc.params)
         if sc.per_asset:
             kwargs["per_asset"] = {k: dict(v) for k, v in sc.per_asset.items()}
-        problems += _bad_values(cls, kwargs, ("strategy", "params"), source, lines,
-                                {sym: ("strategy", "per_asset", sym) for sym in sc.per_asset})
+        problems += _bad_values(cls, kwargs, at + ("strategy", "params"), source, lines,
+                                {sym: at + ("strategy", "per_asset", sym) for sym in sc.per_asset})
     return problems
 
 
@@ -86,22 +94,22 @@ def _bad_values(cls: type, kwargs: dict[str, Any], loc: tuple[Any, ...], source:
     return []
 
 
-def _check_risk(rules: list[RiskRuleConfig], source: str, lines: dict[tuple[Any, ...], int]) -> list[str]:
+def _check_risk(rules: list[RiskRuleConfig], source: str, lines: dict[tuple[Any, ...], int],
+                at: tuple[Any, ...] = ()) -> list[str]:
     from multifolio.portfolio.risk import RISK_RULES
 
     problems = []
     for i, rule in enumerate(rules):
         if rule.name not in RISK_RULES:
-            loc = ("risk", i, "name") if ("risk", i, "name") in lines else ("risk", i, "rule")
+            loc = at + ("risk", i, "name") if at + ("risk", i, "name") in lines else at + ("risk", i, "rule")
             problems.append(f"{at_line(source, lines, loc)}: unknown risk rule {rule.name!r}"
                             f"{did_you_mean(rule.name, sorted(RISK_RULES))} "
                             f"(available: {', '.join(sorted(RISK_RULES))})")
             continue
         known = param_names(RISK_RULES[rule.name])
-        unknown = _unknown_params(rule.params, known, ("risk", i, "params"), f"risk rule {rule.name!r}",
-                                  source, lines)
-        problems += unknown or _bad_values(RISK_RULES[rule.name], dict(rule.params), ("risk", i, "params"),
-                                           source, lines)
+        loc = at + ("risk", i, "params")
+        unknown = _unknown_params(rule.params, known, loc, f"risk rule {rule.name!r}", source, lines)
+        problems += unknown or _bad_values(RISK_RULES[rule.name], dict(rule.params), loc, source, lines)
     return problems
 
 

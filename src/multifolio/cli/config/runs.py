@@ -11,18 +11,22 @@ from typing import Any
 
 import pandas as pd
 
-from multifolio.api import run_spec
+from multifolio.api import backtest_portfolios, run_spec
 from multifolio.cli.config.errors import ConfigError
 from multifolio.cli.config.loading import load_config
 from multifolio.cli.config.schema import RiskRuleConfig, RunConfig
 from multifolio.data.market_data import MarketData
+from multifolio.data.selection import check_symbols
 from multifolio.data.source import DataSource, DataSourceError, load_market_data
-from multifolio.data.window import pick_symbols
+from multifolio.data.window import pick_symbols, trading_window
+from multifolio.portfolio.allocator import CapitalAllocator
+from multifolio.portfolio.portfolios import Portfolio
 from multifolio.portfolio.spec import AccountSpec, RuleSpec, RunSpec, build_rules, build_strategy
-from multifolio.result import Result
+from multifolio.result import MultiResult, Result
 from multifolio.sweep.sizing import sizing_sweep
 
-__all__ = ["data_source", "load_data", "run_config", "sweep_config", "to_spec", "with_kill_switch"]
+__all__ = ["data_source", "load_data", "portfolios_of", "run_config", "run_portfolios", "sweep_config",
+           "to_spec", "with_kill_switch"]
 
 
 def with_kill_switch(config: RunConfig, *, pct: float | None = None, window: float | None = None,
@@ -57,7 +61,9 @@ def data_source(cfg: RunConfig) -> DataSource:
 
 
 def to_spec(cfg: RunConfig) -> RunSpec:
-    """The run a configuration describes, as a frozen spec."""
+    """The run a configuration describes, as a frozen spec (a one-portfolio config)."""
+    if cfg.strategy is None:
+        raise ConfigError(["this config has a portfolios: list; run it with run_config (several portfolios)"])
     dc = cfg.data
     account = AccountSpec(capital=cfg.capital, fees=cfg.fees, fixed_fees=cfg.fixed_fees,
                           slippage=cfg.slippage,
@@ -105,7 +111,7 @@ def _spec_for(cfg: RunConfig, md: MarketData, assets: Sequence[str] | int | None
 def run_config(config: RunConfig | str | Path, *, capital: float | None = None,
                assets: Sequence[str] | int | None = None, days: float | None = None,
                start: Any = None, end: Any = None,
-               progress: Callable[[int, int], None] | None = None) -> Result:
+               progress: Callable[[int, int], None] | None = None) -> Result | MultiResult:
     """Run the backtest a configuration describes; keyword overrides take precedence over the file.
 
     ``assets`` is a list of symbols or an int (the first n symbols in config order). The period
@@ -115,6 +121,11 @@ def run_config(config: RunConfig | str | Path, *, capital: float | None = None,
     cfg = _config(config)
     if capital is not None and not (isinstance(capital, (int, float)) and capital > 0):
         raise ConfigError([f"capital must be > 0, got {capital!r}"])
+    if cfg.portfolios is not None:
+        if capital is not None or assets is not None:
+            raise ConfigError(["--capital / --assets apply to one portfolio; with portfolios: set each "
+                               "portfolio's capital and symbols in the config"])
+        return run_portfolios(cfg, days=days, start=start, end=end, progress=progress)
     md = load_data(cfg, None if assets is not None else cfg.data.symbols)
     spec = _spec_for(cfg, md, assets)
     if start is not None or end is not None or days is not None:
@@ -136,3 +147,52 @@ def sweep_config(config: RunConfig | str | Path, capitals: Sequence[float] | str
         return sizing_sweep(run_spec, spec, md, capitals, n_assets, **options)
     except DataSourceError as exc:
         raise ConfigError([str(exc)]) from None
+
+
+def portfolios_of(cfg: RunConfig, md: MarketData) -> tuple[list[Portfolio], Any]:
+    """The configuration's portfolios (strategy, rules and account of each) and its allocator."""
+    base = to_spec(cfg.model_copy(update={"strategy": cfg.portfolios[0].strategy, "portfolios": None,
+                                          "allocator": None}))
+    run_settings = base.account.settings_for(list(md.symbols))
+    run_settings.pop("cash")
+    out = []
+    for k, pc in enumerate(cfg.portfolios):
+        symbols = list(pc.symbols) if pc.symbols is not None else list(md.symbols)
+        try:
+            check_symbols(symbols, list(md.symbols), f"portfolios[{k}].symbols")
+        except DataSourceError as exc:
+            raise ConfigError([str(exc)]) from None
+        spec = RunSpec(strategy=pc.strategy.name, params=dict(pc.strategy.params),
+                       per_asset={s: dict(v) for s, v in pc.strategy.per_asset.items()},
+                       rules=tuple(RuleSpec(r.name, dict(r.params)) for r in pc.risk))
+        try:
+            strategy = build_strategy(spec, symbols)
+            rules = build_rules(spec)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError([f"portfolios[{k}] ({pc.id}): {exc}"]) from None
+        own = {key: ({s: v for s, v in val.items() if s in symbols} if isinstance(val, dict) else val)
+               for key, val in {**run_settings, **pc.overrides()}.items()}
+        out.append(Portfolio(pc.id, strategy, capital=float(pc.capital), symbols=symbols, risk=rules,
+                             settings=own))
+    allocator = None
+    if cfg.allocator is not None:
+        a = cfg.allocator
+        allocator = CapitalAllocator([p.id for p in out], weights=a.weights, schedule=a.schedule,
+                                     drift=a.drift, min_transfer=a.min_transfer)
+    return out, allocator
+
+
+def run_portfolios(cfg: RunConfig, *, days: float | None = None, start: Any = None, end: Any = None,
+                   progress: Callable[[int, int], None] | None = None) -> MultiResult:
+    """Run a ``portfolios:`` configuration: every portfolio on one clock, in one pass over the data."""
+    md = load_data(cfg, cfg.data.symbols)
+    dc = cfg.data
+    if start is None and end is None and days is None:
+        start, end, days = dc.start, dc.end, dc.days
+    try:
+        md, first = trading_window(md, start=start, end=end, days=days, warmup_bars=dc.warmup_bars)
+    except DataSourceError as exc:
+        raise ConfigError([str(exc)]) from None
+    portfolios, allocator = portfolios_of(cfg, md)
+    return backtest_portfolios(md, portfolios, allocator=allocator, start=first, progress=progress,
+                               crash_pct=cfg.crash_pct, crash_window_hours=cfg.crash_window)

@@ -14,7 +14,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-__all__ = ["DataConfig", "OutputConfig", "RiskRuleConfig", "RunConfig", "StrategyConfig"]
+__all__ = ["AllocatorConfig", "DataConfig", "OutputConfig", "PortfolioConfig", "RiskRuleConfig", "RunConfig",
+           "StrategyConfig"]
 
 
 def _number(value: Any, *, what: str) -> float:
@@ -171,13 +172,55 @@ class OutputConfig(BaseModel):
     html: str | None = None
 
 
+class PortfolioConfig(BaseModel):
+    """One portfolio of a ``portfolios:`` list: its own capital, symbols (a subset of the data's,
+    overlapping others' is fine), strategy, risk rules and, optionally, account settings that differ from
+    the run's."""
+
+    model_config = _STRICT
+
+    id: str = Field(min_length=1)
+    capital: Number = Field(gt=0, description="initial cash of this portfolio's account")
+    symbols: list[str] | None = Field(None, description="symbols it trades (default: the run's)")
+    strategy: StrategyConfig
+    risk: list[RiskRuleConfig] = Field(default_factory=list)
+    fees: PerAsset | None = None
+    fixed_fees: PerAsset | None = None
+    slippage: PerAsset | None = None
+    leverage: Leverage | None = None
+    allow_short: StrictBool | None = None
+    maintenance_margin: Number | None = Field(None, ge=0, lt=1)
+    min_notional: PerAsset | None = None
+    qty_step: PerAsset | None = None
+
+    def overrides(self) -> dict[str, Any]:
+        """The account settings this portfolio sets for itself."""
+        return {k: v for k in ("fees", "fixed_fees", "slippage", "leverage", "allow_short",
+                               "maintenance_margin", "min_notional", "qty_step")
+                if (v := getattr(self, k)) is not None}
+
+
+class AllocatorConfig(BaseModel):
+    """Capital moved between portfolios toward target weights (``equal`` or ``{id: weight}``) on a
+    schedule and/or when a weight drifts more than ``drift`` from its target."""
+
+    model_config = _STRICT
+
+    weights: Literal["equal"] | dict[str, Number] = "equal"
+    schedule: Literal["daily", "weekly", "monthly"] | Annotated[int, Field(ge=1)] | None = "monthly"
+    drift: Number | None = Field(None, gt=0, lt=1)
+    min_transfer: Number = Field(0.0, ge=0)
+
+
 class RunConfig(BaseModel):
     """One backtest run. Account settings map one to one onto ``multifolio.backtest``."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     data: DataConfig
-    strategy: StrategyConfig
+    strategy: StrategyConfig | None = None
+    portfolios: list[PortfolioConfig] | None = Field(None, description="several portfolios on one clock")
+    allocator: AllocatorConfig | None = None
     capital: Number = Field(10_000.0, gt=0, description="initial cash of the shared pool")
     fees: PerAsset = 0.0
     fixed_fees: PerAsset = 0.0
@@ -194,6 +237,27 @@ class RunConfig(BaseModel):
     crash_pct: Number = Field(5.0, gt=0, lt=100, description="crash bar: the equal-weight index of the "
                                                            "assets is down at least this % over the window")
     crash_window: Number = Field(24.0, gt=0, description="crash window in hours")
+
+    @model_validator(mode="after")
+    def _strategy_or_portfolios(self) -> RunConfig:
+        if (self.strategy is None) == (self.portfolios is None):
+            raise ValueError("give a strategy (one portfolio) or a portfolios: list, not both")
+        if self.portfolios is not None:
+            if not self.portfolios:
+                raise ValueError("portfolios is empty")
+            ids = [p.id for p in self.portfolios]
+            dup = sorted({i for i in ids if ids.count(i) > 1})
+            if dup:
+                raise ValueError(f"portfolio ids given twice: {', '.join(dup)}")
+            if self.risk:
+                raise ValueError("with portfolios:, risk rules belong to each portfolio")
+            if self.allocator is not None and isinstance(self.allocator.weights, dict):
+                unknown = [k for k in self.allocator.weights if k not in ids]
+                if unknown:
+                    raise ValueError(f"allocator.weights names unknown portfolio(s) {unknown}; ids: {ids}")
+        elif self.allocator is not None:
+            raise ValueError("an allocator moves capital between portfolios: give a portfolios: list")
+        return self
 
     @property
     def per_asset_settings(self) -> dict[str, dict[str, float]]:
