@@ -35,6 +35,10 @@ def test_example_runs_through_the_cli(cli, path: Path, tmp_path: Path, monkeypat
 
     raw = yaml.safe_load(path.read_text())
     cfg = load_config(path)
+    if cfg.portfolios is not None:       # several portfolios: each one's report, and the combined book's
+        assert set(report["portfolios"]) == {p.id for p in cfg.portfolios}
+        report = report["combined"]
+        raw = {"capital": sum(p.capital for p in cfg.portfolios)}
     assert report["initial_capital"] == pytest.approx(raw.get("capital", 10_000))
     if cfg.data.symbols:
         assert report["assets"] == cfg.data.symbols
@@ -42,6 +46,7 @@ def test_example_runs_through_the_cli(cli, path: Path, tmp_path: Path, monkeypat
     assert report["period_days"] <= float(days) + 1
     # The CLI runs exactly what run_config runs.
     direct = run_config(cfg, days=float(days))
+    direct = getattr(direct, "combined", direct)
     assert report["final_equity"] == pytest.approx(float(direct.equity.iloc[-1]), rel=1e-12)
     assert report["total_return_pct"] == pytest.approx(
         (report["final_equity"] / report["initial_capital"] - 1) * 100, rel=1e-9)

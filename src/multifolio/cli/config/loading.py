@@ -33,6 +33,8 @@ def parse_config(data: Any, *, source: str = "<config>", text: str | None = None
         cfg = RunConfig.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(format_validation_error(exc, source, lines)) from None
+    if cfg.strategy is None and cfg.portfolios is None:   # one portfolio is the usual case: name its key
+        raise ConfigError([f"{source}: missing key 'strategy'"])
     problems = check_names(cfg, source, lines)
     if problems:
         raise ConfigError(problems)

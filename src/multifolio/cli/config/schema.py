@@ -240,7 +240,7 @@ class RunConfig(BaseModel):
 
     @model_validator(mode="after")
     def _strategy_or_portfolios(self) -> RunConfig:
-        if (self.strategy is None) == (self.portfolios is None):
+        if self.strategy is not None and self.portfolios is not None:
             raise ValueError("give a strategy (one portfolio) or a portfolios: list, not both")
         if self.portfolios is not None:
             if not self.portfolios:
