@@ -1,4 +1,4 @@
-"""The `multifolio` command: run, demo, sweep, data, strategies.
+"""The `multifolio` command: run, demo, sweep, data, strategies, runs, report.
 
 Each command group lives in its own module; this one only assembles the Typer app.
 """
@@ -10,6 +10,7 @@ import typer
 from multifolio import __version__
 from multifolio.cli.data_cmd import data_app
 from multifolio.cli.run_cmd import demo, run
+from multifolio.cli.runs_cmd import report, runs_app
 from multifolio.cli.strategies_cmd import strategies
 from multifolio.cli.sweep_cmd import sweep
 
@@ -40,6 +41,8 @@ app.command("demo")(demo)
 app.command("sweep")(sweep)
 app.command("strategies")(strategies)
 app.add_typer(data_app, name="data")
+app.add_typer(runs_app, name="runs")
+app.command("report")(report)
 
 
 def main() -> None:  # pragma: no cover - `python -m multifolio.cli.main`
