@@ -56,7 +56,7 @@ def test_monthly_returns_of_hourly_data_and_a_missing_month():
     eq.iloc[-24:] = 84.0
     m = monthly_returns(eq, initial=100.0)
     assert m.loc[2024, 1] == pytest.approx(5.0)
-    assert math.isnan(m.loc[2024, 2])           # no bar in February: missing, not zero
+    assert math.isnan(m.loc[2024, 2])  # no bar in February: missing, not zero
     assert m.loc[2024, 3] == pytest.approx(-20.0)
 
 
@@ -109,15 +109,21 @@ def test_var_and_cvar_are_historical_tail_losses():
 
 def test_benchmarks_and_asset_paths_sum_to_the_portfolio():
     idx = hourly(6)
-    close = pd.DataFrame({"A": [10.0, 11, 12, 9, 10, 12], "B": [np.nan, 50.0, 40, 45, 50, 55],
-                          "C": [5.0, 5, 6, 7, 8, 9]}, index=idx)
+    close = pd.DataFrame(
+        {"A": [10.0, 11, 12, 9, 10, 12], "B": [np.nan, 50.0, 40, 45, 50, 55], "C": [5.0, 5, 6, 7, 8, 9]},
+        index=idx,
+    )
     bench = equal_weight_buy_and_hold(close, 1000.0)
     # B has no price at the first bar: A and C share the capital
     assert bench.iloc[0] == pytest.approx(1000.0)
     assert bench.iloc[-1] == pytest.approx(500 / 10 * 12 + 500 / 5 * 9)
     assert series_benchmark(close["B"], 1000.0).iloc[-1] == pytest.approx(1100.0)
-    fills = [(idx[0], "A", 10.0, 10.0, 0.1, "signal"), (idx[1], "B", 2.0, 50.0, 0.1, "signal"),
-             (idx[3], "A", -10.0, 9.0, 0.09, "stop_loss"), (idx[4], "C", 20.0, 8.0, 0.16, "signal")]
+    fills = [
+        (idx[0], "A", 10.0, 10.0, 0.1, "signal"),
+        (idx[1], "B", 2.0, 50.0, 0.1, "signal"),
+        (idx[3], "A", -10.0, 9.0, 0.09, "stop_loss"),
+        (idx[4], "C", 20.0, 8.0, 0.16, "signal"),
+    ]
     r = ledger_result(close.ffill().bfill(), fills, initial=1000.0)
     paths = asset_pnl_paths(r, close.ffill().bfill())
     assert np.allclose(paths.sum(axis=1).to_numpy(), (r.equity - 1000.0).to_numpy())

@@ -71,8 +71,9 @@ def asset_pnl_paths(result: Any, close: pd.DataFrame | None = None) -> pd.DataFr
     fills = result.fills
     flows = pd.DataFrame(0.0, index=index, columns=symbols)
     if len(fills):
-        f = fills.assign(cf=-fills["qty"].astype(float) * fills["price"].astype(float)
-                         - fills["fee"].astype(float))
+        f = fills.assign(
+            cf=-fills["qty"].astype(float) * fills["price"].astype(float) - fills["fee"].astype(float)
+        )
         g = f.groupby([pd.DatetimeIndex(f["timestamp"]), "symbol"])["cf"].sum().unstack("symbol")
         g = g.reindex(columns=symbols, fill_value=0.0)
         # a fill always lands on a bar of the result; anything else joins the next bar

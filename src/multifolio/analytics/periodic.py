@@ -27,8 +27,17 @@ import pandas as pd
 from multifolio.analytics.drawdown import drawdown_episodes
 from multifolio.analytics.returns import bar_returns, check_equity, infer_freq
 
-__all__ = ["calendar_returns", "duration_unit", "monthly_returns", "rolling_sharpe", "rolling_volatility",
-           "rolling_window", "top_drawdowns", "var_cvar", "yearly_returns"]
+__all__ = [
+    "calendar_returns",
+    "duration_unit",
+    "monthly_returns",
+    "rolling_sharpe",
+    "rolling_volatility",
+    "rolling_window",
+    "top_drawdowns",
+    "var_cvar",
+    "yearly_returns",
+]
 
 DAY = pd.Timedelta(days=1)
 HOUR = pd.Timedelta(hours=1)
@@ -83,8 +92,11 @@ def calendar_returns(equity: pd.Series, period: str, initial: float | None = Non
 def monthly_returns(equity: pd.Series, initial: float | None = None) -> pd.DataFrame:
     """Monthly returns in % as a year x month table (rows: years, columns 1..12; NaN: no data)."""
     m = calendar_returns(equity, "M", initial)
-    table = pd.DataFrame(np.nan, index=pd.Index(sorted({p.year for p in m.index}), name="year"),
-                         columns=pd.Index(range(1, 13), name="month"))
+    table = pd.DataFrame(
+        np.nan,
+        index=pd.Index(sorted({p.year for p in m.index}), name="year"),
+        columns=pd.Index(range(1, 13), name="month"),
+    )
     for p, v in m.items():
         table.loc[p.year, p.month] = v
     return table
@@ -93,8 +105,7 @@ def monthly_returns(equity: pd.Series, initial: float | None = None) -> pd.DataF
 def yearly_returns(equity: pd.Series, initial: float | None = None) -> pd.Series:
     """Compounded return in % per calendar year, indexed by the year (int)."""
     y = calendar_returns(equity, "Y", initial)
-    return pd.Series(y.to_numpy(), index=pd.Index([p.year for p in y.index], name="year"),
-                     name="return_pct")
+    return pd.Series(y.to_numpy(), index=pd.Index([p.year for p in y.index], name="year"), name="return_pct")
 
 
 def rolling_window(index: pd.DatetimeIndex, freq: pd.Timedelta | None = None) -> tuple[int, str]:
@@ -152,8 +163,9 @@ def var_cvar(returns: pd.Series | np.ndarray, level: float = 0.95) -> tuple[floa
     return -q * 100.0, -float(tail.mean()) * 100.0
 
 
-def top_drawdowns(equity: pd.Series, initial: float | None = None, n: int = 5,
-                  freq: pd.Timedelta | None = None) -> pd.DataFrame:
+def top_drawdowns(
+    equity: pd.Series, initial: float | None = None, n: int = 5, freq: pd.Timedelta | None = None
+) -> pd.DataFrame:
     """The ``n`` deepest drawdown episodes, deepest first.
 
     Columns: ``start`` (the peak), ``trough``, ``recovery`` (NaT when not recovered), ``depth_pct``
@@ -167,22 +179,32 @@ def top_drawdowns(equity: pd.Series, initial: float | None = None, n: int = 5,
         out = pd.DataFrame(columns=cols)
     else:
         ep = ep.sort_values("depth_pct", ascending=False, kind="stable").head(n)
-        out = pd.DataFrame({
-            "start": ep["peak_time"], "trough": ep["trough_time"], "recovery": ep["recovery_time"],
-            "depth_pct": ep["depth_pct"].astype(float),
-            "length": (ep["end_time"] - ep["peak_time"]) / step,
-            "to_trough": (ep["trough_time"] - ep["peak_time"]) / step,
-            "recovered": ep["recovered"].astype(bool),
-        }).reset_index(drop=True)
+        out = pd.DataFrame(
+            {
+                "start": ep["peak_time"],
+                "trough": ep["trough_time"],
+                "recovery": ep["recovery_time"],
+                "depth_pct": ep["depth_pct"].astype(float),
+                "length": (ep["end_time"] - ep["peak_time"]) / step,
+                "to_trough": (ep["trough_time"] - ep["peak_time"]) / step,
+                "recovered": ep["recovered"].astype(bool),
+            }
+        ).reset_index(drop=True)
     out.attrs["unit"] = unit
     return out
 
 
-def returns_summary(equity: pd.Series, initial: float | None, ppy: float,
-                    level: float = 0.95) -> dict[str, Any]:
+def returns_summary(
+    equity: pd.Series, initial: float | None, ppy: float, level: float = 0.95
+) -> dict[str, Any]:
     """Bar-return tail figures for a report: ``var_pct``, ``cvar_pct`` at ``level``, best and worst bar."""
     r = bar_returns(equity, initial) if len(equity) else pd.Series(dtype=float)
     var, cvar = var_cvar(r, level) if len(r) else (math.nan, math.nan)
-    return {"level": level, "var_pct": var, "cvar_pct": cvar,
-            "best_bar_pct": float(r.max() * 100) if len(r) else math.nan,
-            "worst_bar_pct": float(r.min() * 100) if len(r) else math.nan, "ppy": ppy}
+    return {
+        "level": level,
+        "var_pct": var,
+        "cvar_pct": cvar,
+        "best_bar_pct": float(r.max() * 100) if len(r) else math.nan,
+        "worst_bar_pct": float(r.min() * 100) if len(r) else math.nan,
+        "ppy": ppy,
+    }

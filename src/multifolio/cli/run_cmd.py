@@ -99,7 +99,7 @@ def run(
     kill_switch_window: float | None = typer.Option(
         None, "--kill-switch-window", help="kill switch: rolling window in hours (rule default 24)"),
     md: Path | None = typer.Option(None, "--md", help="write a markdown summary to FILE"),
-    save: bool = typer.Option(False, "--save", help="save the run (config, metrics, frames) to the run store"),
+    save: bool = typer.Option(False, "--save", help="save the run (config, metrics, frames)"),
     label: str = typer.Option("", "--label", help="label of the saved run"),
     runs_store: Path | None = typer.Option(None, "--runs-store",
                                            help="DuckDB file for --save (default: the candle store)"),

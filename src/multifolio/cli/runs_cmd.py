@@ -15,8 +15,11 @@ from rich.table import Table
 
 from multifolio.cli.common import BadInput, console, err_console, guard
 
-runs_app = typer.Typer(help="Saved runs: list, show, compare (save with `run --save` / `sweep --save`).",
-                       no_args_is_help=True, context_settings={"help_option_names": ["-h", "--help"]})
+runs_app = typer.Typer(
+    help="Saved runs: list, show, compare (save with `run --save` / `sweep --save`).",
+    no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 
 STORE_HELP = "DuckDB file of the saved runs (default: the candle store, $MULTIFOLIO_STORE)"
 
@@ -34,8 +37,9 @@ def save_result(result: Any, config: dict[str, Any], store: Path | None, label: 
         return rs.save_result(result, config=config, label=label)
 
 
-def save_sweep(table: Any, answer: Any, max_dd: float, config: dict[str, Any], store: Path | None,
-               label: str) -> int:
+def save_sweep(
+    table: Any, answer: Any, max_dd: float, config: dict[str, Any], store: Path | None, label: str
+) -> int:
     """Save a sweep; returns its id."""
     with open_store(store, read_only=False) as rs:
         return rs.save_sweep(table, answer, max_dd, config=config, label=label)
@@ -47,7 +51,11 @@ def config_record(path: Path, **overrides: Any) -> dict[str, Any]:
         text = Path(path).read_text(encoding="utf-8")
     except OSError:
         text = None
-    return {"path": str(path), "text": text, "overrides": {k: v for k, v in overrides.items() if v is not None}}
+    return {
+        "path": str(path),
+        "text": text,
+        "overrides": {k: v for k, v in overrides.items() if v is not None},
+    }
 
 
 def _f(x: Any, spec: str = "{:,.2f}") -> str:
@@ -57,8 +65,10 @@ def _f(x: Any, spec: str = "{:,.2f}") -> str:
 
 
 @runs_app.command("ls")
-def runs_ls(store: Path | None = typer.Option(None, "--store", help=STORE_HELP),
-            debug: bool = typer.Option(False, "--debug", help="show the traceback on errors")) -> None:
+def runs_ls(
+    store: Path | None = typer.Option(None, "--store", help=STORE_HELP),
+    debug: bool = typer.Option(False, "--debug", help="show the traceback on errors"),
+) -> None:
     """List the saved runs, oldest first."""
     with guard(debug):
         with open_store(store) as rs:
@@ -67,30 +77,54 @@ def runs_ls(store: Path | None = typer.Option(None, "--store", help=STORE_HELP),
             console.print("no saved runs (save one with `multifolio run CONFIG --save`)", highlight=False)
             return
         t = Table(title=f"Saved runs ({len(runs)})", title_justify="left")
-        for col in ("id", "kind", "saved (UTC)", "label", "assets", "final equity", "return %", "max DD %",
-                    "config"):
-            t.add_column(col, justify="right" if col in ("id", "assets", "final equity", "return %",
-                                                         "max DD %") else "left")
+        for col in (
+            "id",
+            "kind",
+            "saved (UTC)",
+            "label",
+            "assets",
+            "final equity",
+            "return %",
+            "max DD %",
+            "config",
+        ):
+            t.add_column(
+                col,
+                justify="right"
+                if col in ("id", "assets", "final equity", "return %", "max DD %")
+                else "left",
+            )
         for r in runs.itertuples(index=False):
-            t.add_row(str(r.id), r.kind, r.created.strftime("%Y-%m-%d %H:%M"), escape(r.label),
-                      "-" if r.n_assets is None or r.n_assets != r.n_assets else str(int(r.n_assets)),
-                      _f(r.final_equity), _f(r.total_return_pct), _f(r.max_drawdown_pct),
-                      escape(str(r.config_path or "")))
+            t.add_row(
+                str(r.id),
+                r.kind,
+                r.created.strftime("%Y-%m-%d %H:%M"),
+                escape(r.label),
+                "-" if r.n_assets is None or r.n_assets != r.n_assets else str(int(r.n_assets)),
+                _f(r.final_equity),
+                _f(r.total_return_pct),
+                _f(r.max_drawdown_pct),
+                escape(str(r.config_path or "")),
+            )
         console.print(t)
 
 
 @runs_app.command("show")
-def runs_show(run_id: int = typer.Argument(..., help="saved run id (see `runs ls`)"),
-              store: Path | None = typer.Option(None, "--store", help=STORE_HELP),
-              all_assets: bool = typer.Option(False, "--all-assets", help="print every asset's row"),
-              debug: bool = typer.Option(False, "--debug", help="show the traceback on errors")) -> None:
+def runs_show(
+    run_id: int = typer.Argument(..., help="saved run id (see `runs ls`)"),
+    store: Path | None = typer.Option(None, "--store", help=STORE_HELP),
+    all_assets: bool = typer.Option(False, "--all-assets", help="print every asset's row"),
+    debug: bool = typer.Option(False, "--debug", help="show the traceback on errors"),
+) -> None:
     """Print a saved run's report (or a saved sweep's table), rebuilt from the stored frames."""
     with guard(debug):
         with open_store(store) as rs:
             saved = rs.load(run_id)
-        console.print(f"saved run {saved.id} ({saved.kind}) {escape(saved.label)} saved "
-                      f"{saved.created:%Y-%m-%d %H:%M} UTC; config {escape(str(saved.config.get('path')))}",
-                      highlight=False)
+        console.print(
+            f"saved run {saved.id} ({saved.kind}) {escape(saved.label)} saved "
+            f"{saved.created:%Y-%m-%d %H:%M} UTC; config {escape(str(saved.config.get('path')))}",
+            highlight=False,
+        )
         if saved.kind == "sweep":
             from multifolio.cli.sweep_cmd import answer_lines, render_sweep
 
@@ -105,11 +139,12 @@ def runs_show(run_id: int = typer.Argument(..., help="saved run id (see `runs ls
 
 
 @runs_app.command("compare")
-def runs_compare(run_ids: list[int] = typer.Argument(..., help="two or more saved run ids"),
-                 store: Path | None = typer.Option(None, "--store", help=STORE_HELP),
-                 html: Path | None = typer.Option(None, "--html",
-                                                  help="write metrics and overlaid equity curves to FILE"),
-                 debug: bool = typer.Option(False, "--debug", help="show the traceback on errors")) -> None:
+def runs_compare(
+    run_ids: list[int] = typer.Argument(..., help="two or more saved run ids"),
+    store: Path | None = typer.Option(None, "--store", help=STORE_HELP),
+    html: Path | None = typer.Option(None, "--html", help="write metrics and overlaid equity curves to FILE"),
+    debug: bool = typer.Option(False, "--debug", help="show the traceback on errors"),
+) -> None:
     """Metrics of saved runs side by side (and their equity curves overlaid in one HTML page)."""
     with guard(debug):
         if len(run_ids) < 2:
@@ -136,14 +171,17 @@ def runs_compare(run_ids: list[int] = typer.Argument(..., help="two or more save
             err_console.print(f"comparison written to {html}", highlight=False)
 
 
-def report(run_id: int = typer.Argument(..., help="saved run id (see `multifolio runs ls`)"),
-           html: Path | None = typer.Option(None, "--html", help="write the HTML report to FILE"),
-           md: Path | None = typer.Option(None, "--md", help="write the markdown summary to FILE"),
-           json_path: Path | None = typer.Option(None, "--json", help="write the JSON report to FILE"),
-           benchmark: str | None = typer.Option(None, "--benchmark",
-                                                help="benchmark symbol (default: equal-weight buy-and-hold)"),
-           store: Path | None = typer.Option(None, "--store", help=STORE_HELP),
-           debug: bool = typer.Option(False, "--debug", help="show the traceback on errors")) -> None:
+def report(
+    run_id: int = typer.Argument(..., help="saved run id (see `multifolio runs ls`)"),
+    html: Path | None = typer.Option(None, "--html", help="write the HTML report to FILE"),
+    md: Path | None = typer.Option(None, "--md", help="write the markdown summary to FILE"),
+    json_path: Path | None = typer.Option(None, "--json", help="write the JSON report to FILE"),
+    benchmark: str | None = typer.Option(
+        None, "--benchmark", help="benchmark symbol (default: equal-weight buy-and-hold)"
+    ),
+    store: Path | None = typer.Option(None, "--store", help=STORE_HELP),
+    debug: bool = typer.Option(False, "--debug", help="show the traceback on errors"),
+) -> None:
     """Write the reports of a saved run (or the heatmap page of a saved sweep) from the store."""
     with guard(debug):
         if html is None and md is None and json_path is None:
@@ -158,20 +196,34 @@ def report(run_id: int = typer.Argument(..., help="saved run id (see `multifolio
             from multifolio.report.extra_pages import sweep_html
 
             html.parent.mkdir(parents=True, exist_ok=True)
-            html.write_text(sweep_html(saved.frames["table"], saved.frames["answer"],
-                                       float(saved.summary["max_dd_pct"]), title=title), encoding="utf-8")
+            html.write_text(
+                sweep_html(
+                    saved.frames["table"],
+                    saved.frames["answer"],
+                    float(saved.summary["max_dd_pct"]),
+                    title=title,
+                ),
+                encoding="utf-8",
+            )
             written.append(f"HTML report written to {html}")
         else:
             view = saved.view()
-            written += write_reports(view, html=html, md=md, json_path=json_path, title=title,
-                                     benchmark=benchmark)
+            written += write_reports(
+                view, html=html, md=md, json_path=json_path, title=title, benchmark=benchmark
+            )
         for line in written:
             err_console.print(line, highlight=False)
 
 
-def write_reports(result: Any, *, html: Path | None = None, md: Path | None = None,
-                  json_path: Path | None = None, title: str = "multifolio report",
-                  benchmark: str | None = None) -> list[str]:
+def write_reports(
+    result: Any,
+    *,
+    html: Path | None = None,
+    md: Path | None = None,
+    json_path: Path | None = None,
+    title: str = "multifolio report",
+    benchmark: str | None = None,
+) -> list[str]:
     """Write the HTML / markdown / JSON reports asked for; returns one status line per file."""
     written = []
     if html is not None:

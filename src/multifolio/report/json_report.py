@@ -129,7 +129,7 @@ def result_to_dict(result: Any, close: pd.DataFrame | None = None) -> dict[str, 
 
 
 def _tearsheet(result: Any, close: pd.DataFrame | None) -> dict[str, Any]:
-    from multifolio.report.tearsheet import tearsheet_data   # it builds on this module
+    from multifolio.report.tearsheet import tearsheet_data  # it builds on this module
 
     return tearsheet_data(result, close)
 

@@ -67,8 +67,9 @@ class ReportContext:
 
     @cached_property
     def metrics(self) -> dict[str, Any]:
-        return result_metrics(self.result, self.close if self.close is not getattr(self.result, "close", None)
-                              else None)
+        return result_metrics(
+            self.result, self.close if self.close is not getattr(self.result, "close", None) else None
+        )
 
     @cached_property
     def answers(self) -> dict[str, Any]:
@@ -97,7 +98,9 @@ class ReportContext:
 
     @cached_property
     def ppy(self) -> float:
-        return periods_per_year(pd.DatetimeIndex(self.equity.index), self.freq) if len(self.equity) else np.nan
+        return (
+            periods_per_year(pd.DatetimeIndex(self.equity.index), self.freq) if len(self.equity) else np.nan
+        )
 
     @cached_property
     def returns(self) -> pd.Series:
@@ -178,8 +181,12 @@ def ts(t: Any, spec: str = "%Y-%m-%d %H:%M") -> str:
     return pd.Timestamp(t).strftime(spec)
 
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[str]], signed_col: int | None = None,
-          css_class: str = "mf") -> str:
+def table(
+    headers: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    signed_col: int | None = None,
+    css_class: str = "mf",
+) -> str:
     """An HTML table; every header and cell is escaped; ``signed_col`` is coloured by its sign.
 
     >>> table(["a"], [["<b>"]])
@@ -196,8 +203,10 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]], signed_col: int
                 cls = ' class="neg"' if c.startswith("-") else ' class="pos"'
             cells.append(f"<td{cls}>{html.escape(c)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
-    return (f'<table class="{html.escape(css_class)}"><thead><tr>{head}</tr></thead>'
-            f'<tbody>{"".join(body)}</tbody></table>')
+    return (
+        f'<table class="{html.escape(css_class)}"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(body)}</tbody></table>"
+    )
 
 
 def para(text: str, css_class: str = "") -> str:
@@ -222,9 +231,14 @@ def render_page(title: str, header: str, sections: Sequence[Section], footer: st
             if isinstance(part, str):
                 body.append(part)
             else:
-                body.append(part.to_html(full_html=False, include_plotlyjs=False,
-                                         config={"displaylogo": False, "responsive": True},
-                                         div_id=f"mf-plot-{n}"))
+                body.append(
+                    part.to_html(
+                        full_html=False,
+                        include_plotlyjs=False,
+                        config={"displaylogo": False, "responsive": True},
+                        div_id=f"mf-plot-{n}",
+                    )
+                )
                 n += 1
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>

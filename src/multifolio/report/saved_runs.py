@@ -91,14 +91,28 @@ def run_info_from_dict(d: Mapping[str, Any]) -> RunInfo:
     """Rebuild a :class:`RunInfo` from its ``to_dict()`` (as saved)."""
     acct = AccountSpec(**d.get("account", {}))
     s = d.get("strategy")
-    strategy = None if s is None else StrategyInfo(
-        name=s["name"], params=dict(s.get("params") or {}),
-        min_capital_per_asset=None if s.get("min_capital_per_asset") is None
-        else tuple(float(x) for x in s["min_capital_per_asset"]))
+    strategy = (
+        None
+        if s is None
+        else StrategyInfo(
+            name=s["name"],
+            params=dict(s.get("params") or {}),
+            min_capital_per_asset=None
+            if s.get("min_capital_per_asset") is None
+            else tuple(float(x) for x in s["min_capital_per_asset"]),
+        )
+    )
     rules = tuple(RuleInfo(r["name"], dict(r.get("params") or {})) for r in d.get("rules") or ())
-    return RunInfo(engine=d.get("engine", "backtest"), account=acct, symbols=tuple(d.get("symbols") or ()),
-                   start=d.get("start"), strategy=strategy, rules=rules, crash_pct=d.get("crash_pct"),
-                   crash_window_hours=d.get("crash_window_hours"))
+    return RunInfo(
+        engine=d.get("engine", "backtest"),
+        account=acct,
+        symbols=tuple(d.get("symbols") or ()),
+        start=d.get("start"),
+        strategy=strategy,
+        rules=rules,
+        crash_pct=d.get("crash_pct"),
+        crash_window_hours=d.get("crash_window_hours"),
+    )
 
 
 @dataclass(eq=False)
@@ -160,12 +174,21 @@ class SavedRun:
         equity = f["equity"].iloc[:, 0].astype(float)
         equity.name = "total_equity"
         return StoredRun(
-            equity=equity, snapshots=f["snapshots"], positions=f["positions"], fills=f["fills"],
-            trades=f["trades"], orders=f["orders"], events=_events_back(f["events"]),
-            initial_capital=float(meta["initial_capital"]), symbols=list(meta["symbols"]),
+            equity=equity,
+            snapshots=f["snapshots"],
+            positions=f["positions"],
+            fills=f["fills"],
+            trades=f["trades"],
+            orders=f["orders"],
+            events=_events_back(f["events"]),
+            initial_capital=float(meta["initial_capital"]),
+            symbols=list(meta["symbols"]),
             info=run_info_from_dict(self.config.get("run_info", {})),
-            freq=pd.Timedelta(meta["freq"]) if meta.get("freq") else None, close=f.get("close"),
-            run_id=self.id, label=self.label)
+            freq=pd.Timedelta(meta["freq"]) if meta.get("freq") else None,
+            close=f.get("close"),
+            run_id=self.id,
+            label=self.label,
+        )
 
 
 class RunStore:
@@ -203,25 +226,39 @@ class RunStore:
         self.close()
 
     def _has_tables(self) -> bool:
-        n = self._con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'mf_runs'"
-                              ).fetchone()[0]
+        n = self._con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'mf_runs'"
+        ).fetchone()[0]
         return bool(n)
 
     # -- writing -----------------------------------------------------------------------------------------
-    def _save(self, kind: str, label: str, config: Mapping[str, Any] | None, summary: Mapping[str, Any],
-              frames: Mapping[str, pd.DataFrame]) -> int:
+    def _save(
+        self,
+        kind: str,
+        label: str,
+        config: Mapping[str, Any] | None,
+        summary: Mapping[str, Any],
+        frames: Mapping[str, pd.DataFrame],
+    ) -> int:
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
-        blobs = {name: _to_parquet(frame) for name, frame in frames.items()}   # before the transaction
+        blobs = {name: _to_parquet(frame) for name, frame in frames.items()}  # before the transaction
         con = self._con
         con.execute("BEGIN TRANSACTION")
         try:
             run_id = int(con.execute("SELECT coalesce(max(id), 0) + 1 FROM mf_runs").fetchone()[0])
             for name, blob in blobs.items():
                 self._write_frame(run_id, name, blob)
-            con.execute("INSERT INTO mf_runs VALUES (?, ?, now(), ?, ?, ?)",
-                        [run_id, kind, label, json.dumps(to_jsonable(dict(config or {}))),
-                         json.dumps(to_jsonable(dict(summary)))])
+            con.execute(
+                "INSERT INTO mf_runs VALUES (?, ?, now(), ?, ?, ?)",
+                [
+                    run_id,
+                    kind,
+                    label,
+                    json.dumps(to_jsonable(dict(config or {}))),
+                    json.dumps(to_jsonable(dict(summary))),
+                ],
+            )
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
@@ -231,8 +268,9 @@ class RunStore:
     def _write_frame(self, run_id: int, name: str, blob: bytes) -> None:
         self._con.execute("INSERT INTO mf_run_frames VALUES (?, ?, ?)", [run_id, name, blob])
 
-    def save_result(self, result: Any, *, config: Mapping[str, Any] | None = None, label: str = "",
-                    kind: str = "run") -> int:
+    def save_result(
+        self, result: Any, *, config: Mapping[str, Any] | None = None, label: str = "", kind: str = "run"
+    ) -> int:
         """Save a Result (config, metrics, frames); returns the new run id."""
         frames: dict[str, pd.DataFrame] = {"equity": result.equity.rename("total_equity").to_frame()}
         for name in RUN_FRAMES[1:]:
@@ -243,16 +281,24 @@ class RunStore:
         cfg = dict(config or {})
         cfg["run_info"] = result.info.to_dict()
         metrics = dict(getattr(result, "metrics", {}) or {})
-        metrics["_meta"] = {"initial_capital": float(result.initial_capital), "symbols": list(result.symbols),
-                            "freq": None if getattr(result, "freq", None) is None else
-                            pd.Timedelta(result.freq).isoformat()}
+        metrics["_meta"] = {
+            "initial_capital": float(result.initial_capital),
+            "symbols": list(result.symbols),
+            "freq": None if getattr(result, "freq", None) is None else pd.Timedelta(result.freq).isoformat(),
+        }
         return self._save(kind, label, cfg, metrics, frames)
 
-    def save_sweep(self, table: pd.DataFrame, answer: pd.DataFrame, max_dd: float, *,
-                   config: Mapping[str, Any] | None = None, label: str = "") -> int:
+    def save_sweep(
+        self,
+        table: pd.DataFrame,
+        answer: pd.DataFrame,
+        max_dd: float,
+        *,
+        config: Mapping[str, Any] | None = None,
+        label: str = "",
+    ) -> int:
         """Save a sizing sweep (its table and per-capital answer); returns the new run id."""
-        summary = {"max_dd_pct": float(max_dd), "n_runs": int(len(table)),
-                   "max_assets": to_jsonable(answer)}
+        summary = {"max_dd_pct": float(max_dd), "n_runs": int(len(table)), "max_assets": to_jsonable(answer)}
         return self._save("sweep", label, config, summary, {"table": table, "answer": answer})
 
     def delete(self, run_id: int) -> None:
@@ -267,27 +313,47 @@ class RunStore:
     def list(self) -> pd.DataFrame:
         """One row per saved run, oldest first: ``id, kind, created, label, n_assets, final_equity,
         total_return_pct, max_drawdown_pct, config_path``."""
-        cols = ["id", "kind", "created", "label", "n_assets", "final_equity", "total_return_pct",
-                "max_drawdown_pct", "config_path"]
+        cols = [
+            "id",
+            "kind",
+            "created",
+            "label",
+            "n_assets",
+            "final_equity",
+            "total_return_pct",
+            "max_drawdown_pct",
+            "config_path",
+        ]
         if not self._has_tables():
             return pd.DataFrame(columns=cols)
         rows = []
         for rid, kind, created, label, config, summary in self._con.execute(
-                "SELECT id, kind, created, label, config, summary FROM mf_runs ORDER BY id").fetchall():
+            "SELECT id, kind, created, label, config, summary FROM mf_runs ORDER BY id"
+        ).fetchall():
             s = json.loads(summary or "{}")
             c = json.loads(config or "{}")
             meta = s.get("_meta", {})
-            rows.append({"id": int(rid), "kind": kind, "created": pd.Timestamp(created), "label": label or "",
-                         "n_assets": len(meta.get("symbols", [])) if kind == "run" else None,
-                         "final_equity": s.get("final_equity"), "total_return_pct": s.get("total_return_pct"),
-                         "max_drawdown_pct": s.get("max_drawdown_pct"), "config_path": c.get("path")})
+            rows.append(
+                {
+                    "id": int(rid),
+                    "kind": kind,
+                    "created": pd.Timestamp(created),
+                    "label": label or "",
+                    "n_assets": len(meta.get("symbols", [])) if kind == "run" else None,
+                    "final_equity": s.get("final_equity"),
+                    "total_return_pct": s.get("total_return_pct"),
+                    "max_drawdown_pct": s.get("max_drawdown_pct"),
+                    "config_path": c.get("path"),
+                }
+            )
         return pd.DataFrame(rows, columns=cols)
 
     def _require(self, run_id: int) -> tuple[Any, ...]:
         if not self._has_tables():
             raise SavedRunError(f"no saved runs in {self.path}")
-        row = self._con.execute("SELECT id, kind, created, label, config, summary FROM mf_runs WHERE id = ?",
-                                [int(run_id)]).fetchone()
+        row = self._con.execute(
+            "SELECT id, kind, created, label, config, summary FROM mf_runs WHERE id = ?", [int(run_id)]
+        ).fetchone()
         if row is None:
             known = [r[0] for r in self._con.execute("SELECT id FROM mf_runs ORDER BY id").fetchall()]
             shown = ", ".join(map(str, known[-10:])) or "none"
@@ -297,7 +363,18 @@ class RunStore:
     def load(self, run_id: int) -> SavedRun:
         """A saved run with its frames."""
         rid, kind, created, label, config, summary = self._require(run_id)
-        frames = {name: _from_parquet(data) for name, data in self._con.execute(
-            "SELECT name, data FROM mf_run_frames WHERE run_id = ?", [int(rid)]).fetchall()}
-        return SavedRun(id=int(rid), kind=kind, created=pd.Timestamp(created), label=label or "",
-                        config=json.loads(config or "{}"), summary=json.loads(summary or "{}"), frames=frames)
+        frames = {
+            name: _from_parquet(data)
+            for name, data in self._con.execute(
+                "SELECT name, data FROM mf_run_frames WHERE run_id = ?", [int(rid)]
+            ).fetchall()
+        }
+        return SavedRun(
+            id=int(rid),
+            kind=kind,
+            created=pd.Timestamp(created),
+            label=label or "",
+            config=json.loads(config or "{}"),
+            summary=json.loads(summary or "{}"),
+            frames=frames,
+        )
