@@ -131,3 +131,73 @@ def test_plots_render_in_headless_chromium_offline(tmp_path):
     # traces were drawn: line paths and bars
     assert 'class="js-line"' in dom and 'class="point"' in dom
     assert "Max drawdown on shared capital" in dom
+
+
+# -- the tearsheet, a multi-run comparison and a sweep in the browser --------------------------------------
+
+ARTIFACTS = Path(os.environ.get("MULTIFOLIO_ARTIFACTS", "test-artifacts"))
+SIZE_LIMIT = 6_000_000
+
+
+def _chromium_run(html_path: Path, tmp_path: Path, shot: Path) -> tuple[str, list[str]]:
+    """The rendered DOM and the page's console messages; a PNG screenshot written to ``shot``."""
+    require_chromium()
+    cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+           "--disable-background-networking", "--disable-component-update", "--disable-sync",
+           f"--user-data-dir={tmp_path / ('profile-' + shot.stem)}", "--enable-logging=stderr", "--v=0",
+           "--proxy-server=http://127.0.0.1:9", "--proxy-bypass-list=<-loopback>",
+           "--virtual-time-budget=15000", "--window-size=1280,4000", f"--screenshot={shot}",
+           "--dump-dom", html_path.as_uri()]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    console = [ln for ln in proc.stderr.splitlines() if ":CONSOLE" in ln]
+    return proc.stdout, console
+
+
+def _assert_drawn(dom: str, n_figures: int, console: list[str], name: str) -> None:
+    errors = [ln for ln in console if "rror" in ln or "Uncaught" in ln]
+    assert not errors, f"{name}: console errors {errors}"
+    for i in range(n_figures):
+        div = re.search(rf'<div id="mf-plot-{i}"[^>]*class="([^"]*)"', dom)
+        assert div and "js-plotly-plot" in div.group(1), f"{name}: figure {i} did not render"
+    assert dom.count('class="main-svg"') >= n_figures
+
+
+def _two_year_hourly_result():
+    """21 assets x 2 years of hourly bars (the bundled sample), equal weights rebalanced daily."""
+    import multifolio as mf
+    from multifolio.data import samples
+    from multifolio.strategies.registry import STRATEGIES
+
+    data = samples.crypto_hourly()
+    return mf.backtest(data, STRATEGIES["equal_weight"](schedule="daily"), cash=10_000.0, fees=0.001)
+
+
+@pytest.mark.browser
+def test_tearsheet_compare_and_sweep_pages_render_offline(tmp_path):
+    from multifolio.report.extra_pages import compare_html, sweep_html
+    from multifolio.sweep.sizing import max_assets_per_capital
+
+    require_chromium()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    big = _two_year_hourly_result()
+    assert len(big.symbols) == 21 and len(big.equity) >= 17_000
+    pages = {"tearsheet-21x2y-hourly": render_html(big, title="21 assets x 2 years hourly"),
+             "compare": compare_html([big, _report_result()], ["2 years", "48 hours"])}
+    table = pd.DataFrame({"capital": [1000.0, 1000, 5000, 5000], "n_assets": [3, 5, 3, 5],
+                          "max_drawdown_pct": [12.0, 41.0, 8.0, 22.0], "liquidations": [0] * 4,
+                          "rejected_min_notional": [0] * 4, "ok": [True, False, True, True]})
+    pages["sweep"] = sweep_html(table, max_assets_per_capital(table, 30.0), 30.0)
+    for name, text in pages.items():
+        path = tmp_path / f"{name}.html"
+        path.write_text(text, encoding="utf-8")
+        size = path.stat().st_size
+        n_figures = len(re.findall(r'<div id="mf-plot-\d+"', text))
+        shot = ARTIFACTS / f"{name}.png"
+        dom, console = _chromium_run(path, tmp_path, shot)
+        _assert_drawn(dom, n_figures, console, name)
+        assert shot.exists() and shot.stat().st_size > 10_000
+        print(f"{name}: {size / 1e6:.2f} MB, {n_figures} figures, screenshot {shot}")
+        assert size < SIZE_LIMIT, f"{name}: {size:,} bytes"
+    assert "Monthly and yearly returns" in pages["tearsheet-21x2y-hourly"]
+    assert "30 days window" in pages["tearsheet-21x2y-hourly"]
