@@ -37,7 +37,9 @@ def test_save_list_show_compare_and_report(cli, tmp_path: Path, write_config) ->
     assert "saved as run 2" in second.stderr
 
     ls = cli("runs", "ls", "--store", store)
-    assert ls.exit_code == 0 and "<i>five</i>" in ls.stdout and "Saved runs (2)" in ls.stdout
+    assert ls.exit_code == 0 and "Saved runs (2)" in ls.stdout
+    show1 = cli("runs", "show", "1", "--store", store)
+    assert show1.exit_code == 0 and "<i>five</i>" in show1.stdout
     show = cli("runs", "show", "2", "--store", store)
     assert show.exit_code == 0 and "The five answers" in show.stdout and "S001" in show.stdout
 
