@@ -22,7 +22,7 @@ from multifolio.engine.run_info import StrategyInfo
 from multifolio.report.html import decimate, render_html, write_html_report
 
 CHROMIUM = os.environ.get("MULTIFOLIO_CHROMIUM", "/usr/bin/chromium")
-N_FIGURES = 5
+N_FIGURES = 9   # equity, monthly, yearly, distribution, contribution, margin, concurrency x2, PnL
 
 
 def _report_result():
@@ -51,7 +51,8 @@ def test_html_is_self_contained(tmp_path):
     text = path.read_text(encoding="utf-8")
     # plotly.js is inlined once, no script is loaded from anywhere
     assert not re.search(r"<script[^>]+src=", text)
-    assert text.count("Plotly.newPlot") == N_FIGURES
+    n_divs = len(re.findall(r'<div id="mf-plot-\d+"', text))
+    assert n_divs >= N_FIGURES and text.count("Plotly.newPlot") == n_divs
     assert len(text) > 3_000_000    # the plotly.js bundle itself
     assert "The five answers" in text and "Max drawdown on shared capital" in text
     assert "Kill-switch events" in text and "Equity at trigger" in text
@@ -75,8 +76,8 @@ def test_decimate_keeps_extremes_and_ends():
 def test_long_runs_stay_small_enough_to_draw():
     r = equity_result(100 + np.cumsum(np.random.default_rng(0).normal(0, 1, 30_000)), initial=100.0)
     page = render_html(r)
-    # five figures of at most ~4000 points each, not 30,000
-    assert len(page) < 5_000_000 + 5 * 4000 * 120
+    # the decimated lines hold a few thousand points each, not 30,000
+    assert len(page) < 4_900_000 + 1_000_000
 
 
 INSTALL = "apt-get install chromium"
@@ -130,3 +131,73 @@ def test_plots_render_in_headless_chromium_offline(tmp_path):
     # traces were drawn: line paths and bars
     assert 'class="js-line"' in dom and 'class="point"' in dom
     assert "Max drawdown on shared capital" in dom
+
+
+# -- the tearsheet, a multi-run comparison and a sweep in the browser --------------------------------------
+
+ARTIFACTS = Path(os.environ.get("MULTIFOLIO_ARTIFACTS", "test-artifacts"))
+SIZE_LIMIT = 6_000_000
+
+
+def _chromium_run(html_path: Path, tmp_path: Path, shot: Path) -> tuple[str, list[str]]:
+    """The rendered DOM and the page's console messages; a PNG screenshot written to ``shot``."""
+    require_chromium()
+    cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+           "--disable-background-networking", "--disable-component-update", "--disable-sync",
+           f"--user-data-dir={tmp_path / ('profile-' + shot.stem)}", "--enable-logging=stderr", "--v=0",
+           "--proxy-server=http://127.0.0.1:9", "--proxy-bypass-list=<-loopback>",
+           "--virtual-time-budget=15000", "--window-size=1280,4000", f"--screenshot={shot}",
+           "--dump-dom", html_path.as_uri()]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    console = [ln for ln in proc.stderr.splitlines() if ":CONSOLE" in ln]
+    return proc.stdout, console
+
+
+def _assert_drawn(dom: str, n_figures: int, console: list[str], name: str) -> None:
+    errors = [ln for ln in console if "rror" in ln or "Uncaught" in ln]
+    assert not errors, f"{name}: console errors {errors}"
+    for i in range(n_figures):
+        div = re.search(rf'<div id="mf-plot-{i}"[^>]*class="([^"]*)"', dom)
+        assert div and "js-plotly-plot" in div.group(1), f"{name}: figure {i} did not render"
+    assert dom.count('class="main-svg"') >= n_figures
+
+
+def _two_year_hourly_result():
+    """21 assets x 2 years of hourly bars (the bundled sample), equal weights rebalanced daily."""
+    import multifolio as mf
+    from multifolio.data import samples
+    from multifolio.strategies.registry import STRATEGIES
+
+    data = samples.crypto_hourly()
+    return mf.backtest(data, STRATEGIES["equal_weight"](schedule="daily"), cash=10_000.0, fees=0.001)
+
+
+@pytest.mark.browser
+def test_tearsheet_compare_and_sweep_pages_render_offline(tmp_path):
+    from multifolio.report.extra_pages import compare_html, sweep_html
+    from multifolio.sweep.sizing import max_assets_per_capital
+
+    require_chromium()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    big = _two_year_hourly_result()
+    assert len(big.symbols) == 21 and len(big.equity) >= 17_000
+    pages = {"tearsheet-21x2y-hourly": render_html(big, title="21 assets x 2 years hourly"),
+             "compare": compare_html([big, _report_result()], ["2 years", "48 hours"])}
+    table = pd.DataFrame({"capital": [1000.0, 1000, 5000, 5000], "n_assets": [3, 5, 3, 5],
+                          "max_drawdown_pct": [12.0, 41.0, 8.0, 22.0], "liquidations": [0] * 4,
+                          "rejected_min_notional": [0] * 4, "ok": [True, False, True, True]})
+    pages["sweep"] = sweep_html(table, max_assets_per_capital(table, 30.0), 30.0)
+    for name, text in pages.items():
+        path = tmp_path / f"{name}.html"
+        path.write_text(text, encoding="utf-8")
+        size = path.stat().st_size
+        n_figures = len(re.findall(r'<div id="mf-plot-\d+"', text))
+        shot = ARTIFACTS / f"{name}.png"
+        dom, console = _chromium_run(path, tmp_path, shot)
+        _assert_drawn(dom, n_figures, console, name)
+        assert shot.exists() and shot.stat().st_size > 10_000
+        print(f"{name}: {size / 1e6:.2f} MB, {n_figures} figures, screenshot {shot}")
+        assert size < SIZE_LIMIT, f"{name}: {size:,} bytes"
+    assert "Monthly and yearly returns" in pages["tearsheet-21x2y-hourly"]
+    assert "30 days window" in pages["tearsheet-21x2y-hourly"]

@@ -1,4 +1,4 @@
-"""The `multifolio` command: run, demo, sweep, data, strategies.
+"""The `multifolio` command: run, demo, sweep, data, strategies, runs, report.
 
 Each command group lives in its own module; this one only assembles the Typer app.
 """
@@ -11,6 +11,7 @@ from multifolio import __version__
 from multifolio.cli.compare_cmd import compare
 from multifolio.cli.data_cmd import data_app
 from multifolio.cli.run_cmd import demo, run
+from multifolio.cli.runs_cmd import report, runs_app
 from multifolio.cli.strategies_cmd import strategies
 from multifolio.cli.sweep_cmd import sweep
 
@@ -42,6 +43,8 @@ app.command("sweep")(sweep)
 app.command("compare")(compare)
 app.command("strategies")(strategies)
 app.add_typer(data_app, name="data")
+app.add_typer(runs_app, name="runs")
+app.command("report")(report)
 
 
 def main() -> None:  # pragma: no cover - `python -m multifolio.cli.main`

@@ -20,20 +20,20 @@ from multifolio.cli.common import (
 )
 
 
-def show_report(result: Any) -> None:
+def show_report(result: Any, all_assets: bool = False) -> None:
     """Print the terminal report (the five answers, per-asset table, trades, kill-switch events); for
     several portfolios, each portfolio's, then the combined book."""
     from multifolio.report.terminal import render_report
 
     portfolios = getattr(result, "portfolios", None)
     if portfolios is None:
-        render_report(result, console=console)
+        render_report(result, console=console, all_assets=all_assets)
         return
     from multifolio.report.multi import render_multi
 
     for pid, r in portfolios.items():
         console.rule(f"[bold]Portfolio {pid}")
-        render_report(r, console=console)
+        render_report(r, console=console, all_assets=all_assets)
     console.rule("[bold]Combined book")
     render_multi(result, console=console)
 
@@ -43,7 +43,9 @@ def execute(config_path: Path, *, json_out: bool = False, output: Path | None = 
             days: float | None = None, start: str | None = None, end: str | None = None,
             exchange: str | None = None, kill_switch_pct: float | None = None,
             kill_switch_window: float | None = None, quiet: bool = False,
-            default_json: Path | None = None, trace: Path | None = None) -> Any:
+            default_json: Path | None = None, trace: Path | None = None, md: Path | None = None,
+            save: bool = False, label: str = "", runs_store: Path | None = None, all_assets: bool = False,
+            benchmark: str | None = None) -> Any:
     """Load, override, run and report; shared by ``run`` and ``demo``. Returns the Result."""
     from multifolio.cli.config import load_config, run_config, with_kill_switch
 
@@ -67,21 +69,37 @@ def execute(config_path: Path, *, json_out: bool = False, output: Path | None = 
         json_path.parent.mkdir(parents=True, exist_ok=True)
         result.to_json(str(json_path))
         written.append(f"JSON report written to {json_path}")
-    if html_path is not None:
+    multi = getattr(result, "portfolios", None) is not None
+    if multi and (md is not None or save):
+        raise BadInput("--md and --save take a one-portfolio run; this config has a portfolios: list")
+    if html_path is not None and multi:
         html_path.parent.mkdir(parents=True, exist_ok=True)
         result.to_html(str(html_path))
         written.append(f"HTML report written to {html_path}")
+    elif html_path is not None or md is not None:
+        from multifolio.cli.runs_cmd import write_reports
+
+        written += write_reports(result, html=html_path, md=md, benchmark=benchmark)
     if trace is not None:
         from multifolio.report.trace import write_trace
 
         trace.parent.mkdir(parents=True, exist_ok=True)
         n = write_trace(result, trace)
         written.append(f"trace of {n:,} events written to {trace}")
+    if save:
+        from multifolio.cli.runs_cmd import config_record, save_result
+
+        rid = save_result(result, config_record(config_path, capital=capital, assets=assets, days=days,
+                                                start=start, end=end, exchange=exchange,
+                                                kill_switch_pct=kill_switch_pct,
+                                                kill_switch_window=kill_switch_window),
+                          runs_store, label)
+        written.append(f"saved as run {rid} (multifolio runs show {rid})")
     if json_out:
         # Machine-readable mode: stdout carries the JSON alone.
         console.out(result.to_json(), highlight=False)
     else:
-        show_report(result)
+        show_report(result, all_assets)
     if not quiet:
         for line in written:
             err_console.print(line, highlight=False)
@@ -106,6 +124,14 @@ def run(
         None, "--kill-switch-window", help="kill switch: rolling window in hours (rule default 24)"),
     trace: Path | None = typer.Option(None, "--trace", help="write every order, fill, rejection, risk "
                                       "intervention and transfer to FILE as JSON lines, in time order"),
+    md: Path | None = typer.Option(None, "--md", help="write a markdown summary to FILE"),
+    save: bool = typer.Option(False, "--save", help="save the run (config, metrics, frames)"),
+    label: str = typer.Option("", "--label", help="label of the saved run"),
+    runs_store: Path | None = typer.Option(None, "--runs-store",
+                                           help="DuckDB file for --save (default: the candle store)"),
+    all_assets: bool = typer.Option(False, "--all-assets", help="print every asset's row, however many"),
+    benchmark: str | None = typer.Option(None, "--benchmark",
+                                         help="HTML benchmark symbol (default: equal-weight buy-and-hold)"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar, no status lines"),
     debug: bool = typer.Option(False, "--debug", help="show the traceback on errors"),
 ) -> None:
@@ -116,7 +142,8 @@ def run(
     with guard(debug, CONFIG_SPELLING):
         execute(config, json_out=json_out, output=output, html=html, capital=capital, assets=assets,
                 days=days, start=start, end=end, exchange=exchange, kill_switch_pct=kill_switch_pct,
-                kill_switch_window=kill_switch_window, quiet=quiet, trace=trace)
+                kill_switch_window=kill_switch_window, quiet=quiet, trace=trace, md=md, save=save,
+                label=label, runs_store=runs_store, all_assets=all_assets, benchmark=benchmark)
 
 
 #: The bundled demo: the 21-pair grid portfolio on the sample crypto data.

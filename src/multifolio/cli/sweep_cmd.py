@@ -126,6 +126,11 @@ def sweep(
     json: bool = typer.Option(False, "--json", help="print the sweep as JSON instead of tables"),
     output: Path | None = typer.Option(None, "--output", "-o",
                                        help="write the sweep to FILE (.csv: the table; else JSON)"),
+    html: Path | None = typer.Option(None, "--html", help="write the sweep heatmap page to FILE"),
+    save: bool = typer.Option(False, "--save", help="save the sweep to the run store"),
+    label: str = typer.Option("", "--label", help="label of the saved sweep"),
+    runs_store: Path | None = typer.Option(None, "--runs-store",
+                                           help="DuckDB file for --save (default: the candle store)"),
     debug: bool = typer.Option(False, "--debug", help="show the traceback on errors"),
 ) -> None:
     """Capital sizing sweep: every capital x asset-count pair on one shared pool, run in parallel."""
@@ -168,3 +173,18 @@ def sweep(
                 output.write_text(jsonlib.dumps(payload, indent=2), encoding="utf-8")
             if not json:
                 err_console.print(f"sweep written to {output}", highlight=False)
+        if html is not None:
+            from multifolio.report.extra_pages import sweep_html
+
+            html.parent.mkdir(parents=True, exist_ok=True)
+            html.write_text(sweep_html(table, answer, max_dd), encoding="utf-8")
+            if not json:
+                err_console.print(f"sweep heatmap written to {html}", highlight=False)
+        if save:
+            from multifolio.cli.runs_cmd import config_record
+            from multifolio.cli.runs_cmd import save_sweep as store_sweep
+
+            rid = store_sweep(table, answer, max_dd, config_record(config, capital=capital, n_assets=n_assets,
+                                                                   max_dd=max_dd), runs_store, label)
+            if not json:
+                err_console.print(f"saved as run {rid} (multifolio runs show {rid})", highlight=False)

@@ -5,8 +5,10 @@ total_return_pct, total_trades, win_rate, max_drawdown_pct, max_drawdown_duratio
 peak_margin_ratio`` (a fraction of initial capital, as in ``snapshots.margin_ratio``),
 ``peak_concurrent_positions, peak_concurrent_assets, kill_switch_triggers, kill_switch_events`` (list),
 ``per_asset_results`` ({symbol: row}), ``five_answers`` ({question: figures + "answer"}), ``metrics``
-(every key of ``compute_metrics``), ``recent_trades`` (the last 20 round trips) and ``run`` (the run's
-``RunInfo``: engine, account settings, strategy and rules as they describe themselves, period).
+(every key of ``compute_metrics``), ``recent_trades`` (the last 20 round trips), ``run`` (the run's
+``RunInfo``: engine, account settings, strategy and rules as they describe themselves, period) and
+``tearsheet`` (the HTML tearsheet's figures: monthly and yearly returns, top drawdowns, VaR/CVaR, the
+rolling window, the benchmark; :func:`multifolio.report.tearsheet.tearsheet_data`).
 
 JSON-safety: NaN and infinities become ``null`` (a profit factor without losing trades is ``null``),
 timestamps are ISO 8601 strings, NumPy scalars become Python numbers, dict keys become strings and
@@ -121,8 +123,15 @@ def result_to_dict(result: Any, close: pd.DataFrame | None = None) -> dict[str, 
         "metrics": m,
         "recent_trades": recent_trades(result),
         "run": result.info.to_dict(),
+        "tearsheet": _tearsheet(result, close),
     }
     return to_jsonable(out)
+
+
+def _tearsheet(result: Any, close: pd.DataFrame | None) -> dict[str, Any]:
+    from multifolio.report.tearsheet import tearsheet_data  # it builds on this module
+
+    return tearsheet_data(result, close)
 
 
 def result_to_json(result: Any, path: str | Path | None = None, close: pd.DataFrame | None = None) -> str:

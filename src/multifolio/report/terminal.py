@@ -56,6 +56,11 @@ METRIC_ROWS: list[tuple[str, str, str]] = [
     ("n_bars", "Bars", "{:,d}"),
 ]
 
+#: Above this many assets the per-asset table shows the top and bottom contributors only.
+MAX_ASSET_ROWS = 30
+#: Rows of each end (top and bottom by PnL) shown for a large universe.
+N_CONTRIBUTORS = 10
+
 # rows that mean nothing in a cash account (margin used there is just the gross exposure)
 CASH_HIDDEN = ("peak_margin_pct", "peak_margin_equity_pct")
 
@@ -91,9 +96,34 @@ def _ts(t: Any, spec: str = "%Y-%m-%d %H:%M") -> str:
     return pd.Timestamp(t).strftime(spec)
 
 
+def contributor_rows(table: pd.DataFrame, all_assets: bool = False, max_rows: int = MAX_ASSET_ROWS,
+                     n: int = N_CONTRIBUTORS) -> tuple[pd.DataFrame, int]:
+    """The per-asset rows to print and how many are left out.
+
+    Up to ``max_rows`` assets (or with ``all_assets``) every row in the table's order; above it the ``n``
+    largest and the ``n`` smallest PnLs (best first), the rest left out.
+
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"pnl": [float(i) for i in range(40)]}, index=[f"S{i}" for i in range(40)])
+    >>> rows, left = contributor_rows(t, n=2)
+    >>> list(rows.index), left
+    (['S39', 'S38', 'S1', 'S0'], 36)
+    """
+    if all_assets or len(table) <= max_rows:
+        return table, 0
+    ordered = table.sort_values("pnl", ascending=False, kind="stable", na_position="last")
+    picked = pd.concat([ordered.head(n), ordered.dropna(subset=["pnl"]).tail(n)])
+    picked = picked[~picked.index.duplicated()]
+    return picked, len(table) - len(picked)
+
+
 def render_report(result: Any, console: Console | None = None, *, n_trades: int = 10,
-                  close: pd.DataFrame | None = None) -> Console:
-    """Print the report of ``result`` to ``console`` (a new Console when None) and return it."""
+                  close: pd.DataFrame | None = None, all_assets: bool = False) -> Console:
+    """Print the report of ``result`` to ``console`` (a new Console when None) and return it.
+
+    Above ``MAX_ASSET_ROWS`` assets the per-asset table shows the top and bottom ``N_CONTRIBUTORS`` by PnL
+    and says how many rows are left out; ``all_assets=True`` prints every row.
+    """
     console = console or Console()
     m = result_metrics(result, close)
     answers = five_answers(result, close, metrics=m)
@@ -102,8 +132,11 @@ def render_report(result: Any, console: Console | None = None, *, n_trades: int 
     for i, a in enumerate(answers.values(), start=1):
         console.print(f"[bold]{i}.[/bold] {a['answer']}", highlight=False)
 
-    table = result_per_asset(result)
-    t = Table(title="Per-asset results", title_justify="left")
+    full = result_per_asset(result)
+    table, left_out = contributor_rows(full, all_assets)
+    title = "Per-asset results" if not left_out else \
+        f"Per-asset results: top and bottom {N_CONTRIBUTORS} contributors of {len(full)} assets"
+    t = Table(title=title, title_justify="left")
     width = max([len(str(s)) for s in table.index] + [5])
     for col, justify in (("Asset", "left"), ("Trades", "right"), ("Win %", "right"), ("PnL", "right"),
                          ("Contrib %", "right"), ("Fees", "right"), ("Rejected", "right"),
@@ -117,7 +150,13 @@ def render_report(result: Any, console: Console | None = None, *, n_trades: int 
                   f"[{style}]{fmt(pnl)}[/{style}]" if style else fmt(pnl),
                   fmt(row["return_contribution_pct"], "{:+.2f}"), fmt(row["fees"]),
                   fmt(row["rejected"], "{:d}"), fmt(row["peak_filled_levels"], "{:d}"))
+        if left_out and sym == table.index[N_CONTRIBUTORS - 1]:
+            t.add_row(f"... {left_out} more", *[""] * 7, style="dim")
     console.print(t)
+    if left_out:
+        console.print(f"{left_out} of {len(full)} asset rows left out (between the top and bottom "
+                      f"{N_CONTRIBUTORS} by PnL); --all-assets prints them all, the JSON and HTML reports "
+                      "hold every row.", style="dim", highlight=False)
     console.print("Contrib %: the asset's PnL as % of initial capital (the column sums to the total return)",
                   style="dim", highlight=False)
 
