@@ -30,8 +30,9 @@ class VarLimit(RiskRule):
     ``confidence`` % is minus the (100 - confidence) % quantile of those P&Ls (``measure="cvar"``: the
     mean of the scenarios at or below it). When the requested portfolio is above the limit, the opening
     parts of all the batch's orders are scaled by one factor k (the largest k in [0, 1], to 1e-9, whose
-    portfolio holds the limit; reducing parts always pass). If the portfolio without any opening part is
-    already above the limit, every opening part is cut (k = 0).
+    portfolio holds the limit; reducing parts always pass). When no k holds the limit (the book without the
+    orders is already above it), k is the one of least risk on a grid of 65 (never more than asked), and a ``var_limit_breach`` event says so (``var_before``,
+    ``var_after``, ``limit``, ``factor``).
 
     Each cut order is logged with ``var_before`` (requested portfolio), ``var_after``, ``limit``
     (currency), ``limit_pct``, ``confidence``, ``measure`` and ``factor``.
@@ -58,6 +59,31 @@ class VarLimit(RiskRule):
             return historical_cvar(pnl, self.confidence)
         return historical_var(pnl, self.confidence)
 
+    def _factor(self, base: np.ndarray, extra: np.ndarray, limit: float) -> float:
+        """The largest k in [0, 1] (to 1e-9) with risk(base + k extra) <= limit, found on a grid of 65
+        points then by bisection above the largest feasible one; without any feasible point, the k
+        of the grid with the least risk."""
+        ks = np.linspace(0.0, 1.0, 65)
+        pnl = base[None, :] + ks[:, None] * extra[None, :]
+        if self.measure == "var":
+            risks = -np.quantile(pnl, 1.0 - self.confidence / 100.0, axis=1)
+        else:
+            risks = np.array([self.risk(row) for row in pnl])
+        ok = np.flatnonzero(risks <= limit)
+        if len(ok) == 0:
+            return float(ks[int(np.argmin(risks))])
+        j = int(ok[-1])
+        if j == len(ks) - 1:
+            return 1.0
+        lo, hi = float(ks[j]), float(ks[j + 1])
+        while hi - lo > 1e-9:
+            mid = 0.5 * (lo + hi)
+            if self.risk(base + mid * extra) <= limit:
+                lo = mid
+            else:
+                hi = mid
+        return lo
+
     def pre_trade(self, view: Any, batch: Any) -> None:
         opening = kept_opening(batch)
         if not opening.any():
@@ -77,18 +103,11 @@ class VarLimit(RiskRule):
         before = self.risk(pnl_base + pnl_extra)
         if before <= limit:
             return
-        if self.risk(pnl_base) > limit:
-            k = 0.0
-        else:
-            lo, hi = 0.0, 1.0
-            while hi - lo > 1e-9:
-                mid = 0.5 * (lo + hi)
-                if self.risk(pnl_base + mid * pnl_extra) <= limit:
-                    lo = mid
-                else:
-                    hi = mid
-            k = lo
+        k = self._factor(pnl_base, pnl_extra, limit)
         after = self.risk(pnl_base + k * pnl_extra)
+        if after > limit:
+            view.log_event("var_limit_breach", var_before=before, var_after=after, limit=limit,
+                           limit_pct=self.limit, factor=k, measure=self.measure)
         for i in np.flatnonzero(opening != 0.0):
             cut_opening(batch, int(i), k, rule=self.name, reason=f"{self.measure}_above_limit",
                         var_before=before, var_after=after, limit=limit, limit_pct=self.limit,
