@@ -30,7 +30,8 @@ def _var(positions: np.ndarray, close: np.ndarray, t: int, window: int, conf: fl
     k = len(pnl)
     srt = np.sort(pnl)
     h = (k - 1) * (1.0 - conf / 100.0)            # linear interpolation between order statistics
-    q = srt[int(np.floor(h))] + (h - np.floor(h)) * (srt[min(k - 1, int(np.floor(h)) + 1)] - srt[int(np.floor(h))])
+    lo_i = int(np.floor(h))
+    q = srt[lo_i] + (h - lo_i) * (srt[min(k - 1, lo_i + 1)] - srt[lo_i])
     return -q
 
 

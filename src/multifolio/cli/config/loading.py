@@ -33,6 +33,8 @@ def parse_config(data: Any, *, source: str = "<config>", text: str | None = None
         cfg = RunConfig.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(format_validation_error(exc, source, lines)) from None
+    if base_dir is not None:
+        cfg = _strategy_files_from(cfg, Path(base_dir))
     problems = check_names(cfg, source, lines)
     if problems:
         raise ConfigError(problems)
@@ -45,6 +47,24 @@ def parse_config(data: Any, *, source: str = "<config>", text: str | None = None
         if updates:
             cfg = cfg.model_copy(update={"data": cfg.data.model_copy(update=updates)})
     return cfg
+
+
+def _strategy_files_from(cfg: RunConfig, base_dir: Path) -> RunConfig:
+    """Relative file parameters of the strategy (its ``FILE_PARAMS``, e.g. the ``signals`` decisions
+    file) resolved against the YAML file's folder, as data paths are."""
+    from multifolio.strategies.registry import STRATEGIES
+
+    names = getattr(STRATEGIES.get(cfg.strategy.name), "FILE_PARAMS", ())
+    params = dict(cfg.strategy.params)
+    changed = False
+    for key in names:
+        value = params.get(key)
+        if isinstance(value, str) and value and not Path(value).expanduser().is_absolute():
+            params[key] = str((base_dir / Path(value).expanduser()).resolve())
+            changed = True
+    if not changed:
+        return cfg
+    return cfg.model_copy(update={"strategy": cfg.strategy.model_copy(update={"params": params})})
 
 
 def load_config(path: str | Path) -> RunConfig:

@@ -22,7 +22,8 @@ from multifolio.portfolio.spec import AccountSpec, RuleSpec, RunSpec, build_rule
 from multifolio.result import Result
 from multifolio.sweep.sizing import sizing_sweep
 
-__all__ = ["data_source", "load_data", "run_config", "sweep_config", "to_spec", "with_kill_switch"]
+__all__ = ["data_source", "load_data", "run_config", "sweep_config", "to_spec", "with_kill_switch",
+           "with_rule"]
 
 
 def with_kill_switch(config: RunConfig, *, pct: float | None = None, window: float | None = None,
@@ -46,6 +47,22 @@ def with_kill_switch(config: RunConfig, *, pct: float | None = None, window: flo
             break
     else:
         rules.append(RiskRuleConfig(name="kill_switch", params=update))
+    return config.model_copy(update={"risk": rules})
+
+
+def with_rule(config: RunConfig, name: str, **params: Any) -> RunConfig:
+    """A copy of ``config`` whose first ``name`` rule takes ``params`` (None values ignored); the rule
+    is appended when the config has none. Nothing changes when every value is None."""
+    update = {k: v for k, v in params.items() if v is not None}
+    if not update:
+        return config
+    rules = list(config.risk)
+    for i, rule in enumerate(rules):
+        if rule.name == name:
+            rules[i] = RiskRuleConfig(name=name, params={**rule.params, **update})
+            break
+    else:
+        rules.append(RiskRuleConfig(name=name, params=update))
     return config.model_copy(update={"risk": rules})
 
 

@@ -30,9 +30,10 @@ class VarLimit(RiskRule):
     ``confidence`` % is minus the (100 - confidence) % quantile of those P&Ls (``measure="cvar"``: the
     mean of the scenarios at or below it). When the requested portfolio is above the limit, the opening
     parts of all the batch's orders are scaled by one factor k (the largest k in [0, 1], to 1e-9, whose
-    portfolio holds the limit; reducing parts always pass). When no k holds the limit (the book without the
-    orders is already above it), k is the one of least risk on a grid of 65 (never more than asked), and a ``var_limit_breach`` event says so (``var_before``,
-    ``var_after``, ``limit``, ``factor``).
+    portfolio holds the limit; reducing parts always pass). When no k holds the limit (the book
+    without the orders is already above it), k is the one of least risk on a grid of 65 (never more
+    than asked), and a ``var_limit_breach`` event says so (``var_before``, ``var_after``, ``limit``,
+    ``factor``).
 
     Each cut order is logged with ``var_before`` (requested portfolio), ``var_after``, ``limit``
     (currency), ``limit_pct``, ``confidence``, ``measure`` and ``factor``.
