@@ -57,25 +57,30 @@ class CorrelationSizing(RiskRule):
             return
         held = np.flatnonzero(view.positions != 0.0)
         cand = np.flatnonzero(opening != 0.0)
-        assets = np.unique(np.concatenate([held, batch.asset[cand]]))
         rets = trailing_returns(view, self.window)
         if len(rets) < 3:
             return
-        corr = np.abs(correlations(rets, assets, assets))
-        where = {int(a): k for k, a in enumerate(assets)}
-        ref = {int(a) for a in held}
-        for i in cand:
-            a = int(batch.asset[i])
-            others = [b for b in ref if b != a]
-            if others:
-                row = corr[where[a], [where[b] for b in others]]
-                if np.isfinite(row).any():
-                    k = int(np.nanargmax(row))
-                    c = float(row[k])
-                    f = correlation_factor(c, self.threshold, self.max_reduction)
-                    if f < 1.0:
-                        cut_opening(batch, int(i), f, rule=self.name, reason="correlated_with_book",
-                                    correlation=c, correlated_with=view.symbols[others[k]],
-                                    threshold=self.threshold, max_reduction=self.max_reduction,
-                                    window=self.window)
-            ref.add(a)
+        cand_assets = batch.asset[cand]
+        assets = np.unique(np.concatenate([held, cand_assets]))
+        pos = np.searchsorted(assets, cand_assets)
+        corr = np.abs(correlations(rets, assets, assets))[pos]          # cand x assets
+        # what each order is compared with: the assets held, and those opened earlier in the batch
+        ref = np.zeros((len(cand), len(assets)), dtype=bool)
+        ref[:, np.searchsorted(assets, held)] = True
+        first = {}
+        for r, p in enumerate(pos.tolist()):
+            first.setdefault(p, r)
+        for p, r in first.items():
+            ref[r + 1:, p] = True
+        ref[np.arange(len(cand)), pos] = False                        # never the asset itself
+        masked = np.where(ref & np.isfinite(corr), corr, -1.0)
+        best = masked.argmax(axis=1)
+        c = masked[np.arange(len(cand)), best]
+        want = batch.requested()
+        for r in np.flatnonzero(c > self.threshold):
+            i = int(cand[r])
+            f = correlation_factor(float(c[r]), self.threshold, self.max_reduction)
+            cut_opening(batch, i, f, rule=self.name, reason="correlated_with_book", want=want[i],
+                        opening=opening[i], correlation=float(c[r]),
+                        correlated_with=view.symbols[int(assets[best[r]])], threshold=self.threshold,
+                        max_reduction=self.max_reduction, window=self.window)

@@ -20,7 +20,8 @@ from typing import Any
 import numpy as np
 
 __all__ = ["check_fraction", "check_percent", "check_positive_int", "correlations", "cut_opening",
-           "historical_cvar", "historical_var", "horizon_returns", "kept_opening", "trailing_returns"]
+           "historical_cvar", "historical_var", "horizon_returns", "kept_opening", "linear_quantile",
+           "trailing_returns"]
 
 
 def check_percent(value: Any, name: str, rule: str, *, upper: float = 100.0) -> float:
@@ -118,14 +119,29 @@ def historical_var(pnl: np.ndarray, confidence: float) -> float:
     (linear interpolation between order statistics); 0 without scenarios."""
     if len(pnl) == 0:
         return 0.0
-    return float(-np.quantile(pnl, 1.0 - confidence / 100.0))
+    return float(-linear_quantile(pnl, 1.0 - confidence / 100.0))
+
+
+def linear_quantile(x: np.ndarray, q: float) -> np.ndarray | float:
+    """``np.quantile(x, q, axis=-1)`` (linear interpolation), by partial sort: the same figure, faster.
+
+    >>> float(linear_quantile(np.array([3.0, 1.0, 2.0, 10.0]), 0.5))
+    2.5
+    """
+    n = x.shape[-1]
+    h = (n - 1) * q
+    lo = int(np.floor(h))
+    hi = min(lo + 1, n - 1)
+    part = np.partition(x, [lo, hi] if hi != lo else [lo], axis=-1)
+    a, b = part[..., lo], part[..., hi]
+    return a + (h - lo) * (b - a)
 
 
 def historical_cvar(pnl: np.ndarray, confidence: float) -> float:
     """Expected shortfall: minus the mean of the P&L scenarios at or below the VaR quantile."""
     if len(pnl) == 0:
         return 0.0
-    q = np.quantile(pnl, 1.0 - confidence / 100.0)
+    q = linear_quantile(pnl, 1.0 - confidence / 100.0)
     return float(-pnl[pnl <= q].mean())
 
 
@@ -134,10 +150,14 @@ def kept_opening(batch: Any) -> np.ndarray:
     return np.where(batch.keep, batch.opening, 0.0)
 
 
-def cut_opening(batch: Any, i: int, factor: float, *, rule: str, reason: str, **figures: Any) -> None:
-    """Scale the opening part of order ``i`` by ``factor`` in [0, 1] (the reducing part passes)."""
-    want = float(batch.requested()[i])
-    opening = float(batch.opening[i])
+def cut_opening(batch: Any, i: int, factor: float, *, rule: str, reason: str,
+                want: float | None = None, opening: float | None = None, **figures: Any) -> None:
+    """Scale the opening part of order ``i`` by ``factor`` in [0, 1] (the reducing part passes).
+
+    ``want`` / ``opening``: the order's requested change and opening part when the caller has them
+    (saves recomputing the batch's arrays for every order)."""
+    want = float(batch.requested()[i]) if want is None else float(want)
+    opening = float(batch.opening[i]) if opening is None else float(opening)
     allowed = want - opening * (1.0 - factor)
     if abs(allowed) < 1e-12 * max(1.0, abs(want)):
         allowed = 0.0

@@ -16,6 +16,7 @@ from multifolio.portfolio.risk.tools import (
     historical_var,
     horizon_returns,
     kept_opening,
+    linear_quantile,
 )
 
 MEASURES = ("var", "cvar")
@@ -67,7 +68,7 @@ class VarLimit(RiskRule):
         ks = np.linspace(0.0, 1.0, 65)
         pnl = base[None, :] + ks[:, None] * extra[None, :]
         if self.measure == "var":
-            risks = -np.quantile(pnl, 1.0 - self.confidence / 100.0, axis=1)
+            risks = -linear_quantile(pnl, 1.0 - self.confidence / 100.0)
         else:
             risks = np.array([self.risk(row) for row in pnl])
         ok = np.flatnonzero(risks <= limit)
@@ -109,7 +110,9 @@ class VarLimit(RiskRule):
         if after > limit:
             view.log_event("var_limit_breach", var_before=before, var_after=after, limit=limit,
                            limit_pct=self.limit, factor=k, measure=self.measure)
+        want = batch.requested()
         for i in np.flatnonzero(opening != 0.0):
             cut_opening(batch, int(i), k, rule=self.name, reason=f"{self.measure}_above_limit",
+                        want=want[i], opening=opening[i],
                         var_before=before, var_after=after, limit=limit, limit_pct=self.limit,
                         confidence=self.confidence, measure=self.measure)
