@@ -19,6 +19,7 @@ from multifolio.cli.config import (
 )
 from multifolio.data.source import DataSourceError
 from multifolio.data.window import pick_symbols, select_window
+from multifolio.portfolio.risk import RISK_RULES
 
 MINIMAL = {"data": {"sample": "crypto_hourly"}, "strategy": {"name": "equal_weight"}}
 
@@ -293,7 +294,7 @@ def test_risk_rules_both_forms_and_parameter_names(tmp_path: Path) -> None:
         f"{tmp_path / 'run.yaml'}:4: unknown parameter 'risk[0].windw' for risk rule 'kill_switch'; "
         "did you mean 'window'?",
         f"{tmp_path / 'run.yaml'}:5: unknown risk rule 'kill_swich'; did you mean 'kill_switch'? "
-        "(available: kill_switch, max_drawdown)"]
+        f"(available: {', '.join(sorted(RISK_RULES))})"]
 
 
 def test_per_asset_only_for_strategies_that_take_it(tmp_path: Path) -> None:

@@ -19,6 +19,8 @@ Column definitions (the README quotes them):
   count, a flip restarts it at one, a partial reduction leaves it. For a grid this is the deepest number
   of levels filled at once; for a rebalancing strategy it counts the buys since the position opened.
 * ``open_qty``: quantity still held after the last bar (0 after end-of-data closes).
+* ``cut_<rule>`` (only when risk rules cut orders): the notional each rule cut from the asset's orders
+  (|requested - allowed| x close at the decision; :mod:`multifolio.analytics.interventions`).
 
 The table's ``attrs`` hold ``portfolio_pnl`` (final equity - initial capital), ``attributed_pnl`` and
 ``unattributed_pnl`` (their difference: costs outside fills, such as funding, or an unpriced open
@@ -32,6 +34,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from multifolio.analytics.interventions import cuts_by_asset
 
 MARGIN_REASONS = frozenset({"insufficient_margin", "insufficient_cash"})
 MIN_NOTIONAL_REASONS = frozenset({"min_notional"})
@@ -161,6 +165,10 @@ def per_asset_table(result: Any) -> pd.DataFrame:
     for col in ("trades", "n_fills", "rejected", "rejected_margin", "rejected_min_notional",
                 "peak_filled_levels"):
         table[col] = table[col].astype(int)
+
+    cuts = cuts_by_asset(result, list(table.index))
+    for rule in cuts.columns:
+        table[f"cut_{rule}"] = cuts[rule].reindex(table.index, fill_value=0.0)
 
     final = float(result.equity.iloc[-1]) if len(result.equity) else cap
     table.attrs["portfolio_pnl"] = final - cap

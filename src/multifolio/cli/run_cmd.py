@@ -45,9 +45,11 @@ def execute(config_path: Path, *, json_out: bool = False, output: Path | None = 
             kill_switch_window: float | None = None, quiet: bool = False,
             default_json: Path | None = None, trace: Path | None = None, md: Path | None = None,
             save: bool = False, label: str = "", runs_store: Path | None = None, all_assets: bool = False,
-            benchmark: str | None = None) -> Any:
+            benchmark: str | None = None, correlation_threshold: float | None = None,
+            max_positions: int | None = None, max_drawdown: float | None = None,
+            var_limit: float | None = None) -> Any:
     """Load, override, run and report; shared by ``run`` and ``demo``. Returns the Result."""
-    from multifolio.cli.config import load_config, run_config, with_kill_switch
+    from multifolio.cli.config import load_config, run_config, with_kill_switch, with_rule
 
     cfg = load_config(config_path)
     if exchange is not None:
@@ -56,6 +58,12 @@ def execute(config_path: Path, *, json_out: bool = False, output: Path | None = 
                            "source is not a store (data.store)")
         cfg = cfg.model_copy(update={"data": cfg.data.model_copy(update={"exchange": exchange})})
     cfg = with_kill_switch(cfg, pct=kill_switch_pct, window=kill_switch_window)
+    # the common risk rules from flags: the config's rule of that name takes the value, else it is added
+    cfg = with_rule(cfg, "correlation_sizing", threshold=correlation_threshold)
+    cfg = with_rule(cfg, "max_positions", limit=max_positions)
+    cfg = with_rule(cfg, "portfolio_stop", threshold=max_drawdown)
+    cfg = with_rule(cfg, "var_limit", limit=var_limit)
+    _check_rules(cfg)
 
     with ProgressReporter(progress_enabled(quiet) and not json_out) as progress:
         result = run_config(cfg, capital=capital, assets=parse_assets(assets), days=days, start=start,
@@ -106,6 +114,17 @@ def execute(config_path: Path, *, json_out: bool = False, output: Path | None = 
     return result
 
 
+def _check_rules(cfg: Any) -> None:
+    """The rules as flags left them, built once: a bad flag value is an error naming the flag's rule."""
+    from multifolio.portfolio.risk import make_rule
+
+    for rule in cfg.risk:
+        try:
+            make_rule({"rule": rule.name, **rule.params})
+        except ValueError as exc:
+            raise BadInput(str(exc)) from None
+
+
 def run(
     config: Path = typer.Argument(..., help="YAML run configuration", show_default=False),
     json_out: bool = typer.Option(False, "--json", help="print the JSON report to stdout instead of tables"),
@@ -132,6 +151,16 @@ def run(
     all_assets: bool = typer.Option(False, "--all-assets", help="print every asset's row, however many"),
     benchmark: str | None = typer.Option(None, "--benchmark",
                                          help="HTML benchmark symbol (default: equal-weight buy-and-hold)"),
+    correlation_threshold: float | None = typer.Option(
+        None, "--correlation-threshold",
+        help="correlation_sizing: |correlation| above which new orders are scaled down (0-1)"),
+    max_positions: int | None = typer.Option(None, "--max-positions",
+                                             help="max_positions: at most N assets held at once"),
+    max_drawdown: float | None = typer.Option(
+        None, "--max-drawdown", help="portfolio_stop: close everything and halt beyond this drawdown %"),
+    var_limit: float | None = typer.Option(
+        None, "--var-limit",
+        help="var_limit: 1-day historical VaR (95%) of the book at most this % of equity"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar, no status lines"),
     debug: bool = typer.Option(False, "--debug", help="show the traceback on errors"),
 ) -> None:
@@ -143,7 +172,9 @@ def run(
         execute(config, json_out=json_out, output=output, html=html, capital=capital, assets=assets,
                 days=days, start=start, end=end, exchange=exchange, kill_switch_pct=kill_switch_pct,
                 kill_switch_window=kill_switch_window, quiet=quiet, trace=trace, md=md, save=save,
-                label=label, runs_store=runs_store, all_assets=all_assets, benchmark=benchmark)
+                label=label, runs_store=runs_store, all_assets=all_assets, benchmark=benchmark,
+                correlation_threshold=correlation_threshold, max_positions=max_positions,
+                max_drawdown=max_drawdown, var_limit=var_limit)
 
 
 #: The bundled demo: the 21-pair grid portfolio on the sample crypto data.

@@ -4,11 +4,12 @@ Top-level keys: ``initial_capital, n_assets, assets, start, end, period_days, fi
 total_return_pct, total_trades, win_rate, max_drawdown_pct, max_drawdown_duration_hours,
 peak_margin_ratio`` (a fraction of initial capital, as in ``snapshots.margin_ratio``),
 ``peak_concurrent_positions, peak_concurrent_assets, kill_switch_triggers, kill_switch_events`` (list),
-``per_asset_results`` ({symbol: row}), ``five_answers`` ({question: figures + "answer"}), ``metrics``
-(every key of ``compute_metrics``), ``recent_trades`` (the last 20 round trips), ``run`` (the run's
-``RunInfo``: engine, account settings, strategy and rules as they describe themselves, period) and
-``tearsheet`` (the HTML tearsheet's figures: monthly and yearly returns, top drawdowns, VaR/CVaR, the
-rolling window, the benchmark; :func:`multifolio.report.tearsheet.tearsheet_data`).
+``per_asset_results`` ({symbol: row}), ``risk_interventions`` ({rule: orders cut, notional cut...}),
+``five_answers`` ({question: figures + "answer"}), ``metrics`` (every key of ``compute_metrics``),
+``recent_trades`` (the last 20 round trips), ``run`` (the run's ``RunInfo``: engine, account settings,
+strategy and rules as they describe themselves, period) and ``tearsheet`` (the HTML tearsheet's figures:
+monthly and yearly returns, top drawdowns, VaR/CVaR, the rolling window, the benchmark;
+:func:`multifolio.report.tearsheet.tearsheet_data`).
 
 JSON-safety: NaN and infinities become ``null`` (a profit factor without losing trades is ``null``),
 timestamps are ISO 8601 strings, NumPy scalars become Python numbers, dict keys become strings and
@@ -27,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from multifolio.analytics.five_answers import five_answers
+from multifolio.analytics.interventions import intervention_table
 from multifolio.analytics.kill_switch import kill_switch_summary
 from multifolio.analytics.metrics import compute_metrics
 from multifolio.analytics.per_asset import per_asset_table
@@ -119,6 +121,8 @@ def result_to_dict(result: Any, close: pd.DataFrame | None = None) -> dict[str, 
         "kill_switch_triggers": m["kill_switch_triggers"],
         "kill_switch_events": ks["events"],
         "per_asset_results": {str(s): row for s, row in table.to_dict(orient="index").items()},
+        "risk_interventions": {str(r): row for r, row in
+                               intervention_table(result).to_dict(orient="index").items()},
         "five_answers": answers,
         "metrics": m,
         "recent_trades": recent_trades(result),

@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from multifolio.analytics.five_answers import five_answers
+from multifolio.analytics.interventions import intervention_table
 from multifolio.analytics.kill_switch import kill_switch_events
 from multifolio.analytics.metrics import is_missing
 from multifolio.report.json_report import recent_trades, result_metrics, result_per_asset
@@ -190,6 +191,17 @@ def render_report(result: Any, console: Console | None = None, *, n_trades: int 
         console.print(t)
     else:
         console.print("Kill-switch events: none", highlight=False)
+
+    cuts = intervention_table(result)
+    if len(cuts):
+        t = Table(title="Risk interventions per rule (in the order of the config)",
+                  title_justify="left")
+        for col in ("Rule", "Orders cut", "Dropped", "Notional asked", "Notional cut", "Cut %"):
+            t.add_column(col, justify="left" if col == "Rule" else "right", no_wrap=True)
+        for rule, row in cuts.iterrows():
+            t.add_row(str(rule), fmt(row["interventions"], "{:d}"), fmt(row["dropped"], "{:d}"),
+                      fmt(row["notional_requested"]), fmt(row["notional_cut"]), fmt(row["cut_pct"], "{:.1f}"))
+        console.print(t)
 
     t = Table(title="Metrics", title_justify="left")
     t.add_column("Metric")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from multifolio.engine.strategy import Strategy
 from multifolio.strategies.equal_weight import EqualWeight
 from multifolio.strategies.grid_atr import GridATR
+from multifolio.strategies.signals import Signals
 from multifolio.strategies.sma_cross import SmaCross
 from multifolio.strategies.top_n import TopN
 
@@ -13,4 +14,5 @@ STRATEGIES: dict[str, type[Strategy]] = {
     "top_n": TopN,
     "sma_cross": SmaCross,
     "grid_atr": GridATR,
+    "signals": Signals,
 }

@@ -30,9 +30,10 @@ from multifolio.cli.config.runs import (
            sweep_config,
            to_spec,
            with_kill_switch,
+           with_rule,
 )
 from multifolio.cli.config.schema import DataConfig, OutputConfig, RiskRuleConfig, RunConfig, StrategyConfig
 
 __all__ = ["ConfigError", "DataConfig", "OutputConfig", "RiskRuleConfig", "RunConfig", "StrategyConfig",
            "data_source", "load_config", "load_data", "parse_config", "run_config", "sweep_config", "to_spec",
-           "with_kill_switch"]
+           "with_kill_switch", "with_rule"]

@@ -35,6 +35,8 @@ def parse_config(data: Any, *, source: str = "<config>", text: str | None = None
         raise ConfigError(format_validation_error(exc, source, lines)) from None
     if cfg.strategy is None and cfg.portfolios is None:   # one portfolio is the usual case: name its key
         raise ConfigError([f"{source}: missing key 'strategy'"])
+    if base_dir is not None:
+        cfg = _strategy_files_from(cfg, Path(base_dir))
     problems = check_names(cfg, source, lines)
     if problems:
         raise ConfigError(problems)
@@ -47,6 +49,28 @@ def parse_config(data: Any, *, source: str = "<config>", text: str | None = None
         if updates:
             cfg = cfg.model_copy(update={"data": cfg.data.model_copy(update=updates)})
     return cfg
+
+
+def _strategy_files_from(cfg: RunConfig, base_dir: Path) -> RunConfig:
+    """Relative file parameters of the strategy (its ``FILE_PARAMS``, e.g. the ``signals`` decisions
+    file) resolved against the YAML file's folder, as data paths are."""
+    from multifolio.strategies.registry import STRATEGIES
+
+    def resolved(sc: Any) -> Any:
+        names = getattr(STRATEGIES.get(sc.name), "FILE_PARAMS", ())
+        params = dict(sc.params)
+        changed = False
+        for key in names:
+            value = params.get(key)
+            if isinstance(value, str) and value and not Path(value).expanduser().is_absolute():
+                params[key] = str((base_dir / Path(value).expanduser()).resolve())
+                changed = True
+        return sc.model_copy(update={"params": params}) if changed else sc
+
+    if cfg.strategy is not None:
+        return cfg.model_copy(update={"strategy": resolved(cfg.strategy)})
+    portfolios = [p.model_copy(update={"strategy": resolved(p.strategy)}) for p in cfg.portfolios or ()]
+    return cfg.model_copy(update={"portfolios": portfolios})
 
 
 def load_config(path: str | Path) -> RunConfig:

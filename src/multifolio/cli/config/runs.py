@@ -26,7 +26,7 @@ from multifolio.result import MultiResult, Result
 from multifolio.sweep.sizing import sizing_sweep
 
 __all__ = ["data_source", "load_data", "portfolios_of", "run_config", "run_portfolios", "sweep_config",
-           "to_spec", "with_kill_switch"]
+           "to_spec", "with_kill_switch", "with_rule"]
 
 
 def with_kill_switch(config: RunConfig, *, pct: float | None = None, window: float | None = None,
@@ -38,6 +38,9 @@ def with_kill_switch(config: RunConfig, *, pct: float | None = None, window: flo
     """
     if pct is None and window is None and mode is None:
         return config
+    if config.portfolios is not None:
+        raise ConfigError(["kill-switch overrides apply to one portfolio; with portfolios: add a kill_switch "
+                           "rule to each portfolio's risk: list in the config"])
     if pct is not None and not 0 < pct < 100:
         raise ConfigError([f"kill switch threshold must be in (0, 100) %, got {pct}"])
     if window is not None and not window > 0:
@@ -50,6 +53,25 @@ def with_kill_switch(config: RunConfig, *, pct: float | None = None, window: flo
             break
     else:
         rules.append(RiskRuleConfig(name="kill_switch", params=update))
+    return config.model_copy(update={"risk": rules})
+
+
+def with_rule(config: RunConfig, name: str, **params: Any) -> RunConfig:
+    """A copy of ``config`` whose first ``name`` rule takes ``params`` (None values ignored); the rule
+    is appended when the config has none. Nothing changes when every value is None."""
+    update = {k: v for k, v in params.items() if v is not None}
+    if not update:
+        return config
+    if config.portfolios is not None:
+        raise ConfigError([f"a {name} override applies to one portfolio; with portfolios: add the rule to "
+                           "each portfolio's risk: list in the config"])
+    rules = list(config.risk)
+    for i, rule in enumerate(rules):
+        if rule.name == name:
+            rules[i] = RiskRuleConfig(name=name, params={**rule.params, **update})
+            break
+    else:
+        rules.append(RiskRuleConfig(name=name, params=update))
     return config.model_copy(update={"risk": rules})
 
 

@@ -12,6 +12,11 @@ resting orders (see :class:`~multifolio.portfolio.risk.base.RiskRule`).
 * :class:`MaxDrawdownBreaker` -- the same actions when equity is ``threshold`` % below its all-time peak
   (its exits carry the reason ``max_drawdown``).
 
+Order screening (``pre_trade``), each cut logged with the figures behind it: :class:`CorrelationSizing`,
+:class:`VarLimit`, :class:`RiskPerTrade`, :class:`DrawdownScaling`, :class:`MaxPositions`,
+:class:`MaxWeight`, :class:`MaxGrossLeverage`, :class:`MaxCorrelation`; account level:
+:class:`PortfolioStop` (close and halt, or reducing-only; optional re-arm after a cool-down).
+
 Rules are registered by name in :data:`RISK_RULES` for configuration files::
 
     risk:
@@ -23,12 +28,35 @@ from __future__ import annotations
 from typing import Any
 
 from multifolio.portfolio.risk.base import RiskRule, describe_rule
+from multifolio.portfolio.risk.correlation_sizing import CorrelationSizing
+from multifolio.portfolio.risk.drawdown_scaling import DrawdownScaling
 from multifolio.portfolio.risk.kill_switch import KillSwitch
+from multifolio.portfolio.risk.max_correlation import MaxCorrelation
 from multifolio.portfolio.risk.max_drawdown import MaxDrawdownBreaker
+from multifolio.portfolio.risk.max_gross_leverage import MaxGrossLeverage
+from multifolio.portfolio.risk.max_positions import MaxPositions
+from multifolio.portfolio.risk.max_weight import MaxWeight
+from multifolio.portfolio.risk.portfolio_stop import PortfolioStop
+from multifolio.portfolio.risk.risk_per_trade import RiskPerTrade
+from multifolio.portfolio.risk.var_limit import VarLimit
 
-__all__ = ["KillSwitch", "MaxDrawdownBreaker", "RISK_RULES", "RiskRule", "describe_rule", "make_rule"]
+__all__ = ["CorrelationSizing", "DrawdownScaling", "KillSwitch", "MaxCorrelation", "MaxDrawdownBreaker",
+           "MaxGrossLeverage", "MaxPositions", "MaxWeight", "PortfolioStop", "RISK_RULES", "RiskPerTrade",
+           "RiskRule", "VarLimit", "describe_rule", "make_rule"]
 
-RISK_RULES: dict[str, type] = {"kill_switch": KillSwitch, "max_drawdown": MaxDrawdownBreaker}
+RISK_RULES: dict[str, type] = {
+    "kill_switch": KillSwitch,
+    "max_drawdown": MaxDrawdownBreaker,
+    "correlation_sizing": CorrelationSizing,
+    "var_limit": VarLimit,
+    "risk_per_trade": RiskPerTrade,
+    "drawdown_scaling": DrawdownScaling,
+    "portfolio_stop": PortfolioStop,
+    "max_positions": MaxPositions,
+    "max_weight": MaxWeight,
+    "max_gross_leverage": MaxGrossLeverage,
+    "max_correlation": MaxCorrelation,
+}
 
 
 def make_rule(spec: str | dict[str, Any] | Any) -> Any:
