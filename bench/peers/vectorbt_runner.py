@@ -38,3 +38,16 @@ def _freq(close: pd.DataFrame) -> pd.Timedelta | None:
     if len(close.index) < 2:
         return None
     return pd.Series(close.index).diff().median()
+
+
+def run_groups(close: pd.DataFrame, weights: pd.DataFrame, groups: list[str], *, cash: float = 1_000_000.0,
+               fees: float = 0.0) -> pd.DataFrame:
+    """Total equity per bar of each group of columns, each group its own cash pool (``group_by`` one
+    portfolio per group, ``cash_sharing=True`` within it): one column per group."""
+    import vectorbt as vbt
+
+    pf = vbt.Portfolio.from_orders(
+        close, weights, size_type="targetpercent", group_by=pd.Index(groups, name="portfolio"),
+        cash_sharing=True, call_seq="auto", fees=fees, init_cash=cash, freq=_freq(close),
+    )
+    return pf.value()

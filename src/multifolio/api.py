@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -24,7 +24,7 @@ from multifolio.portfolio.risk import describe_rule, make_rule
 from multifolio.portfolio.spec import RunSpec, build_rules, build_strategy
 from multifolio.result import MultiResult, Result
 
-__all__ = ["backtest", "backtest_portfolios", "from_weights", "run_spec"]
+__all__ = ["backtest", "backtest_portfolios", "from_weights", "from_weights_portfolios", "run_spec"]
 
 
 def from_weights(close: pd.DataFrame, weights: pd.DataFrame, *, open: pd.DataFrame | None = None,
@@ -241,3 +241,47 @@ def backtest_portfolios(data: MarketData | pd.DataFrame, portfolios: Sequence[Po
                        crash_window_hours=crash_window_hours, portfolio_id="combined")
     return assemble_portfolios({setup.id: raw for setup, raw in zip(setups, raws, strict=True)}, infos,
                                combined, allocator.describe() if allocator is not None else None)
+
+
+def from_weights_portfolios(close: pd.DataFrame, weights: Mapping[str, pd.DataFrame], *,
+                            cash: float | Mapping[str, float] = 1_000_000.0, open: pd.DataFrame | None = None,
+                            **settings: Any) -> MultiResult:
+    """Several target-weight portfolios, each on its own account: ``weights`` maps a portfolio id to its
+    weight table (columns: the symbols it trades, a subset of ``close``'s); ``cash`` is one amount for
+    every portfolio or ``{id: amount}``. Settings as in ``from_weights``. Each portfolio's result equals
+    ``from_weights`` on its own columns.
+
+    >>> import pandas as pd, multifolio as mf
+    >>> idx = pd.date_range("2024-01-01", periods=2, freq="D", tz="UTC")
+    >>> close = pd.DataFrame({"A": [10.0, 11.0], "B": [20.0, 10.0]}, index=idx)
+    >>> w = {"a": pd.DataFrame({"A": [1.0, None]}, index=idx),
+    ...      "b": pd.DataFrame({"B": [1.0, None]}, index=idx)}
+    >>> res = mf.from_weights_portfolios(close, w, cash=100.0, execution="close")
+    >>> [float(res.portfolios[k].equity.iloc[-1]) for k in ("a", "b")], float(res.combined.equity.iloc[-1])
+    ([110.0, 50.0], 160.0)
+    """
+    if not isinstance(weights, Mapping) or not weights:
+        raise ValueError("weights must be a non-empty {portfolio id: weight DataFrame} mapping")
+    raws, infos = {}, {}
+    for pid, w in weights.items():
+        if not isinstance(w, pd.DataFrame):
+            raise ValueError(f"weights[{pid!r}] must be a DataFrame, got {type(w).__name__}")
+        cols = [str(c) for c in w.columns]
+        check_symbols(cols, [str(c) for c in close.columns], f"weights[{pid!r}]")
+        amount = cash.get(pid) if isinstance(cash, Mapping) else cash
+        if amount is None:
+            raise ValueError(f"cash has no amount for portfolio {pid!r}")
+        account = dict(settings, cash=amount)
+        try:
+            raws[str(pid)] = simulate_weights(close[cols], w, open=None if open is None else open[cols],
+                                              **account)
+        except ValueError as exc:
+            raise ValueError(f"portfolio {pid!r}: {exc}") from None
+        infos[str(pid)] = RunInfo(engine="from_weights", account=_account_spec(account), symbols=tuple(cols),
+                                  start=_first(raws[str(pid)].index, 0), portfolio_id=str(pid))
+    total = float(sum(i.account.capital for i in infos.values()))
+    first = next(iter(raws.values()))
+    combined = RunInfo(engine="from_weights_portfolios", account=AccountSpec(capital=total),
+                       symbols=tuple(dict.fromkeys(s for i in infos.values() for s in i.symbols)),
+                       start=_first(first.index, 0), portfolio_id="combined")
+    return assemble_portfolios(raws, infos, combined)
