@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from multifolio.engine.strategy import Strategy
+from multifolio.strategies.allocate import Allocate
 from multifolio.strategies.equal_weight import EqualWeight
 from multifolio.strategies.grid_atr import GridATR
 from multifolio.strategies.sma_cross import SmaCross
@@ -13,4 +14,5 @@ STRATEGIES: dict[str, type[Strategy]] = {
     "top_n": TopN,
     "sma_cross": SmaCross,
     "grid_atr": GridATR,
+    "allocate": Allocate,
 }
