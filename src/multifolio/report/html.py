@@ -22,6 +22,7 @@ from multifolio.analytics.concurrency import crash_bars, equal_weight_index, win
 from multifolio.analytics.drawdown import drawdown_series
 from multifolio.analytics.five_answers import five_answers
 from multifolio.analytics.kill_switch import kill_switch_events
+from multifolio.report.allocation_sections import allocation_html
 from multifolio.report.json_report import recent_trades, result_metrics, result_per_asset
 from multifolio.report.terminal import METRIC_ROWS, cell, fmt
 
@@ -240,6 +241,7 @@ def render_html(result: Any, close: pd.DataFrame | None = None, title: str = "mu
 {ks_html}
 <h2>Recent trades</h2>
 {trades_html}
+{allocation_html(result, m.get("periods_per_year") or 252.0)}
 <h2>Metrics</h2>
 {metrics_html}
 </body></html>

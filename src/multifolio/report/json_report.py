@@ -6,7 +6,9 @@ peak_margin_ratio`` (a fraction of initial capital, as in ``snapshots.margin_rat
 ``peak_concurrent_positions, peak_concurrent_assets, kill_switch_triggers, kill_switch_events`` (list),
 ``per_asset_results`` ({symbol: row}), ``five_answers`` ({question: figures + "answer"}), ``metrics``
 (every key of ``compute_metrics``), ``recent_trades`` (the last 20 round trips) and ``run`` (the run's
-``RunInfo``: engine, account settings, strategy and rules as they describe themselves, period).
+``RunInfo``: engine, account settings, strategy and rules as they describe themselves, period) and, for a
+run whose strategy logged ``rebalance`` events, ``allocation`` (``analytics.allocation``: per-asset
+return and risk contributions, diversification ratios, VaR/CVaR, correlation matrix).
 
 JSON-safety: NaN and infinities become ``null`` (a profit factor without losing trades is ``null``),
 timestamps are ISO 8601 strings, NumPy scalars become Python numbers, dict keys become strings and
@@ -24,6 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from multifolio.analytics.allocation import allocation_summary
 from multifolio.analytics.five_answers import five_answers
 from multifolio.analytics.kill_switch import kill_switch_summary
 from multifolio.analytics.metrics import compute_metrics
@@ -122,6 +125,14 @@ def result_to_dict(result: Any, close: pd.DataFrame | None = None) -> dict[str, 
         "recent_trades": recent_trades(result),
         "run": result.info.to_dict(),
     }
+    alloc = allocation_summary(result)
+    if alloc is not None:
+        out["allocation"] = {
+            "per_asset": {str(s): row for s, row in alloc["per_asset"].to_dict(orient="index").items()},
+            **{k: alloc[k] for k in ("n_rebalances", "diversification_ratio", "diversification_ratio_ex_ante",
+                                     "var_95_pct", "cvar_95_pct")},
+            "correlation": None if alloc["correlation"] is None else alloc["correlation"].to_dict(),
+        }
     return to_jsonable(out)
 
 

@@ -1,0 +1,100 @@
+"""HTML sections of an allocation run: risk contributions, correlation heatmap, efficient frontier, rolling
+VaR / CVaR. Each function returns a plotly figure; :func:`allocation_html` returns the whole fragment
+(empty when the run logged no ``rebalance`` event with a covariance)."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import numpy as np
+import plotly.graph_objects as go
+
+from multifolio.analytics.allocation import allocation_summary
+
+
+def risk_contribution_figure(summary: dict[str, Any]) -> go.Figure:
+    """Bars per asset: ex-ante risk contribution (last rebalance, mean) and ex-post, in %."""
+    pa = summary["per_asset"]
+    fig = go.Figure()
+    for col, name in (("risk_contribution_ex_ante_last", "Ex-ante (last rebalance)"),
+                      ("risk_contribution_ex_ante_mean", "Ex-ante (mean)"),
+                      ("risk_contribution_ex_post", "Ex-post (realised)")):
+        if col in pa.columns and pa[col].notna().any():
+            fig.add_trace(go.Bar(x=[str(s) for s in pa.index], y=pa[col].to_numpy(dtype=float) * 100.0,
+                                 name=name))
+    fig.update_layout(title="Risk contribution per asset (% of portfolio variance)", barmode="group",
+                      height=360, yaxis_title="%", margin={"t": 50, "b": 30})
+    return fig
+
+
+def correlation_figure(summary: dict[str, Any]) -> go.Figure:
+    """Heatmap of the correlation of asset returns over the period."""
+    corr = summary.get("correlation")
+    fig = go.Figure()
+    if corr is not None and len(corr):
+        labels = [str(s) for s in corr.columns]
+        fig.add_trace(go.Heatmap(z=corr.to_numpy(dtype=float), x=labels, y=labels, zmin=-1, zmax=1,
+                                 colorscale="RdBu", reversescale=True))
+    n = 0 if corr is None else len(corr)
+    fig.update_layout(title="Correlation of asset returns", height=max(360, 18 * n + 120),
+                      yaxis={"autorange": "reversed"}, margin={"t": 50, "b": 30})
+    return fig
+
+
+def frontier_figure(summary: dict[str, Any], periods_per_year: float = 252.0) -> go.Figure:
+    """Long-only efficient frontier of the universe at the last rebalance (annualised), the assets and
+    the chosen portfolio."""
+    fr = summary.get("frontier")
+    fig = go.Figure()
+    if fr is not None:
+        a = float(periods_per_year)
+        sv = np.sqrt(a) * 100.0
+        fig.add_trace(go.Scatter(x=np.asarray(fr["vol"]) * sv, y=np.asarray(fr["ret"]) * a * 100.0,
+                                 mode="lines", name="Efficient frontier"))
+        fig.add_trace(go.Scatter(x=np.asarray(fr["asset_vol"]) * sv,
+                                 y=np.asarray(fr["asset_ret"]) * a * 100.0, mode="markers", name="Assets", text=fr["symbols"], marker={"size": 6}))
+        fig.add_trace(go.Scatter(x=[fr["chosen_vol"] * sv], y=[fr["chosen_ret"] * a * 100.0],
+                                 mode="markers", name="Chosen portfolio",
+                                 marker={"size": 13, "symbol": "star", "color": "#c62828"}))
+        title = f"Efficient frontier at the last rebalance ({fr['time']:%Y-%m-%d}), annualised"
+    else:
+        title = "Efficient frontier (no rebalance with returns)"
+    fig.update_layout(title=title, xaxis_title="Volatility %", yaxis_title="Mean return %", height=420,
+                      margin={"t": 50, "b": 30})
+    return fig
+
+
+def var_figure(summary: dict[str, Any]) -> go.Figure:
+    """Rolling 1-day historical VaR and CVaR at 95% (daily returns, %)."""
+    roll = summary.get("rolling_var_cvar")
+    fig = go.Figure()
+    if roll is not None and len(roll):
+        for col, name in (("var", "VaR 95%"), ("cvar", "CVaR 95%")):
+            fig.add_trace(go.Scatter(x=roll.index, y=roll[col].to_numpy(dtype=float) * 100.0, name=name,
+                                     mode="lines"))
+    fig.update_layout(title="Rolling 1-day historical VaR / CVaR (95%, 252 days)", height=320,
+                      yaxis_title="daily return %", margin={"t": 50, "b": 30})
+    return fig
+
+
+def allocation_html(result: Any, periods_per_year: float = 252.0) -> str:
+    """The allocation sections as an HTML fragment (plotly.js not included: the page has it), or ``""``.
+
+    >>> allocation_html(type("R", (), {"events": None})())
+    ''
+    """
+    summary = allocation_summary(result)
+    if summary is None:
+        return ""
+    figs = [risk_contribution_figure(summary), correlation_figure(summary),
+            frontier_figure(summary, periods_per_year), var_figure(summary)]
+    divs = [f.to_html(full_html=False, include_plotlyjs=False, config={"displaylogo": False},
+                      div_id=f"mf-alloc-{i}") for i, f in enumerate(figs)]
+    dr = summary["diversification_ratio"]
+    dra = summary["diversification_ratio_ex_ante"]
+    line = (f"{summary['n_rebalances']} rebalances &middot; diversification ratio ex-post {dr:.2f}, "
+            f"ex-ante (mean) {dra:.2f} &middot; 1-day VaR 95% {summary['var_95_pct']:.2f}%, "
+            f"CVaR {summary['cvar_95_pct']:.2f}%")
+    return (f"<h2>Allocation and risk</h2>\n<p class=\"muted\">{html.escape(line, quote=False)}</p>\n"
+            + "\n".join(divs))
