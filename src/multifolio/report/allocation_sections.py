@@ -53,7 +53,8 @@ def frontier_figure(summary: dict[str, Any], periods_per_year: float = 252.0) ->
         fig.add_trace(go.Scatter(x=np.asarray(fr["vol"]) * sv, y=np.asarray(fr["ret"]) * a * 100.0,
                                  mode="lines", name="Efficient frontier"))
         fig.add_trace(go.Scatter(x=np.asarray(fr["asset_vol"]) * sv,
-                                 y=np.asarray(fr["asset_ret"]) * a * 100.0, mode="markers", name="Assets", text=fr["symbols"], marker={"size": 6}))
+                                 y=np.asarray(fr["asset_ret"]) * a * 100.0, mode="markers",
+                                 name="Assets", text=fr["symbols"], marker={"size": 6}))
         fig.add_trace(go.Scatter(x=[fr["chosen_vol"] * sv], y=[fr["chosen_ret"] * a * 100.0],
                                  mode="markers", name="Chosen portfolio",
                                  marker={"size": 13, "symbol": "star", "color": "#c62828"}))
