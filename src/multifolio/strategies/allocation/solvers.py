@@ -148,12 +148,97 @@ def simplex_qp(a: np.ndarray, c: np.ndarray | None = None) -> np.ndarray:
     return w / w.sum()
 
 
-def risk_budget_weights(cov: np.ndarray, budgets: np.ndarray | None = None, tol: float = 1e-13,
-                        max_iter: int = 100) -> np.ndarray:
+@nb.njit(cache=True)
+def _chol_solve(h: np.ndarray, g: np.ndarray, low: np.ndarray) -> np.ndarray:
+    """Solve ``h x = g`` for a symmetric positive definite ``h`` (Cholesky, in ``low``)."""
+    n = h.shape[0]
+    for j in range(n):
+        s = h[j, j]
+        for k in range(j):
+            s -= low[j, k] * low[j, k]
+        d = np.sqrt(s)
+        low[j, j] = d
+        for i in range(j + 1, n):
+            s = h[i, j]
+            for k in range(j):
+                s -= low[i, k] * low[j, k]
+            low[i, j] = s / d
+    x = g.copy()
+    for i in range(n):
+        s = x[i]
+        for k in range(i):
+            s -= low[i, k] * x[k]
+        x[i] = s / low[i, i]
+    for i in range(n - 1, -1, -1):
+        s = x[i]
+        for k in range(i + 1, n):
+            s -= low[k, i] * x[k]
+        x[i] = s / low[i, i]
+    return x
+
+
+@nb.njit(cache=True)
+def _matvec(a: np.ndarray, x: np.ndarray) -> np.ndarray:
+    n = a.shape[0]
+    out = np.zeros(n)
+    for i in range(n):
+        acc = 0.0
+        for j in range(n):
+            acc += a[i, j] * x[j]
+        out[i] = acc
+    return out
+
+
+@nb.njit(cache=True)
+def _erc_newton(c: np.ndarray, b: np.ndarray, tol: float, max_iter: int, ccd_sweeps: int) -> np.ndarray:
+    n = c.shape[0]
+    sb = np.sqrt(b)
+    y = sb / np.sqrt(np.sum(sb * _matvec(c, sb)))
+    # a few cyclical coordinate-descent sweeps (each coordinate's exact minimiser, O(n^2) a sweep) bring
+    # y near the solution, where Newton converges quadratically
+    cy = _matvec(c, y)
+    for _ in range(ccd_sweeps):
+        for i in range(n):
+            s = cy[i] - c[i, i] * y[i]
+            yi = (-s + np.sqrt(s * s + 4.0 * c[i, i] * b[i])) / (2.0 * c[i, i])
+            dy = yi - y[i]
+            if dy != 0.0:
+                for k in range(n):
+                    cy[k] += c[k, i] * dy
+                y[i] = yi
+    h = np.empty((n, n))
+    low = np.zeros((n, n))
+    bmax = b.max()
+    for _ in range(max_iter):
+        cy = _matvec(c, y)
+        g = cy - b / y
+        for i in range(n):
+            for j in range(n):
+                h[i, j] = c[i, j]
+            h[i, i] += b[i] / (y[i] * y[i])
+        d = _chol_solve(h, g, low)
+        delta = np.sqrt(max(np.sum(g * d), 0.0))
+        if delta > 0.3:
+            y = y - d / (1.0 + delta)
+        else:
+            y = y - d
+            cy = _matvec(c, y)
+            err = 0.0
+            for i in range(n):
+                err = max(err, abs(y[i] * cy[i] - b[i]))
+            if err < tol * bmax:
+                break
+    return y
+
+
+def risk_budget_weights(cov: np.ndarray, budgets: np.ndarray | None = None, tol: float = 1e-12,
+                        max_iter: int = 60) -> np.ndarray:
     """Long-only weights whose risk contributions ``w_i (Cov w)_i / w'Cov w`` equal the budgets.
 
-    Newton's method on the strictly convex ``1/2 y'Cov y - sum b_i log y_i`` (its minimiser has
-    ``y_i (Cov y)_i = b_i``), with a backtracking step that keeps y > 0; ``w = y / sum y``.
+    Coordinate-descent sweeps, then damped Newton (Spinu, 2013) on the self-concordant
+    ``1/2 y'C y - sum b_i log y_i`` (C the correlation matrix), whose minimiser has ``y_i (C y)_i = b_i``:
+    a step ``-d / (1 + delta)`` while the Newton decrement ``delta`` is large, full steps after
+    (quadratic convergence); ``w = (y / sigma) / sum``. Compiled, Cholesky included (no BLAS threads).
 
     >>> w = risk_budget_weights(np.array([[0.04, 0.0], [0.0, 0.01]]))
     >>> w.round(6).tolist()                        # uncorrelated: w ~ 1/vol
@@ -163,34 +248,8 @@ def risk_budget_weights(cov: np.ndarray, budgets: np.ndarray | None = None, tol:
     n = cov.shape[0]
     b = np.full(n, 1.0 / n) if budgets is None else np.asarray(budgets, dtype=np.float64)
     b = b / b.sum()
-    scale = float(np.mean(np.diag(cov)))
-    s = cov / scale
-    y = b / np.sqrt(np.diag(s))
-    y *= np.sqrt(1.0 / float(y @ s @ y))
-
-    def f(v: np.ndarray) -> float:
-        return 0.5 * float(v @ s @ v) - float(b @ np.log(v))
-
-    fy = f(y)
-    for _ in range(max_iter):
-        sy = s @ y
-        g = sy - b / y
-        if np.max(np.abs(g * y)) < tol:
-            break
-        h = s + np.diag(b / (y * y))
-        d = -np.linalg.solve(h, g)
-        step = 1.0
-        neg = d < 0
-        if neg.any():
-            step = min(1.0, 0.99 * float(np.min(-y[neg] / d[neg])))
-        dec = float(g @ d)
-        while True:
-            yn = y + step * d
-            fn = f(yn)
-            if fn <= fy + 1e-4 * step * dec or step < 1e-12:
-                break
-            step *= 0.5
-        if fn > fy and step < 1e-12:
-            break
-        y, fy = yn, fn
-    return y / y.sum()
+    sd = np.sqrt(np.diag(cov))
+    c = np.ascontiguousarray(cov / np.outer(sd, sd))
+    y = _erc_newton(c, b, tol, max_iter, 30)
+    w = y / sd
+    return w / w.sum()
