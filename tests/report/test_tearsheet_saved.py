@@ -79,7 +79,7 @@ def test_tearsheet_sections_and_json_figures():
     assert "Benchmark: equal-weight buy-and-hold (2 assets)" in page
     assert "fewer bars than the rolling window" in page  # 60 hourly bars < 30 days
     # a section returning None is left out; adding one is one list entry
-    assert len(SECTIONS) == 13
+    assert len(SECTIONS) == 14
     d = json.loads(json.dumps(result_to_dict(r, close)))["tearsheet"]
     assert d["duration_unit"] == "hours" and d["rolling_window"] == {"bars": 720, "label": "30 days"}
     assert d["monthly_returns_pct"]["2024"]["1"] == pytest.approx((r.equity.iloc[-1] / 1000 - 1) * 100)

@@ -33,6 +33,10 @@ Shared-pool answers
   (mean number of assets with positions on crash / other bars; None without prices),
   ``kill_switch_triggers`` (see ``kill_switch.kill_switch_summary``), ``kill_switch_window_hours``,
   ``kill_switch_threshold_pct``.
+Allocation and tail risk (``allocation.risk_metrics``)
+  ``var_95_pct``, ``cvar_95_pct`` (1-day historical VaR / CVaR at 95% of daily returns, empyrical
+  definitions, % and negative for a loss), ``diversification_ratio`` (ex-post),
+  ``diversification_ratio_ex_ante`` (mean over the strategy's ``rebalance`` events; NaN without them).
 Notes
   ``notes``: list of sentences explaining figures reported as NaN that one would expect a number for
   (a CAGR that cannot be annualised, see ``returns.cagr_pct``); empty for an ordinary run.
@@ -47,6 +51,7 @@ import numpy as np
 import pandas as pd
 
 from multifolio.analytics import returns as R
+from multifolio.analytics.allocation import risk_metrics
 from multifolio.analytics.concurrency import fill_concurrency
 from multifolio.analytics.drawdown import drawdown_summary
 from multifolio.analytics.kill_switch import kill_switch_summary
@@ -237,6 +242,7 @@ def compute_metrics(result: Any, close: pd.DataFrame | None = None) -> dict[str,
     ks = kill_switch_summary(result)
     out.update({"kill_switch_triggers": ks["triggers"], "kill_switch_window_hours": ks["window_hours"],
                 "kill_switch_threshold_pct": ks["threshold_pct"]})
+    out.update(risk_metrics(result))
     notes = []
     if math.isnan(cagr) and days > 0 and final > 0:
         notes.append(f"cagr_pct: not reported, a {out['total_return_pct']:+.2f}% return over "

@@ -26,6 +26,7 @@ import pandas as pd
 from multifolio.analytics.concurrency import crash_bars, equal_weight_index, window_to_bars
 from multifolio.analytics.kill_switch import kill_switch_events
 from multifolio.report import tearsheet
+from multifolio.report.allocation_sections import allocation_section
 from multifolio.report.page import (
     MAX_POINTS,
     ReportContext,
@@ -156,6 +157,7 @@ SECTIONS: list[SectionFn] = [
     per_asset_section,
     kill_switch_section,
     tearsheet.trades_section,
+    allocation_section,
     metrics_section,
 ]
 

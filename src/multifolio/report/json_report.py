@@ -7,9 +7,11 @@ peak_margin_ratio`` (a fraction of initial capital, as in ``snapshots.margin_rat
 ``per_asset_results`` ({symbol: row}), ``risk_interventions`` ({rule: orders cut, notional cut...}),
 ``five_answers`` ({question: figures + "answer"}), ``metrics`` (every key of ``compute_metrics``),
 ``recent_trades`` (the last 20 round trips), ``run`` (the run's ``RunInfo``: engine, account settings,
-strategy and rules as they describe themselves, period) and ``tearsheet`` (the HTML tearsheet's figures:
+strategy and rules as they describe themselves, period), ``tearsheet`` (the HTML tearsheet's figures:
 monthly and yearly returns, top drawdowns, VaR/CVaR, the rolling window, the benchmark;
-:func:`multifolio.report.tearsheet.tearsheet_data`).
+:func:`multifolio.report.tearsheet.tearsheet_data`) and, for a run whose strategy logged ``rebalance``
+events, ``allocation`` (``analytics.allocation``: per-asset return and risk contributions,
+diversification ratios, VaR/CVaR, correlation matrix).
 
 JSON-safety: NaN and infinities become ``null`` (a profit factor without losing trades is ``null``),
 timestamps are ISO 8601 strings, NumPy scalars become Python numbers, dict keys become strings and
@@ -27,6 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from multifolio.analytics.allocation import allocation_summary
 from multifolio.analytics.five_answers import five_answers
 from multifolio.analytics.interventions import intervention_table
 from multifolio.analytics.kill_switch import kill_switch_summary
@@ -129,6 +132,14 @@ def result_to_dict(result: Any, close: pd.DataFrame | None = None) -> dict[str, 
         "run": result.info.to_dict(),
         "tearsheet": _tearsheet(result, close),
     }
+    alloc = allocation_summary(result)
+    if alloc is not None:
+        out["allocation"] = {
+            "per_asset": {str(s): row for s, row in alloc["per_asset"].to_dict(orient="index").items()},
+            **{k: alloc[k] for k in ("n_rebalances", "diversification_ratio", "diversification_ratio_ex_ante",
+                                     "var_95_pct", "cvar_95_pct")},
+            "correlation": None if alloc["correlation"] is None else alloc["correlation"].to_dict(),
+        }
     return to_jsonable(out)
 
 

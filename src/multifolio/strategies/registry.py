@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from multifolio.engine.strategy import Strategy
+from multifolio.strategies.allocate import Allocate
 from multifolio.strategies.equal_weight import EqualWeight
 from multifolio.strategies.grid_atr import GridATR
 from multifolio.strategies.signals import Signals
@@ -15,4 +16,5 @@ STRATEGIES: dict[str, type[Strategy]] = {
     "sma_cross": SmaCross,
     "grid_atr": GridATR,
     "signals": Signals,
+    "allocate": Allocate,
 }
