@@ -6,7 +6,7 @@
 """
 
 from multifolio import portfolio
-from multifolio.api import backtest, from_weights, run_spec
+from multifolio.api import backtest, from_weights, optimize, run_spec
 from multifolio.data import MarketData, MarketDataError
 from multifolio.engine.run_info import RunInfo
 from multifolio.engine.strategy import Strategy
@@ -16,4 +16,4 @@ from multifolio.result import Result
 __version__ = "0.1.0"
 
 __all__ = ["AccountSpec", "MarketData", "MarketDataError", "Result", "RuleSpec", "RunInfo", "RunSpec",
-           "Strategy", "backtest", "from_weights", "portfolio", "run_spec", "__version__"]
+           "Strategy", "backtest", "from_weights", "optimize", "portfolio", "run_spec", "__version__"]

@@ -9,6 +9,7 @@ import typer
 
 from multifolio import __version__
 from multifolio.cli.data_cmd import data_app
+from multifolio.cli.optimize_cmd import optimize
 from multifolio.cli.run_cmd import demo, run
 from multifolio.cli.strategies_cmd import strategies
 from multifolio.cli.sweep_cmd import sweep
@@ -38,6 +39,7 @@ def _root(version: bool = typer.Option(False, "--version", callback=_version, is
 app.command("run")(run)
 app.command("demo")(demo)
 app.command("sweep")(sweep)
+app.command("optimize")(optimize)
 app.command("strategies")(strategies)
 app.add_typer(data_app, name="data")
 
