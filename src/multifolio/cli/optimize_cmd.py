@@ -15,7 +15,15 @@ from typing import Any
 
 import typer
 
-from multifolio.cli.common import CONFIG_SPELLING, BadInput, console, err_console, guard, parse_assets, progress_enabled
+from multifolio.cli.common import (
+    CONFIG_SPELLING,
+    BadInput,
+    console,
+    err_console,
+    guard,
+    parse_assets,
+    progress_enabled,
+)
 
 
 class EvalProgress:
@@ -70,7 +78,7 @@ def optimize(
                                          help="e.g. max_drawdown_pct<=30 (repeatable)"),
     mode: str | None = typer.Option(None, "--mode", help="per-asset | portfolio | both (default both)"),
     assets: str | None = typer.Option(None, "--assets", help="the first n symbols, or A,B,..."),
-    workers: int | None = typer.Option(None, "--workers", help="parallel evaluations (default: one per core)"),
+    workers: int | None = typer.Option(None, "--workers", help="parallel evaluations (default: 1/core)"),
     backend: str = typer.Option("processes", "--backend", help="processes | dask"),
     scheduler: str | None = typer.Option(None, "--scheduler",
                                          help="address of a running Dask scheduler (tcp://host:8786); "

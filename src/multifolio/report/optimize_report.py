@@ -63,7 +63,8 @@ def _param_text(row: pd.Series, names: list[str]) -> str:
 
 def summary_rows(wf: WalkForwardResult) -> list[list[str]]:
     """The summary as rows of text: label, then one value per mode."""
-    return [[label, *(_fmt(wf.summary[m].get(k), spec) for m in wf.modes)] for k, label, spec in _SUMMARY_ROWS]
+    return [[label, *(_fmt(wf.summary[m].get(k), spec) for m in wf.modes)]
+            for k, label, spec in _SUMMARY_ROWS]
 
 
 def window_rows(wf: WalkForwardResult) -> list[list[str]]:
@@ -101,11 +102,11 @@ def render_optimize(wf: WalkForwardResult, console: Console | None = None) -> No
     """Print the optimisation report to ``console`` (stdout by default)."""
     console = console or Console()
     ev = wf.evaluations
+    cons = f"; constraints {', '.join(wf.constraints)}" if wf.constraints else ""
     console.print(f"[bold]Walk-forward optimisation[/bold]: objective {wf.objective}, "
-                  f"{wf.n_combinations} combinations ({wf.n_invalid} invalid left out), {len(wf.windows)} windows, "
-                  f"modes {', '.join(wf.modes)}; evaluations: {ev.get('run', 0)} run, {ev.get('cached', 0)} "
-                  f"from the checkpoint" + (f"; constraints {', '.join(wf.constraints)}" if wf.constraints else ""),
-                  highlight=False)
+                  f"{wf.n_combinations} combinations ({wf.n_invalid} invalid left out), "
+                  f"{len(wf.windows)} windows, modes {', '.join(wf.modes)}; evaluations: "
+                  f"{ev.get('run', 0)} run, {ev.get('cached', 0)} from the checkpoint{cons}", highlight=False)
     t = Table(title="Summary: the shared pool out of sample, both modes side by side")
     t.add_column("")
     for m in wf.modes:
@@ -179,7 +180,8 @@ def render_optimize_html(wf: WalkForwardResult, title: str = "multifolio walk-fo
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>
-body {{ font-family: -apple-system, Segoe UI, Helvetica, Arial, sans-serif; margin: 24px auto; max-width: 1200px; }}
+body {{ font-family: -apple-system, Segoe UI, Helvetica, Arial, sans-serif; margin: 24px auto;
+       max-width: 1200px; }}
 h2 {{ font-size: 1.15em; margin-top: 1.6em; border-bottom: 1px solid #ddd; }}
 table.mf {{ border-collapse: collapse; font-size: 0.9em; }}
 table.mf th, table.mf td {{ padding: 3px 10px; border-bottom: 1px solid #eee; text-align: right; }}
@@ -188,7 +190,8 @@ table.mf th:first-child, table.mf td:first-child {{ text-align: left; }}
 </style></head><body>
 <h1>{html.escape(title)}</h1>
 <p class="muted">objective {html.escape(wf.objective)} &middot; {wf.n_combinations} combinations &middot;
-{len(wf.windows)} windows &middot; modes {html.escape(', '.join(wf.modes))} &middot; capital {wf.capital:,.2f}</p>
+{len(wf.windows)} windows &middot; modes {html.escape(', '.join(wf.modes))} &middot;
+capital {wf.capital:,.2f}</p>
 <section id="optimize">
 <h2>Summary: the shared pool out of sample</h2>
 {_html_table(["", *wf.modes], summary_rows(wf))}

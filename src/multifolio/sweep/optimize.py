@@ -97,7 +97,8 @@ def parse_constraint(text: str | Constraint) -> Constraint:
             if metric and math.isfinite(v):
                 return Constraint(metric, op, v)
             break
-    raise ValueError(f"a constraint is METRIC<=VALUE or METRIC>=VALUE (e.g. max_drawdown_pct<=30), got {text!r}")
+    raise ValueError("a constraint is METRIC<=VALUE or METRIC>=VALUE (e.g. max_drawdown_pct<=30), "
+                     f"got {text!r}")
 
 
 def parse_objective(objective: str) -> tuple[str, float]:
@@ -183,8 +184,8 @@ class WalkForwardResult:
             raise ValueError(f"mode {mode!r} was not run; ran {list(self.modes)}")
         last = self.windows.iloc[-1]
         block = {sym: _plain_params(p) for sym, p in self.final_params[mode].items()}
-        head = (f"# walk-forward optimisation ({mode} mode, objective {self.objective}): the parameters chosen "
-                f"on the last train span,\n# {last['train_start']} .. {last['train_end']}. "
+        head = (f"# walk-forward optimisation ({mode} mode, objective {self.objective}): the parameters "
+                f"chosen on the last train span,\n# {last['train_start']} .. {last['train_end']}. "
                 "Paste under strategy: in a config.\n")
         body = yaml.safe_dump({"per_asset": block}, sort_keys=False, default_flow_style=None, width=1000)
         return head + body
@@ -442,7 +443,8 @@ def walk_forward(run: RunFn, spec: RunSpec, data: MarketData, grid: Mapping[str,
                 test_tasks.append(_Task("test", m, w.number, None, -1, span(sp, w.test_start, w.test_end),
                                         keep_equity=True))
                 if m == "per-asset":
-                    test_tasks.append(_Task("is", m, w.number, None, -1, span(sp, w.train_start, w.train_end)))
+                    test_tasks.append(_Task("is", m, w.number, None, -1,
+                                            span(sp, w.train_start, w.train_end)))
         test_out = execute(test_tasks, len(train_tasks))
     finally:
         if store is not None:

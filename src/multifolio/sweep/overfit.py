@@ -70,7 +70,7 @@ def deflated_sharpe_ratio(sharpe: float, *, n_trials: int, var_trials: float, n_
     ``kurt`` the plain (not excess) kurtosis. With ``n_trials=1`` it is the probabilistic Sharpe ratio
     against 0.
 
-    >>> round(deflated_sharpe_ratio(0.1, n_trials=1, var_trials=0.0, n_obs=101), 4)  # Phi(10 x 0.1 / sqrt(1.005))
+    >>> round(deflated_sharpe_ratio(0.1, n_trials=1, var_trials=0.0, n_obs=101), 4)  # Phi(1 / sqrt(1.005))
     0.8407
     """
     if not (math.isfinite(sharpe) and n_obs > 1):
@@ -161,7 +161,8 @@ def pbo_from_blocks(blocks: np.ndarray) -> dict[str, float | int]:
         w = rank / (n_trials + 1.0)
         logits.append(math.log(w / (1.0 - w)))
     arr = np.array(logits)
-    return {"pbo": float(np.mean(arr <= 0.0)), "n_splits": int(arr.size), "median_logit": float(np.median(arr))}
+    return {"pbo": float(np.mean(arr <= 0.0)), "n_splits": int(arr.size),
+            "median_logit": float(np.median(arr))}
 
 
 def pbo_cscv(returns: np.ndarray | Sequence[Sequence[float]], n_blocks: int = 8) -> float:

@@ -17,10 +17,9 @@ later bar).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
-
-import re
 
 import pandas as pd
 

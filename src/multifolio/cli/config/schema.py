@@ -196,7 +196,7 @@ class RunConfig(BaseModel):
     crash_pct: Number = Field(5.0, gt=0, lt=100, description="crash bar: the equal-weight index of the "
                                                            "assets is down at least this % over the window")
     crash_window: Number = Field(24.0, gt=0, description="crash window in hours")
-    optimize: OptimizeConfig | None = Field(None, description="walk-forward optimisation (multifolio optimize)")
+    optimize: OptimizeConfig | None = Field(None, description="walk-forward optimisation settings")
 
     @property
     def per_asset_settings(self) -> dict[str, dict[str, float]]:
