@@ -367,6 +367,14 @@ def walk_forward(run: RunFn, spec: RunSpec, data: MarketData, grid: Mapping[str,
     fingerprint = data_fingerprint(data)
     counts = {"run": 0, "cached": 0, "total": 0}
     store = Checkpoint(checkpoint, resume=resume) if checkpoint is not None else None
+    cluster = None
+    if backend == "dask" and backend_options.get("client") is None and backend_options.get("address") is None:
+        # One local cluster for both stages: its workers stay warm between the train and test runs.
+        from dask.distributed import Client, LocalCluster
+
+        cluster = LocalCluster(n_workers=int(workers or 1), threads_per_worker=1, processes=True,
+                               dashboard_address=None)
+        backend_options = {**backend_options, "client": Client(cluster)}
     try:
         def execute(tasks: list[_Task], offset: int) -> list[dict[str, Any]]:
             keys = [evaluation_key(t.spec, int(n_blocks), t.keep_equity, fingerprint) for t in tasks]
@@ -449,6 +457,9 @@ def walk_forward(run: RunFn, spec: RunSpec, data: MarketData, grid: Mapping[str,
     finally:
         if store is not None:
             store.close()
+        if cluster is not None:
+            backend_options["client"].close()
+            cluster.close()
     counts["total"] = counts["run"] + counts["cached"]
     tested = {(t.stage, t.mode, t.window): p for t, p in zip(test_tasks, test_out, strict=True)}
     for (stage, m, wn), p in tested.items():

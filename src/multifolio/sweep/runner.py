@@ -143,8 +143,10 @@ def _gather(client: Any, fn: Callable[..., Any], params_list: list[dict[str, Any
     from dask.distributed import as_completed as dask_completed
 
     n = len(params_list)
-    # the shared object travels to each worker once; tasks refer to it by its future
-    extra = [] if shared is _NOTHING else [[client.scatter(shared, broadcast=True)] * n]
+    # the shared object travels to each worker once; tasks refer to it by its future. hash=False: a
+    # fresh key per sweep, or a second sweep on the same client would share the first one's key and
+    # lose its data when the first sweep's future is released ("lost dependencies").
+    extra = [] if shared is _NOTHING else [[client.scatter(shared, broadcast=True, hash=False)] * n]
     # pure=False: identical parameter sets are still separate runs (and dask would otherwise hash
     # every argument, specs included, to deduplicate them).
     futures = client.map(_call, [fn] * n, params_list, *extra, pure=False)
