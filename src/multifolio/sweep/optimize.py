@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import math
 import operator
+import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -372,8 +373,8 @@ def walk_forward(run: RunFn, spec: RunSpec, data: MarketData, grid: Mapping[str,
         # One local cluster for both stages: its workers stay warm between the train and test runs.
         from dask.distributed import Client, LocalCluster
 
-        cluster = LocalCluster(n_workers=int(workers or 1), threads_per_worker=1, processes=True,
-                               dashboard_address=None)
+        cluster = LocalCluster(n_workers=int(workers or os.cpu_count() or 1), threads_per_worker=1,
+                               processes=True, dashboard_address=None)
         backend_options = {**backend_options, "client": Client(cluster)}
     try:
         def execute(tasks: list[_Task], offset: int) -> list[dict[str, Any]]:
