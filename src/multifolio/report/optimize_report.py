@@ -72,7 +72,7 @@ def window_rows(wf: WalkForwardResult) -> list[list[str]]:
     rows = []
     t = wf.table.set_index(["mode", "window"])
     for w in wf.windows.itertuples(index=False):
-        row = [str(w.window), f"{_day(w.test_start)} .. {_day(w.test_end)}"]
+        row = [str(w.window), f"{_day(w.test_start)}..{pd.Timestamp(w.test_end).strftime('%m-%d')}"]
         for m in wf.modes:
             r = t.loc[(m, w.window)]
             row += [_fmt(r["is_objective"]), _fmt(r["oos_objective"]), _fmt(r["oos_return_pct"], "{:+.2f}"),
@@ -119,7 +119,7 @@ def render_optimize(wf: WalkForwardResult, console: Console | None = None) -> No
 
     t = Table(title=f"In-sample vs out-of-sample {wf.objective} per window")
     t.add_column("window", justify="right")
-    t.add_column("test span")
+    t.add_column("test span", no_wrap=True)
     for m in wf.modes:
         for label in ("IS", "OOS", "OOS ret %", "DSR", "PBO"):
             t.add_column(f"{m} {label}", justify="right")
