@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import yaml
@@ -80,3 +84,42 @@ def test_bad_input_is_one_line_and_exit_2(cli, write_config):
     """, name="bad.yaml")
     res = cli("optimize", bad)
     assert res.exit_code == 2 and "trian" in res.stderr
+
+
+_KILL_CLI = """
+import os, signal, sys
+from multifolio.cli import optimize_cmd
+from multifolio.cli.main import app
+
+def die_halfway(self, done, total):
+    if done >= {kill_at}:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+optimize_cmd.EvalProgress.__call__ = die_halfway
+sys.argv = ["multifolio", "optimize", {config!r}, "--workers", "1", "--checkpoint", {cp!r}]
+app()
+"""
+
+
+def test_sigkill_halfway_then_resume_from_the_command_line(cli, write_config, tmp_path: Path):
+    config = write_config("""
+        data: {sample: crypto_hourly, symbols: [BTC/USDT, ETH/USDT], days: 30, warmup_bars: 60}
+        capital: 2000
+        strategy: {name: grid_atr, params: {ma_period: 24}}
+        optimize: {params: {num_levels: [2, 4]}, train: 10d, test: 5d, n_blocks: 4}
+    """)
+    cp = tmp_path / "cp.duckdb"
+    full = json.loads(cli("optimize", config, "--no-checkpoint", "--json", "--workers", "1").stdout)
+    total = full["evaluations"]["run"]
+    kill_at = total // 2
+    script = tmp_path / "kill.py"
+    script.write_text(_KILL_CLI.format(kill_at=kill_at, config=str(config), cp=str(cp)))
+    src = str(Path(__file__).resolve().parents[2] / "src")
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": src})
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    res = cli("optimize", config, "--checkpoint", cp, "--resume", "--json", "--workers", "1")
+    assert res.exit_code == 0, res.stderr
+    doc = json.loads(res.stdout)
+    assert doc["evaluations"] == {"run": total - kill_at, "cached": kill_at, "total": total}
+    assert doc["choices"] == full["choices"] and doc["equity"] == full["equity"]

@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -151,51 +146,16 @@ def test_same_result_with_one_and_two_workers_processes_and_dask(base):
     pd.testing.assert_frame_equal(local.equity, one.equity[["portfolio"]])
 
 
-_KILLED = """
-import os, signal, sys
-sys.path.insert(0, {src!r})
-import multifolio as mf
-from tests_sweep_helper import data, spec, GRID
-from multifolio.sweep.optimize import walk_forward
-
-def progress(done, total):
-    if done >= {kill_at}:
-        os.kill(os.getpid(), signal.SIGKILL)
-
-walk_forward(mf.run_spec, spec(), data(), GRID, train="8d", test="5d", objective="total_return_pct",
-             workers=1, n_blocks=4, checkpoint={path!r}, progress=progress)
-"""
-
-_HELPER = """
-from multifolio.data import synthetic
-from multifolio.portfolio.spec import AccountSpec, RunSpec
-GRID = {grid!r}
-def data():
-    return synthetic(n_assets=2, n_bars=24 * 30, seed=11, symbols=["AAA", "BBB"])
-def spec():
-    return RunSpec(strategy="grid_atr", params={{"ma_period": 24, "atr_period": 14}},
-                   account=AccountSpec(capital=2_000.0), warmup_bars=48)
-"""
-
-
-def test_resume_after_sigkill_does_not_redo_finished_evaluations(base, tmp_path: Path):
+def test_checkpoint_resume_skips_what_it_holds(base, tmp_path: Path):
+    # (the SIGKILL halfway case runs through the command line in test_optimize_cli.py)
     path = str(tmp_path / "wf.duckdb")
-    full = base
-    total = full.evaluations["run"]
-    kill_at = total // 2
-    (tmp_path / "tests_sweep_helper.py").write_text(_HELPER.format(grid=GRID))
-    script = tmp_path / "killed.py"
-    script.write_text(textwrap.dedent(_KILLED.format(src=SRC, kill_at=kill_at, path=path)))
-    proc = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True,
-                          env={**os.environ, "PYTHONPATH": f"{SRC}{os.pathsep}{tmp_path}"}, timeout=120)
-    assert proc.returncode == -signal.SIGKILL, proc.stderr
-    resumed = _wf(checkpoint=path, resume=True)
-    assert resumed.evaluations["cached"] == kill_at
-    assert resumed.evaluations["run"] == total - kill_at
-    pd.testing.assert_frame_equal(resumed.choices, full.choices)
-    pd.testing.assert_frame_equal(resumed.equity, full.equity)
-    again = _wf(checkpoint=path, resume=True)
-    assert again.evaluations == {"run": 0, "cached": total, "total": total}
+    first = _wf(mode="portfolio", checkpoint=path)
+    assert first.evaluations["cached"] == 0
+    both = _wf(checkpoint=path, resume=True)       # the portfolio runs are found, the rest run
+    assert both.evaluations["cached"] == first.evaluations["run"]
+    assert both.evaluations["run"] == base.evaluations["run"] - first.evaluations["run"]
+    pd.testing.assert_frame_equal(both.choices, base.choices)
+    pd.testing.assert_frame_equal(both.equity, base.equity)
 
 
 def test_api_and_errors():
