@@ -15,7 +15,6 @@ from multifolio.sweep.grid import expand_grid, parse_param
 from multifolio.sweep.optimize import walk_forward
 from multifolio.sweep.windows import make_windows, parse_duration
 
-SRC = str(Path(__file__).resolve().parents[2] / "src")
 GRID = {"num_levels": [2, 4], "atr_multiplier_start": [1.0, 2.0]}
 
 
