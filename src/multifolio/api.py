@@ -203,9 +203,9 @@ def optimize(data: MarketData | pd.DataFrame, strategy: Any, param_grid: dict[st
     ``objective`` a ``Result.metrics`` key (``-max_drawdown_pct`` to minimise), ``constraints`` e.g.
     ``["max_drawdown_pct<=30"]``, ``mode`` ``per-asset`` | ``portfolio`` | ``both``. The account is
     ``account`` or one of ``capital``; ``risk`` rules by name or ``{"rule": name, ...}``. Evaluations run
-    in ``workers`` processes (``backend="dask"``: a local cluster, or ``client``/``address``), checkpointed
-    in the DuckDB file ``checkpoint`` (``resume=True`` reuses it). Returns a
-    :class:`multifolio.sweep.optimize.WalkForwardResult`.
+    in ``workers`` processes (default 1: in this process; None: one per core; ``backend="dask"``: a
+    local cluster, or ``client``/``address``), checkpointed in the DuckDB file ``checkpoint``
+    (``resume=True`` reuses it). Returns a :class:`multifolio.sweep.optimize.WalkForwardResult`.
 
     >>> import multifolio as mf
     >>> from multifolio.data import synthetic
