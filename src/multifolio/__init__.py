@@ -6,7 +6,14 @@
 """
 
 from multifolio import portfolio
-from multifolio.api import backtest, backtest_portfolios, from_weights, from_weights_portfolios, run_spec
+from multifolio.api import (
+           backtest,
+           backtest_portfolios,
+           from_weights,
+           from_weights_portfolios,
+           optimize,
+           run_spec,
+)
 from multifolio.data import MarketData, MarketDataError
 from multifolio.engine.run_info import RunInfo
 from multifolio.engine.strategy import Strategy
@@ -19,4 +26,4 @@ __version__ = "0.1.0"
 
 __all__ = ["AccountSpec", "CapitalAllocator", "MarketData", "MarketDataError", "MultiResult", "Portfolio",
            "Result", "RuleSpec", "RunInfo", "RunSpec", "Strategy", "backtest", "backtest_portfolios",
-           "from_weights", "from_weights_portfolios", "portfolio", "run_spec", "__version__"]
+           "from_weights", "from_weights_portfolios", "optimize", "portfolio", "run_spec", "__version__"]

@@ -24,7 +24,7 @@ from multifolio.portfolio.risk import describe_rule, make_rule
 from multifolio.portfolio.spec import RunSpec, build_rules, build_strategy
 from multifolio.result import MultiResult, Result
 
-__all__ = ["backtest", "backtest_portfolios", "from_weights", "from_weights_portfolios", "run_spec"]
+__all__ = ["backtest", "backtest_portfolios", "from_weights", "from_weights_portfolios", "optimize", "run_spec"]
 
 
 def from_weights(close: pd.DataFrame, weights: pd.DataFrame, *, open: pd.DataFrame | None = None,
@@ -285,3 +285,68 @@ def from_weights_portfolios(close: pd.DataFrame, weights: Mapping[str, pd.DataFr
                        symbols=tuple(dict.fromkeys(s for i in infos.values() for s in i.symbols)),
                        start=_first(first.index, 0), portfolio_id="combined")
     return assemble_portfolios(raws, infos, combined)
+
+
+def optimize(data: MarketData | pd.DataFrame, strategy: Any, param_grid: dict[str, Sequence[Any]], *,
+             train: Any, test: Any, objective: str = "sharpe", mode: str = "both", anchored: bool = False,
+             constraints: Sequence[str] = (), params: dict[str, Any] | None = None,
+             per_asset: dict[str, dict[str, Any]] | None = None, capital: float = 10_000.0,
+             account: AccountSpec | None = None, risk: Sequence[Any] = (),
+             symbols: Sequence[str] | None = None,
+             start: Any = None, end: Any = None, days: float | None = None, warmup_bars: int = 0,
+             n_blocks: int = 8, workers: int | None = 1, backend: str = "processes",
+             checkpoint: Any = None, resume: bool = False, progress: Any = None,
+             **backend_options: Any) -> Any:
+    """Walk-forward optimisation of a strategy over ``param_grid``, per asset and on the shared pool.
+
+    ``strategy`` is a registered strategy class (or its registry name, or a whole ``RunSpec``, whose
+    account, rules, symbols and period are then used); ``params`` its fixed parameters, ``param_grid``
+    the values to try (``{"num_levels": [3, 5]}``). ``train``/``test`` are durations (``"90d"``),
+    ``objective`` a ``Result.metrics`` key (``-max_drawdown_pct`` to minimise), ``constraints`` e.g.
+    ``["max_drawdown_pct<=30"]``, ``mode`` ``per-asset`` | ``portfolio`` | ``both``. The account is
+    ``account`` or one of ``capital``; ``risk`` rules by name or ``{"rule": name, ...}``. Evaluations run
+    in ``workers`` processes (default 1: in this process; None: one per core; ``backend="dask"``: a
+    local cluster, or ``client``/``address``), checkpointed in the DuckDB file ``checkpoint``
+    (``resume=True`` reuses it). Returns a :class:`multifolio.sweep.optimize.WalkForwardResult`.
+
+    >>> import multifolio as mf
+    >>> from multifolio.data import synthetic
+    >>> from multifolio.strategies import SmaCross
+    >>> md = synthetic(n_assets=2, n_bars=24 * 40, seed=3)
+    >>> wf = mf.optimize(md, SmaCross, {"fast": [5, 10], "slow": [30]}, train="20d", test="10d",
+    ...                  mode="portfolio", objective="total_return_pct")
+    >>> len(wf.windows), list(wf.equity.columns), wf.evaluations["run"]
+    (2, ['portfolio'], 6)
+    """
+    from multifolio.portfolio.spec import RuleSpec
+    from multifolio.sweep.optimize import walk_forward
+
+    if isinstance(data, pd.DataFrame):
+        data = MarketData.from_frames(close=data)
+    if isinstance(strategy, RunSpec):
+        spec = strategy
+        if params:
+            spec = spec.replace(params={**spec.params, **params})
+    else:
+        name = strategy if isinstance(strategy, str) else getattr(strategy, "name", None)
+        if not isinstance(name, str) or name not in _registry():
+            raise ValueError(f"strategy must be a registered strategy class or name, got {strategy!r}")
+        rules = []
+        for r in risk:
+            rule = make_rule(r)
+            info = describe_rule(rule)
+            rules.append(RuleSpec(info.name, dict(info.params)))
+        spec = RunSpec(strategy=name, params=dict(params or {}), per_asset=dict(per_asset or {}),
+                       account=account if account is not None else AccountSpec(capital=float(capital)),
+                       rules=tuple(rules), symbols=tuple(symbols) if symbols is not None else None,
+                       start=start, end=end, days=days, warmup_bars=int(warmup_bars))
+    return walk_forward(run_spec, spec, data, param_grid, train=train, test=test, anchored=anchored,
+                        objective=objective, constraints=constraints, mode=mode, n_blocks=n_blocks,
+                        workers=workers, backend=backend, progress=progress, checkpoint=checkpoint,
+                        resume=resume, **backend_options)
+
+
+def _registry() -> dict[str, Any]:
+    from multifolio.strategies.registry import STRATEGIES
+
+    return STRATEGIES

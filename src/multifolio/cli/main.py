@@ -10,6 +10,7 @@ import typer
 from multifolio import __version__
 from multifolio.cli.compare_cmd import compare
 from multifolio.cli.data_cmd import data_app
+from multifolio.cli.optimize_cmd import optimize
 from multifolio.cli.run_cmd import demo, run
 from multifolio.cli.runs_cmd import report, runs_app
 from multifolio.cli.strategies_cmd import strategies
@@ -41,6 +42,7 @@ app.command("run")(run)
 app.command("demo")(demo)
 app.command("sweep")(sweep)
 app.command("compare")(compare)
+app.command("optimize")(optimize)
 app.command("strategies")(strategies)
 app.add_typer(data_app, name="data")
 app.add_typer(runs_app, name="runs")

@@ -62,7 +62,8 @@ def _default_workers(n_runs: int) -> int:
 
 def run_sweep(fn: Callable[..., Any], params_list: Sequence[Mapping[str, Any]], workers: int | None = None,
               backend: str = "processes", client: Any = None, address: str | None = None,
-              progress: Callable[[int, int], None] | None = None, shared: Any = _NOTHING) -> list[Any]:
+              progress: Callable[[int, int], None] | None = None, shared: Any = _NOTHING,
+              on_result: Callable[[int, Any], None] | None = None) -> list[Any]:
     """``[fn(**p) for p in params_list]``, in parallel; results keep the order of ``params_list``.
 
     ``fn`` and the parameters must be picklable (a module-level function). ``backend="processes"`` uses
@@ -73,6 +74,8 @@ def run_sweep(fn: Callable[..., Any], params_list: Sequence[Mapping[str, Any]], 
     closed for this sweep. ``progress(done, total)`` is called as runs finish. A failing run raises
     :class:`SweepError` naming its parameters. With ``shared``, each run is ``fn(shared, **p)`` and
     ``shared`` is sent once per worker (process-pool initializer; Dask: scattered to every worker).
+    ``on_result(i, value)`` is called in this process as soon as run ``i`` succeeds (before
+    ``progress``), e.g. to checkpoint it: runs finished before an interruption are then kept.
     """
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {list(BACKENDS)}, got {backend!r}")
@@ -84,14 +87,20 @@ def run_sweep(fn: Callable[..., Any], params_list: Sequence[Mapping[str, Any]], 
     n_workers = _default_workers(len(params_list)) if workers is None else int(workers)
 
     total = len(params_list)
-    report = progress if progress is not None else (lambda done, n: None)
-    report(0, total)
+    progress_fn = progress if progress is not None else (lambda done, n: None)
+    progress_fn(0, total)
+
+    def report(done: int, n: int, i: int = -1, outcome: Any = None) -> None:
+        if on_result is not None and outcome is not None and outcome[0]:
+            on_result(i, outcome[1])
+        progress_fn(done, n)
+
     if backend == "processes":
         if n_workers == 1:
             outcomes = []
             for p in params_list:
                 outcomes.append(_call(fn, p, shared))
-                report(len(outcomes), total)
+                report(len(outcomes), total, len(outcomes) - 1, outcomes[-1])
         else:
             outcomes = [None] * total
             init = {} if shared is _NOTHING else {"initializer": _set_worker_shared, "initargs": (shared,)}
@@ -99,7 +108,7 @@ def run_sweep(fn: Callable[..., Any], params_list: Sequence[Mapping[str, Any]], 
                 futures = {pool.submit(_call_in_worker, fn, p): i for i, p in enumerate(params_list)}
                 for done, fut in enumerate(as_completed(futures), start=1):
                     outcomes[futures[fut]] = fut.result()
-                    report(done, total)
+                    report(done, total, futures[fut], outcomes[futures[fut]])
     else:
         outcomes = _run_dask(fn, params_list, n_workers, client, address, report, shared)
 
@@ -112,7 +121,7 @@ def run_sweep(fn: Callable[..., Any], params_list: Sequence[Mapping[str, Any]], 
 
 
 def _run_dask(fn: Callable[..., Any], params_list: list[dict[str, Any]], n_workers: int, client: Any,
-              address: str | None, report: Callable[[int, int], None], shared: Any
+              address: str | None, report: Callable[..., None], shared: Any
               ) -> list[tuple[bool, Any]]:
     try:
         from dask.distributed import Client, LocalCluster
@@ -130,18 +139,21 @@ def _run_dask(fn: Callable[..., Any], params_list: list[dict[str, Any]], n_worke
 
 
 def _gather(client: Any, fn: Callable[..., Any], params_list: list[dict[str, Any]],
-            report: Callable[[int, int], None], shared: Any) -> list[tuple[bool, Any]]:
+            report: Callable[..., None], shared: Any) -> list[tuple[bool, Any]]:
     from dask.distributed import as_completed as dask_completed
 
     n = len(params_list)
-    # the shared object travels to each worker once; tasks refer to it by its future
-    extra = [] if shared is _NOTHING else [[client.scatter(shared, broadcast=True)] * n]
+    # the shared object travels to each worker once; tasks refer to it by its future. hash=False: a
+    # fresh key per sweep, or a second sweep on the same client would share the first one's key and
+    # lose its data when the first sweep's future is released ("lost dependencies").
+    extra = [] if shared is _NOTHING else [[client.scatter(shared, broadcast=True, hash=False)] * n]
     # pure=False: identical parameter sets are still separate runs (and dask would otherwise hash
     # every argument, specs included, to deduplicate them).
     futures = client.map(_call, [fn] * n, params_list, *extra, pure=False)
     position = {f.key: i for i, f in enumerate(futures)}
     outcomes: list[Any] = [None] * len(futures)
     for done, fut in enumerate(dask_completed(futures), start=1):
-        outcomes[position[fut.key]] = fut.result()
-        report(done, len(futures))
+        i = position[fut.key]
+        outcomes[i] = fut.result()
+        report(done, len(futures), i, outcomes[i])
     return outcomes

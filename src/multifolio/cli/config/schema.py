@@ -14,6 +14,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from multifolio.cli.config.optimize import OptimizeConfig
+
 __all__ = ["AllocatorConfig", "DataConfig", "OutputConfig", "PortfolioConfig", "RiskRuleConfig", "RunConfig",
            "StrategyConfig"]
 
@@ -237,6 +239,7 @@ class RunConfig(BaseModel):
     crash_pct: Number = Field(5.0, gt=0, lt=100, description="crash bar: the equal-weight index of the "
                                                            "assets is down at least this % over the window")
     crash_window: Number = Field(24.0, gt=0, description="crash window in hours")
+    optimize: OptimizeConfig | None = Field(None, description="walk-forward optimisation settings")
 
     @model_validator(mode="after")
     def _strategy_or_portfolios(self) -> RunConfig:
