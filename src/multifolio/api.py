@@ -24,7 +24,8 @@ from multifolio.portfolio.risk import describe_rule, make_rule
 from multifolio.portfolio.spec import RunSpec, build_rules, build_strategy
 from multifolio.result import MultiResult, Result
 
-__all__ = ["backtest", "backtest_portfolios", "from_weights", "from_weights_portfolios", "optimize", "run_spec"]
+__all__ = ["backtest", "backtest_portfolios", "from_weights", "from_weights_portfolios", "optimize",
+           "run_spec"]
 
 
 def from_weights(close: pd.DataFrame, weights: pd.DataFrame, *, open: pd.DataFrame | None = None,
