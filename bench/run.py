@@ -60,6 +60,8 @@ TARGETS = {
     "scale_mem": "peak memory added by that run <= 3x the input arrays (close + weights)",
     "cold": "cold start (import + compile + run) <= 0.5x vectorbt's",
     "sweep": "sizing sweep speed-up >= 1.7 on 2 processes",
+    "portfolios_weights": "20 portfolios x 50 assets: weights path <= 0.25x vectorbt's time (group_by, cash_sharing)",
+    "portfolios_strategy": "20 portfolios x 50 assets: Strategy API (20 strategy objects) <= 1.0x vectorbt's time",
 }
 
 
@@ -609,6 +611,109 @@ def _pool_ceiling(repeats: int, n_tasks: int, task_seconds: float) -> float:
 # Targets, machine, report
 
 
+# ----------------------------------------------------------------------------------------------------
+# Several portfolios on one clock: 20 top-10 momentum portfolios, each on its own cash pool
+
+
+def _portfolio_inputs(n_portfolios: int, n_assets: int, n_bars: int
+                      ) -> tuple[pd.DataFrame, dict[str, pd.DataFrame], dict[str, int]]:
+    close, _ = data.synthetic_close(n_assets, n_bars, seed=7, freq="1D")
+    lookbacks = {f"p{k:02d}": 10 + 3 * k for k in range(n_portfolios)}
+    weights = {pid: topn_momentum_weights(close, 10, lb) for pid, lb in lookbacks.items()}
+    return close, weights, lookbacks
+
+
+def _mf_portfolios_weights(close: pd.DataFrame, weights: dict[str, pd.DataFrame], fees: float) -> Any:
+    import multifolio as mf
+
+    return mf.from_weights_portfolios(close, weights, cash=CASH, fees=fees, execution="close",
+                                      close_at_end=False)
+
+
+def _mf_portfolios_strategy(md: Any, lookbacks: dict[str, int], fees: float) -> Any:
+    import multifolio as mf
+    from multifolio.strategies.top_n import TopN
+
+    ports = [mf.Portfolio(pid, TopN(k=10, lookback=lb, schedule="every_bar"), capital=CASH)
+             for pid, lb in lookbacks.items()]
+    return mf.backtest_portfolios(md, ports, fees=fees, execution="close", close_at_end=False)
+
+
+def _vbt_groups(close: pd.DataFrame, weights: dict[str, pd.DataFrame], fees: float) -> pd.DataFrame:
+    # one column per (portfolio, asset); vectorbt groups the columns of each portfolio on one cash pool
+    big_close = pd.concat({pid: close for pid in weights}, axis=1)
+    big_w = pd.concat(weights, axis=1)
+    groups = [pid for pid, _ in big_close.columns]
+    big_close.columns = [f"{pid}|{sym}" for pid, sym in big_close.columns]
+    big_w.columns = big_close.columns
+    return vectorbt_runner.run_groups(big_close, big_w, groups, cash=CASH, fees=fees)
+
+
+def case_portfolios(repeats: int, quick: bool) -> Case:
+    """20 portfolios x 50 assets x 1,260 daily bars, top-10 momentum in each (its own lookback), each
+    portfolio its own cash pool: the weights path and the Strategy API against vectorbt's grouped
+    ``from_orders`` on the same weights; per-portfolio equality at fee 0; memory per number of
+    portfolios."""
+    n_p, n_a, n_b = (20, 50, 504) if quick else (20, 50, 1260)
+    case = Case("portfolios_20x50", f"{n_p} portfolios x {n_a} assets x {n_b} daily bars, top-10 momentum "
+                                    f"in each, each on its own cash pool, fee {FEES:.1%}")
+    close, weights, lookbacks = _portfolio_inputs(n_p, n_a, n_b)
+    from multifolio.data import MarketData
+
+    md = MarketData.from_frames(close=close)
+    asset_bars = n_p * n_a * n_b
+    try:
+        import vectorbt  # noqa: F401
+    except ImportError as exc:
+        case.unavailable = _missing(exc)
+        return case
+    # equality at fee 0 (close mode), per portfolio
+    vbt_eq = _vbt_groups(close, weights, 0.0)
+    ours_w = _mf_portfolios_weights(close, weights, 0.0)
+    ours_s = _mf_portfolios_strategy(md, lookbacks, 0.0)
+    worst_w = max(float(np.max(np.abs(ours_w.portfolios[p].equity.to_numpy() / vbt_eq[p].to_numpy() - 1)))
+                  for p in weights)
+    worst_s = max(float(np.max(np.abs(ours_s.portfolios[p].equity.to_numpy() / vbt_eq[p].to_numpy() - 1)))
+                  for p in weights)
+    verdict = "PASS" if max(worst_w, worst_s) <= 1e-9 else "FAIL"
+    case.say(f"{verdict}: largest relative difference per portfolio against vectorbt at fee 0: weights path "
+             f"{worst_w:.2e}, Strategy API {worst_s:.2e} (target <= 1e-9)")
+    engines: list[tuple[str, Callable[[], Any]]] = [
+        ("multifolio from_weights_portfolios", lambda: _mf_portfolios_weights(close, weights, FEES)),
+        ("multifolio backtest_portfolios (Strategy API)", lambda: _mf_portfolios_strategy(md, lookbacks, FEES)),
+        ("vectorbt", lambda: _vbt_groups(close, weights, FEES)),
+    ]
+    for label, fn in engines:
+        row = Row(label, asset_bars=asset_bars)
+        secs, cpu, out = timed_cpu(fn, repeats)
+        row.seconds, row.cpu = secs, cpu
+        total = out.sum(axis=1) if isinstance(out, pd.DataFrame) else out.combined.equity
+        row.final_equity = _final(total)
+        case.rows.append(row)
+        print(f"  {label}: {secs:.3f} s", flush=True)
+    case.set_ratios()
+    for r in case.rows:
+        if r.ratio is not None and r.engine.startswith("multifolio"):
+            key = "portfolios_weights" if "from_weights" in r.engine else "portfolios_strategy"
+            case.figures[key] = r.ratio
+            case.figures[key + "_cpu"] = r.cpu_ratio if r.cpu_ratio is not None else r.ratio
+    import tracemalloc
+
+    peaks = []
+    for n in (5, 10, 20, 40):
+        c, w, lbs = _portfolio_inputs(n, n_a, n_b)
+        m = MarketData.from_frames(close=c)
+        gc.collect()
+        tracemalloc.start()
+        _mf_portfolios_strategy(m, lbs, FEES).combined.equity  # noqa: B018 - the run is what is measured
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        peaks.append((n, peak))
+    case.say("peak memory of a Strategy-API run (tracemalloc): " + ", ".join(
+        f"{n} portfolios {p / 2**20:.1f} MiB ({p / n / 2**20:.2f} MiB each)" for n, p in peaks))
+    return case
+
+
 def targets(cases: dict[str, Case]) -> list[str]:
     """One line per target: the figure reached, met or missed and by how much."""
     figs: dict[str, float] = {}
@@ -616,7 +721,8 @@ def targets(cases: dict[str, Case]) -> list[str]:
         figs.update(c.figures)
     limits = {"from_weights": (0.2, "x", "le"), "strategy": (1.0, "x", "le"), "grid": (2.0, " s", "le"),
               "scale_s": (3.0, " s", "le"), "scale_mem": (3.0, "x", "le"), "cold": (0.5, "x", "le"),
-              "sweep": (1.7, "x", "ge")}
+              "sweep": (1.7, "x", "ge"), "portfolios_weights": (0.25, "x", "le"),
+              "portfolios_strategy": (1.0, "x", "le")}
     out = []
     for key, text in TARGETS.items():
         limit, unit, how = limits[key]
@@ -745,6 +851,7 @@ def build_cases(quick: bool, repeats: int) -> dict[str, Callable[[], Case]]:
         "scale_5000x2520": lambda: case_scale(*scale, repeats),
         "cold_start": lambda: case_cold(*big, 1 if quick else 3),
         "sweep_2workers": lambda: case_sweep(1 if quick else repeats, quick),
+        "portfolios_20x50": lambda: case_portfolios(1 if quick else repeats, quick),
     }
 
 

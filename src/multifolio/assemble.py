@@ -179,23 +179,49 @@ def build_events(raw: RawRun) -> pd.DataFrame:
 
 
 class LazyResult(Result):
-    """A Result whose ledgers (fills, trades, orders, events) are built from the raw run on first use.
+    """A Result whose frames are built from the raw run on first use (the equity at once).
 
     A 500-asset daily run makes ~10^5 fills; turning them into DataFrames costs more than the
-    simulation itself, so it is only paid when a caller looks at them.
+    simulation itself, and a sweep of many runs reads little more than the equity, so each frame is
+    only paid for when a caller looks at it. What a frame shows never changes: the raw run is final.
     """
 
-    def __init__(self, raw: RawRun, equity: pd.Series, snapshots: pd.DataFrame, positions: pd.DataFrame,
-                 info: RunInfo, close: pd.DataFrame | None) -> None:
+    def __init__(self, raw: RawRun, info: RunInfo) -> None:
         self._raw = raw
-        self.equity = equity
-        self.snapshots = snapshots
-        self.positions = positions
+        self._index = raw.index[raw.start_bar:]
+        self.equity = pd.Series(raw.state.snap["total_equity"][raw.start_bar:], index=self._index,
+                                name="equity")
         self.initial_capital = float(raw.state.acct[0]["initial_cash"])
         self.symbols = list(raw.symbols)
         self.info = info
         self.freq = raw.freq
-        self.close = close
+
+    @cached_property
+    def snapshots(self) -> pd.DataFrame:  # type: ignore[override]
+        raw, s0 = self._raw, self._raw.start_bar
+        snap_rec = raw.state.snap
+        # every snapshot field is a float64: the records read as a T x 11 matrix without a copy
+        table = snap_rec.view(np.float64).reshape(len(snap_rec), len(SNAPSHOT_COLUMNS))[s0:]
+        snap = pd.DataFrame(table, index=self._index, columns=list(SNAPSHOT_COLUMNS), copy=False)
+        for col in ("n_open_positions", "n_assets_with_positions", "n_open_orders"):
+            snap[col] = snap[col].astype(np.int64)
+        for name, values in raw.records.items():
+            snap[name] = values[s0:]
+        if raw.flows is not None:
+            snap["transfers"] = raw.flows[s0:]      # net cash moved in at each bar (time-weighted returns)
+        return snap
+
+    @cached_property
+    def positions(self) -> pd.DataFrame:  # type: ignore[override]
+        return pd.DataFrame(self._raw.state.qh[self._raw.start_bar:], index=self._index,
+                            columns=self._raw.symbols, copy=False)
+
+    @cached_property
+    def close(self) -> pd.DataFrame | None:  # type: ignore[override]
+        raw = self._raw
+        if raw.close is None:
+            return None
+        return pd.DataFrame(raw.close[raw.start_bar:], index=self._index, columns=raw.symbols, copy=False)
 
     @cached_property
     def fills(self) -> pd.DataFrame:  # type: ignore[override]
@@ -216,22 +242,7 @@ class LazyResult(Result):
 
 def assemble(raw: RawRun, info: RunInfo) -> Result:
     """Build the Result; the warm-up bars before ``raw.start_bar`` are left out of every frame."""
-    state = raw.state
-    s0 = raw.start_bar
-    index = raw.index[s0:]
-    # every snapshot field is a float64: the records read as a T x 11 matrix without a copy
-    table = state.snap.view(np.float64).reshape(len(state.snap), len(SNAPSHOT_COLUMNS))[s0:]
-    snap = pd.DataFrame(table, index=index, columns=list(SNAPSHOT_COLUMNS), copy=False)
-    for col in ("n_open_positions", "n_assets_with_positions", "n_open_orders"):
-        snap[col] = snap[col].astype(np.int64)
-    for name, values in raw.records.items():
-        snap[name] = values[s0:]
-    if raw.flows is not None:
-        snap["transfers"] = raw.flows[s0:]      # net cash moved in at each bar (time-weighted returns)
-    positions = pd.DataFrame(state.qh[s0:], index=index, columns=raw.symbols, copy=False)
-    close = None if raw.close is None else pd.DataFrame(raw.close[s0:], index=index, columns=raw.symbols,
-                                                        copy=False)
-    return LazyResult(raw, snap["total_equity"].rename("equity"), snap, positions, info, close)
+    return LazyResult(raw, info)
 
 
 # -- several portfolios on one clock -------------------------------------------------------------------
@@ -256,31 +267,49 @@ class CombinedResult(Result):
     def __init__(self, parts: dict[str, Result], info: RunInfo) -> None:
         self._parts = parts
         first = next(iter(parts.values()))
-        index = first.equity.index
-        symbols = list(dict.fromkeys(s for r in parts.values() for s in r.symbols))
-        snap = pd.DataFrame(0.0, index=index, columns=list(SNAPSHOT_COLUMNS))
-        for r in parts.values():
-            for col in _SUMMED:
-                snap[col] += r.snapshots[col].to_numpy(dtype=float)
-        capital = float(sum(r.initial_capital for r in parts.values()))
-        snap["margin_ratio"] = snap["margin_used"] / capital
-        positions = pd.DataFrame(0.0, index=index, columns=symbols)
-        closes = pd.DataFrame(np.nan, index=index, columns=symbols)
-        for r in parts.values():
-            positions[r.symbols] += r.positions[r.symbols].to_numpy()
-            if r.close is not None:
-                closes[r.symbols] = r.close[r.symbols].to_numpy()
-        snap["n_assets_with_positions"] = (positions != 0.0).sum(axis=1).astype(float)
-        for col in ("n_open_positions", "n_assets_with_positions", "n_open_orders"):
-            snap[col] = snap[col].astype(np.int64)
-        self.equity = snap["total_equity"].rename("equity")
-        self.snapshots = snap
-        self.positions = positions
-        self.initial_capital = capital
-        self.symbols = symbols
+        total = np.sum([r.equity.to_numpy(dtype=float) for r in parts.values()], axis=0)
+        self.equity = pd.Series(total, index=first.equity.index, name="equity")
+        self.initial_capital = float(sum(r.initial_capital for r in parts.values()))
+        self.symbols = list(dict.fromkeys(s for r in parts.values() for s in r.symbols))
         self.info = info
         self.freq = first.freq
-        self.close = closes
+
+    @cached_property
+    def positions(self) -> pd.DataFrame:  # type: ignore[override]
+        """Quantities per symbol summed over the portfolios (a symbol several trade adds up)."""
+        index = self.equity.index
+        cols = {s: k for k, s in enumerate(self.symbols)}
+        qty = np.zeros((len(index), len(cols)))
+        for r in self._parts.values():
+            qty[:, [cols[s] for s in r.symbols]] += r.positions[r.symbols].to_numpy()
+        return pd.DataFrame(qty, index=index, columns=self.symbols)
+
+    @cached_property
+    def close(self) -> pd.DataFrame:  # type: ignore[override]
+        index = self.equity.index
+        cols = {s: k for k, s in enumerate(self.symbols)}
+        px = np.full((len(index), len(cols)), np.nan)
+        for r in self._parts.values():
+            if r.close is not None:
+                px[:, [cols[s] for s in r.symbols]] = r.close[r.symbols].to_numpy()
+        return pd.DataFrame(px, index=index, columns=self.symbols)
+
+    @cached_property
+    def snapshots(self) -> pd.DataFrame:  # type: ignore[override]
+        """Equity, cash, margin, exposure, counts summed over the portfolios; margin ratio on the book's
+        capital; assets with positions counted once however many portfolios hold them."""
+        index = self.equity.index
+        snap = np.zeros((len(index), len(SNAPSHOT_COLUMNS)))
+        at = {c: k for k, c in enumerate(SNAPSHOT_COLUMNS)}
+        for r in self._parts.values():
+            for col in _SUMMED:
+                snap[:, at[col]] += r.snapshots[col].to_numpy(dtype=float)
+        snap[:, at["margin_ratio"]] = snap[:, at["margin_used"]] / self.initial_capital
+        snap[:, at["n_assets_with_positions"]] = (self.positions.to_numpy() != 0.0).sum(axis=1)
+        frame = pd.DataFrame(snap, index=index, columns=list(SNAPSHOT_COLUMNS))
+        for col in ("n_open_positions", "n_assets_with_positions", "n_open_orders"):
+            frame[col] = frame[col].astype(np.int64)
+        return frame
 
     @cached_property
     def fills(self) -> pd.DataFrame:  # type: ignore[override]
