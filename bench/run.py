@@ -60,8 +60,8 @@ TARGETS = {
     "scale_mem": "peak memory added by that run <= 3x the input arrays (close + weights)",
     "cold": "cold start (import + compile + run) <= 0.5x vectorbt's",
     "sweep": "sizing sweep speed-up >= 1.7 on 2 processes",
-    "portfolios_weights": "20 portfolios x 50 assets: weights path <= 0.25x vectorbt's time (group_by, cash_sharing)",
-    "portfolios_strategy": "20 portfolios x 50 assets: Strategy API (20 strategy objects) <= 1.0x vectorbt's time",
+    "portfolios_weights": "20 portfolios x 50 assets: weights path <= 0.25x vectorbt's time (grouped)",
+    "portfolios_strategy": "20 portfolios x 50 assets: Strategy API (20 strategies) <= 1.0x vectorbt's time",
 }
 
 
@@ -680,7 +680,8 @@ def case_portfolios(repeats: int, quick: bool) -> Case:
              f"{worst_w:.2e}, Strategy API {worst_s:.2e} (target <= 1e-9)")
     engines: list[tuple[str, Callable[[], Any]]] = [
         ("multifolio from_weights_portfolios", lambda: _mf_portfolios_weights(close, weights, FEES)),
-        ("multifolio backtest_portfolios (Strategy API)", lambda: _mf_portfolios_strategy(md, lookbacks, FEES)),
+        ("multifolio backtest_portfolios (Strategy API)",
+         lambda: _mf_portfolios_strategy(md, lookbacks, FEES)),
         ("vectorbt", lambda: _vbt_groups(close, weights, FEES)),
     ]
     for label, fn in engines:

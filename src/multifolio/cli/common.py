@@ -185,3 +185,42 @@ class ProgressReporter:
 def progress_enabled(quiet: bool) -> bool:
     """Progress bars only for a person watching: not with --quiet, not when stdout is redirected."""
     return not quiet and sys.stdout.isatty()
+
+
+class TaskProgress:
+    """A transient Rich bar of finished tasks (sweep runs, optimisation evaluations) with the elapsed time
+    and an ETA, on stderr and only for a person watching; ``progress(done, total)`` updates it."""
+
+    def __init__(self, enabled: bool, label: str, unit: str) -> None:
+        self.enabled = enabled
+        self.label = label
+        self.unit = unit
+        self._progress: Any = None
+        self._task: Any = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        if self._progress is None:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+
+            self._progress = Progress(TextColumn(f"[bold]{self.label}"), BarColumn(), MofNCompleteColumn(),
+                                      TextColumn(self.unit), TimeElapsedColumn(), TextColumn("ETA"),
+                                      TimeRemainingColumn(), console=err_console, transient=True)
+            self._progress.start()
+            self._task = self._progress.add_task(self.label, total=total, completed=done)
+        self._progress.update(self._task, completed=done, total=total)
+
+    def __enter__(self) -> TaskProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()

@@ -11,55 +11,19 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
 
 import typer
 
 from multifolio.cli.common import (
     CONFIG_SPELLING,
     BadInput,
+    TaskProgress,
     console,
     err_console,
     guard,
     parse_assets,
     progress_enabled,
 )
-
-
-class EvalProgress:
-    """A Rich bar of finished evaluations with their rate and an ETA (stderr, for a person watching)."""
-
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
-        self._progress: Any = None
-        self._task: Any = None
-
-    def __call__(self, done: int, total: int) -> None:
-        if not self.enabled:
-            return
-        if self._progress is None:
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeElapsedColumn,
-                TimeRemainingColumn,
-            )
-
-            self._progress = Progress(TextColumn("[bold]optimize"), BarColumn(), MofNCompleteColumn(),
-                                      TextColumn("evaluations"), TimeElapsedColumn(), TextColumn("ETA"),
-                                      TimeRemainingColumn(), console=err_console, transient=True)
-            self._progress.start()
-            self._task = self._progress.add_task("optimize", total=total, completed=done)
-        self._progress.update(self._task, completed=done, total=total)
-
-    def __enter__(self) -> EvalProgress:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._progress is not None:
-            self._progress.stop()
 
 
 def optimize(
@@ -131,7 +95,7 @@ def optimize(
         if resume and not Path(store).exists():  # type: ignore[arg-type]
             raise BadInput(f"--resume: no checkpoint file {store}")
         t0 = time.perf_counter()
-        with EvalProgress(progress_enabled(quiet) and not json_out) as progress:
+        with TaskProgress(progress_enabled(quiet) and not json_out, "optimize", "evaluations") as progress:
             wf = walk_forward(run_spec, spec, md, grid, train=train or oc.train, test=test or oc.test,
                               anchored=oc.anchored if anchored is None else anchored,
                               objective=objective or oc.objective,

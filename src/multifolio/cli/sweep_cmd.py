@@ -16,7 +16,15 @@ import pandas as pd
 import typer
 from rich.table import Table
 
-from multifolio.cli.common import CONFIG_SPELLING, BadInput, console, err_console, guard, progress_enabled
+from multifolio.cli.common import (
+    CONFIG_SPELLING,
+    BadInput,
+    TaskProgress,
+    console,
+    err_console,
+    guard,
+    progress_enabled,
+)
 
 
 def _number_list(value: str, option: str, integer: bool) -> list[Any]:
@@ -83,35 +91,6 @@ def answer_lines(answer: pd.DataFrame, max_dd: float) -> list[str]:
     return lines
 
 
-class _RunProgress:
-    """A transient Rich bar of finished runs (on stderr, only for a person watching a terminal)."""
-
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
-        self._progress: Any = None
-        self._task: Any = None
-
-    def __call__(self, done: int, total: int) -> None:
-        if not self.enabled:
-            return
-        if self._progress is None:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-            self._progress = Progress(TextColumn("[bold]sweep"), BarColumn(), MofNCompleteColumn(),
-                                      TextColumn("runs"), TimeElapsedColumn(), console=err_console,
-                                      transient=True)
-            self._progress.start()
-            self._task = self._progress.add_task("sweep", total=total)
-        self._progress.update(self._task, completed=done, total=total)
-
-    def __enter__(self) -> _RunProgress:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._progress is not None:
-            self._progress.stop()
-
-
 def sweep(
     config: Path = typer.Argument(..., help="YAML run configuration", show_default=False),
     capital: str = typer.Option("1000,5000,10000", "--capital", help="capitals to test, comma-separated"),
@@ -154,7 +133,7 @@ def sweep(
             raise BadInput(f"--n-assets {max(counts)} exceeds the {n_cfg} symbols of {config}")
         if not json:
             err_console.print(f"sweep: {len(caps) * len(counts)} runs, backend {backend}", highlight=False)
-        with _RunProgress(progress_enabled(False) and not json) as progress:
+        with TaskProgress(progress_enabled(False) and not json, "sweep", "runs") as progress:
             table = sweep_config(cfg, caps, counts, max_dd=max_dd, workers=workers, backend=backend,
                                  progress=progress, address=scheduler)
         answer = max_assets_per_capital(table, max_dd)

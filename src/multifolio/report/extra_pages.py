@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from multifolio.report.page import Section, line, para, render_page, table
+from multifolio.report.page import LOG_TOGGLE, Section, line, para, render_page, table
 from multifolio.report.terminal import fmt
 
 __all__ = ["compare_html", "markdown_summary", "sweep_html"]
@@ -131,19 +131,7 @@ def compare_html(runs: Sequence[Any], labels: Sequence[str], title: str = "Saved
         height=460,
         hovermode="x unified",
         margin={"t": 50, "b": 30},
-        updatemenus=[
-            {
-                "type": "buttons",
-                "direction": "right",
-                "x": 1.0,
-                "xanchor": "right",
-                "y": 1.12,
-                "buttons": [
-                    {"label": "Linear", "method": "relayout", "args": [{"yaxis.type": "linear"}]},
-                    {"label": "Log", "method": "relayout", "args": [{"yaxis.type": "log"}]},
-                ],
-            }
-        ],
+        updatemenus=[LOG_TOGGLE],
     )
     rows = metrics_rows(runs, METRIC_ROWS)
     sections = [Section("Metrics side by side", [table(["Metric", *labels], rows)]), Section("Equity", [fig])]

@@ -251,3 +251,17 @@ def render_page(title: str, header: str, sections: Sequence[Section], footer: st
 {footer}
 </body></html>
 """
+
+
+#: A Linear / Log switch for a figure's y axis (Plotly ``updatemenus`` entry).
+LOG_TOGGLE = {
+    "type": "buttons",
+    "direction": "right",
+    "x": 1.0,
+    "xanchor": "right",
+    "y": 1.12,
+    "buttons": [
+        {"label": "Linear", "method": "relayout", "args": [{"yaxis.type": "linear"}]},
+        {"label": "Log", "method": "relayout", "args": [{"yaxis.type": "log"}]},
+    ],
+}

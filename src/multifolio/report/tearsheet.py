@@ -32,6 +32,7 @@ from multifolio.analytics.periodic import (
     yearly_returns,
 )
 from multifolio.report.page import (
+    LOG_TOGGLE,
     ReportContext,
     Section,
     line,
@@ -190,19 +191,7 @@ def equity_section(ctx: ReportContext) -> Section:
         height=560,
         hovermode="x unified",
         margin={"t": 60, "b": 30},
-        updatemenus=[
-            {
-                "type": "buttons",
-                "direction": "right",
-                "x": 1.0,
-                "xanchor": "right",
-                "y": 1.12,
-                "buttons": [
-                    {"label": "Linear", "method": "relayout", "args": [{"yaxis.type": "linear"}]},
-                    {"label": "Log", "method": "relayout", "args": [{"yaxis.type": "log"}]},
-                ],
-            }
-        ],
+        updatemenus=[LOG_TOGGLE],
     )
     parts: list[Any] = [fig]
     if bench is None:
