@@ -273,9 +273,10 @@ def from_weights_portfolios(close: pd.DataFrame, weights: Mapping[str, pd.DataFr
         if amount is None:
             raise ValueError(f"cash has no amount for portfolio {pid!r}")
         account = dict(settings, cash=amount)
+        every = cols == [str(c) for c in close.columns]   # no column selection (a copy) when it trades all
         try:
-            raws[str(pid)] = simulate_weights(close[cols], w, open=None if open is None else open[cols],
-                                              **account)
+            raws[str(pid)] = simulate_weights(close if every else close[cols], w,
+                                              open=open if open is None or every else open[cols], **account)
         except ValueError as exc:
             raise ValueError(f"portfolio {pid!r}: {exc}") from None
         infos[str(pid)] = RunInfo(engine="from_weights", account=_account_spec(account), symbols=tuple(cols),
