@@ -173,9 +173,24 @@ def _two_year_hourly_result():
     return mf.backtest(data, STRATEGIES["equal_weight"](schedule="daily"), cash=10_000.0, fees=0.001)
 
 
+def _three_portfolios():
+    """A grid, a top-N and an SMA cross on overlapping symbols, 60 days, with a weekly allocator."""
+    import multifolio as mf
+    from multifolio.data import samples
+    from multifolio.strategies import GridATR, SmaCross, TopN
+
+    data = samples.crypto_hourly().slice("2024-03-01", "2024-04-30")
+    ports = [mf.Portfolio("grid", GridATR(num_levels=4), 5_000.0, ["BTC/USDT", "ETH/USDT"]),
+             mf.Portfolio("momentum", TopN(k=2, lookback=48, schedule="daily"), 3_000.0),
+             mf.Portfolio("trend", SmaCross(fast=12, slow=48), 2_000.0, ["BTC/USDT", "SOL/USDT"])]
+    return mf.backtest_portfolios(data, ports, fees=0.001, allocator=mf.CapitalAllocator(
+        [p.id for p in ports], weights="equal", schedule="weekly"))
+
+
 @pytest.mark.browser
 def test_tearsheet_compare_and_sweep_pages_render_offline(tmp_path):
     from multifolio.report.extra_pages import compare_html, sweep_html
+    from multifolio.report.multi import render_multi_html
     from multifolio.sweep.sizing import max_assets_per_capital
 
     require_chromium()
@@ -188,6 +203,7 @@ def test_tearsheet_compare_and_sweep_pages_render_offline(tmp_path):
                           "max_drawdown_pct": [12.0, 41.0, 8.0, 22.0], "liquidations": [0] * 4,
                           "rejected_min_notional": [0] * 4, "ok": [True, False, True, True]})
     pages["sweep"] = sweep_html(table, max_assets_per_capital(table, 30.0), 30.0)
+    pages["multi-portfolio"] = render_multi_html(_three_portfolios(), title="<b>three</b> systems")
     for name, text in pages.items():
         path = tmp_path / f"{name}.html"
         path.write_text(text, encoding="utf-8")
@@ -200,4 +216,5 @@ def test_tearsheet_compare_and_sweep_pages_render_offline(tmp_path):
         print(f"{name}: {size / 1e6:.2f} MB, {n_figures} figures, screenshot {shot}")
         assert size < SIZE_LIMIT, f"{name}: {size:,} bytes"
     assert "Monthly and yearly returns" in pages["tearsheet-21x2y-hourly"]
+    assert "&lt;b&gt;three&lt;/b&gt;" in pages["multi-portfolio"]
     assert "30 days window" in pages["tearsheet-21x2y-hourly"]

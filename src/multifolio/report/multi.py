@@ -21,6 +21,7 @@ from rich.table import Table
 
 from multifolio.analytics.drawdown import drawdown_series
 from multifolio.analytics.five_answers import five_answers
+from multifolio.analytics.returns import time_weighted_equity
 from multifolio.report.json_report import result_to_dict, to_jsonable
 from multifolio.report.terminal import fmt
 
@@ -106,9 +107,12 @@ def _figures(multi: Any) -> list[go.Figure]:
     eq.update_layout(title="Combined equity, each portfolio stacked", height=420)
     dd = go.Figure()
     for pid, r in [*multi.portfolios.items(), ("combined", multi.combined)]:
-        s = drawdown_series(r.equity, float(r.initial_capital))
+        equity = r.equity
+        if "transfers" in r.snapshots.columns:      # cash moved in or out is not a loss or a gain
+            equity = time_weighted_equity(equity, r.snapshots["transfers"], float(r.initial_capital))
+        s = drawdown_series(equity, float(r.initial_capital))
         dd.add_trace(go.Scatter(x=s.index, y=s.to_numpy(), name=str(pid), mode="lines"))
-    dd.update_layout(title="Drawdown % (combined and each portfolio)", height=320)
+    dd.update_layout(title="Drawdown % (combined and each portfolio, time-weighted)", height=320)
     corr = multi.book["correlation"]
     ids = list(corr)
     z = np.array([[corr[a][b] for b in ids] for a in ids], dtype=float) if ids else np.zeros((0, 0))
@@ -121,7 +125,7 @@ def render_multi_html(multi: Any, title: str = "multifolio portfolios",
                       extra: list[str] | None = None) -> str:
     """The multi-portfolio report as one self-contained HTML string (``extra``: lines shown first)."""
     divs = [fig.to_html(full_html=False, include_plotlyjs=(i == 0), config={"displaylogo": False},
-                        div_id=f"mf-multi-{i}") for i, fig in enumerate(_figures(multi))]
+                        div_id=f"mf-plot-{i}") for i, fig in enumerate(_figures(multi))]
     head = ["Portfolio", "Strategy", "Assets", "Capital", "Final", "Transfers in", "PnL", "Contrib %",
             "Return %", "Max DD %", "Sharpe"]
     body = "".join(
