@@ -341,7 +341,9 @@ def _touch_price(kind, q, level, o, h, l):
 def match_resting(t, op, hi, lo, book, acct, pos, costs, led):
     """Match the book's active resting orders against bar t (open/high/low rows, NaN = no bar).
 
-    Priority: orders reducing a position first, stops before limits, then placement order. Each fill
+    Priority: orders reducing a position first; among them, those the bar opened beyond (they fill at
+    the open, the bar's first price), then stops before limits (a bar touching both levels of a bracket
+    fills the stop: the conservative choice), then placement order. Each fill
     is checked against free margin (cash in a cash account); an opening fill that does not fit is
     rejected, and in a cash account so is any fill (a reducing one too) that would leave cash below
     zero (``insufficient_cash``). ``op`` must be NaN where the bar is not tradable (``run_span`` masks
@@ -368,7 +370,8 @@ def match_resting(t, op, hi, lo, book, acct, pos, costs, led):
         held = pos[j].qty
         opening = 0 if (book[r].reduce_only != 0 or _opposite(held, q)) else 1
         is_limit = 1 if book[r].kind == C.LIMIT else 0
-        keys[nc] = (opening * 2 + is_limit) * m + r
+        intrabar = 0 if px == op[j] else 1      # a level the bar opened beyond fills first, at the open
+        keys[nc] = (opening * 4 + intrabar * 2 + is_limit) * m + r
         base[r] = px
         nc += 1
     if nc == 0:
@@ -432,30 +435,93 @@ def match_resting(t, op, hi, lo, book, acct, pos, costs, led):
         sib = book[r].oco
         if sib >= 0 and book[sib].status in (C.OPEN, C.PENDING):
             book[sib].status = C.CANCELLED
-        _wake_child(book, book[r].child_sl, t + 1, -q)
-        _wake_child(book, book[r].child_tp, t + 1, -q)
+        # an entry filled intrabar: the path inside the bar is unknown, its bracket starts next bar
+        _wake_child(book, book[r].child_sl, t + 1, -q, px)
+        _wake_child(book, book[r].child_tp, t + 1, -q, px)
     return changed
 
 
 @nb.njit(cache=True)
-def _wake_child(book, c, active_from, qty):
+def _trail_level(o):
+    """The level a moving stop (row record ``o``) asks for now: behind ``best`` by the trailing distance,
+    at break-even once in profit by ``be_trigger``; NaN when nothing asks (the stop stays put)."""
+    long_pos = o.qty < 0.0              # the child sells: it protects a long
+    level = np.nan
+    if o.trail > 0.0:
+        level = o.best - o.trail if long_pos else o.best + o.trail
+    elif o.trail_pct > 0.0:
+        level = o.best * (1.0 - o.trail_pct) if long_pos else o.best * (1.0 + o.trail_pct)
+    if o.be_trigger > 0.0:
+        gain = o.best - o.entry_price if long_pos else o.entry_price - o.best
+        if gain >= o.be_trigger:
+            be = o.entry_price + o.be_offset if long_pos else o.entry_price - o.be_offset
+            if np.isnan(level) or (long_pos and be > level) or (not long_pos and be < level):
+                level = be
+    return level
+
+
+@nb.njit(cache=True)
+def _tighten(o, level):
+    """Move a stop to ``level`` if that is tighter (never loosen); a stop without a level takes it."""
+    if np.isnan(level):
+        return
+    if np.isnan(o.price) or (o.qty < 0.0 and level > o.price) or (o.qty > 0.0 and level < o.price):
+        o.price = level
+
+
+@nb.njit(cache=True)
+def _wake_child(book, c, active_from, qty, ref):
     """A pending bracket child (row ``c``, -1 = none) becomes a live reduce-only order of ``qty``; with
-    ``qty`` 0 (its entry did not fill) it is cancelled. The one place brackets come alive, for market
-    entries (``wake_brackets``) and resting ones (``match_resting``)."""
+    ``qty`` 0 (its entry did not fill) it is cancelled. ``ref`` is the entry's fill price: a moving
+    stop starts from it. The one place brackets come alive, for market entries (``wake_brackets``) and
+    resting ones (``match_resting``)."""
     if c >= 0 and book[c].status == C.PENDING:
         if qty == 0.0:
             book[c].status = C.CANCELLED
             return
-        book[c].status = C.OPEN
-        book[c].active_from = active_from
-        book[c].qty = qty
+        o = book[c]
+        o.status = C.OPEN
+        o.active_from = active_from
+        o.qty = qty
+        o.entry_price = ref
+        o.best = ref
+        if o.trail > 0.0 or o.trail_pct > 0.0 or o.be_trigger > 0.0:
+            _tighten(o, _trail_level(o))
 
 
 @nb.njit(cache=True)
-def wake_brackets(book, rows, active_from, qty):
-    """The bracket children at ``rows`` of a market entry that filled ``-qty`` (0: cancelled)."""
+def wake_brackets(book, rows, active_from, qty, ref):
+    """The bracket children at ``rows`` of a market entry that filled ``-qty`` at ``ref`` (0: cancelled)."""
     for k in range(rows.shape[0]):
-        _wake_child(book, rows[k], active_from, qty)
+        _wake_child(book, rows[k], active_from, qty, ref)
+
+
+@nb.njit(cache=True)
+def retighten(book, r):
+    """Re-apply a live stop's moves (after ``modify``) from its best price so far."""
+    _tighten(book[r], _trail_level(book[r]))
+
+
+@nb.njit(cache=True)
+def move_stops(t, op, hi, lo, book):
+    """After bar t's matching: trailing and break-even stops still open follow the bar's extreme in
+    their favour (the high for a long) and tighten for the next bar. They never use a bar before they
+    were live, nor the same bar's extreme to fill (the high may come after the low: conservative)."""
+    for r in range(book.shape[0]):
+        o = book[r]
+        if o.status != C.OPEN or o.active_from > t:
+            continue
+        if not (o.trail > 0.0 or o.trail_pct > 0.0 or o.be_trigger > 0.0):
+            continue
+        j = o.asset
+        if np.isnan(op[j]):
+            continue
+        if o.qty < 0.0:
+            if hi[j] > o.best:
+                o.best = hi[j]
+        elif lo[j] < o.best:
+            o.best = lo[j]
+        _tighten(o, _trail_level(o))
 
 
 @nb.njit(cache=True)
@@ -581,6 +647,7 @@ def run_span(t0, t1, op, hi, lo, cl, last_bar, book, acct, pos, costs, snap, qh,
         # resting orders match only on tradable bars (open and close both present)
         tradable_prices(op[t], op[t], cl[t], op_t)
         match_resting(t, op_t, hi[t], lo[t], book, acct, pos, costs, led)
+        move_stops(t, op_t, hi[t], lo[t], book)
         end_of_bar(t, cl[t], last_bar, acct, pos, costs, book, snap, qh, led,
                    t != delist_later)
     return t1
@@ -783,6 +850,12 @@ def book_add(book, m, assets, kind, qty, price, reason, bar, first_id, status, r
         book[r].reduce_only = reduce_only
         book[r].qty = qty[k]
         book[r].price = price[k]
+        book[r].trail = 0.0
+        book[r].trail_pct = 0.0
+        book[r].be_trigger = 0.0
+        book[r].be_offset = 0.0
+        book[r].best = np.nan
+        book[r].entry_price = np.nan
     return r + 1
 
 

@@ -105,12 +105,17 @@ class Ledgers(NamedTuple):
 #: A resting order of the book: ``active_from`` (first bar it may fill), ``status`` and ``kind``
 #: (``codes``), ``oco`` (the row of its one-cancels-other sibling, -1 if none), ``child_sl`` /
 #: ``child_tp`` (rows of the bracket it carries), ``reduce_only`` (1 for bracket children), signed
-#: ``qty`` and ``price`` (the limit or stop level).
+#: ``qty`` and ``price`` (the limit or stop level). A stop-loss child may move: ``trail`` (a distance in
+#: price) or ``trail_pct`` (a fraction) keep it that far behind ``best``, the most favourable price
+#: since its entry (``entry_price``, the entry's fill price); ``be_trigger`` moves it to the entry price
+#: plus ``be_offset`` once ``best`` is that far in profit (0 = off). Stops only ever tighten.
 ORDER_DTYPE = np.dtype([
     ("id", np.int64), ("asset", np.int64), ("kind", np.int64), ("active_from", np.int64),
     ("status", np.int64), ("oco", np.int64), ("child_sl", np.int64), ("child_tp", np.int64),
     ("reason", np.int64), ("placed", np.int64), ("reduce_only", np.int64),
     ("qty", np.float64), ("price", np.float64),
+    ("trail", np.float64), ("trail_pct", np.float64), ("be_trigger", np.float64),
+    ("be_offset", np.float64), ("best", np.float64), ("entry_price", np.float64),
 ], align=True)
 
 #: One row per bar of the run, marked at the close.
