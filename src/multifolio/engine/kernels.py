@@ -53,6 +53,12 @@ def _full(led, room):
 
 
 @nb.njit(cache=True)
+def _financing_full(acct, led, n_assets):
+    """Too few financing rows left for one bar (3 charges per asset at most)?"""
+    return acct[0].has_financing and led.n[0].financing + 3 * n_assets + 1 > led.financing.shape[0]
+
+
+@nb.njit(cache=True)
 def _apply_fill(t, j, q, base, px, order_id, reason, kind, status, placed, order_price,
                 acct, pos, costs, led):
     """Book a fill of signed quantity q at price px: cash, fees, realized PnL, average price, ledger."""
@@ -120,6 +126,58 @@ def _event(t, kind, j, figure1, figure2, figure3, led):
     e.figure2 = figure2
     e.figure3 = figure3
     led.n[0].events = n + 1
+
+
+@nb.njit(cache=True)
+def _finance(t, j, kind, q, p, rate, days, amount, acct, led):
+    n = led.n[0].financing
+    r = led.financing[n]
+    r.qty = q
+    r.price = p
+    r.rate = rate
+    r.days = days
+    r.amount = amount
+    r.bar = t
+    r.asset = j
+    r.kind = kind
+    led.n[0].financing = n + 1
+    acct[0].cash += amount
+    acct[0].financing_paid -= amount
+
+
+@nb.njit(cache=True)
+def charge_financing(t, op, sched, funding, acct, pos, costs, led):
+    """At the start of bar t (before its open fills), charge the positions held into it: overnight swap
+    (``swap_days`` of the bar x the long or short annual rate / 365), borrow on shorts (annual rate x
+    ``year_frac``) and perpetual funding (``funding[t, j]`` x qty where that field is not NaN: longs pay
+    a positive rate, shorts receive it). Notional at bar t's open (the last close where there is none).
+    Each charge moves cash and is a financing record. Runs once per bar (``financed_to``)."""
+    if not acct[0].has_financing or t <= acct[0].financed_to:
+        return
+    acct[0].financed_to = t
+    days = sched[t].swap_days
+    yf = sched[t].year_frac
+    for j in range(pos.shape[0]):
+        q = pos[j].qty
+        if q == 0.0:
+            continue
+        p = op[j]
+        if np.isnan(p):
+            p = pos[j].last_price
+        if np.isnan(p):
+            continue
+        notional = abs(q) * p
+        if days > 0.0:
+            rate = costs[j].swap_long if q > 0.0 else costs[j].swap_short
+            if rate != 0.0:
+                _finance(t, j, C.FIN_SWAP, q, p, rate, days, -rate * notional * days / 365.0, acct, led)
+        if q < 0.0 and yf > 0.0 and costs[j].borrow_rate != 0.0:
+            rate = costs[j].borrow_rate
+            _finance(t, j, C.FIN_BORROW, q, p, rate, yf * 365.0, -rate * notional * yf, acct, led)
+        if acct[0].has_funding:
+            fr = funding[t, j]
+            if not np.isnan(fr) and fr != 0.0:
+                _finance(t, j, C.FIN_FUNDING, q, p, fr, 0.0, -fr * q * p, acct, led)
 
 
 @nb.njit(cache=True)
@@ -579,7 +637,7 @@ def snapshot(t, cl, acct, pos, costs, book, snap, qh):
     equity = acct[0].cash + eq_pos
     snap[t].total_equity = equity
     snap[t].cash = acct[0].cash
-    snap[t].realized_pnl = acct[0].realized_pnl - acct[0].fees_paid
+    snap[t].realized_pnl = acct[0].realized_pnl - acct[0].fees_paid - acct[0].financing_paid
     snap[t].unrealized_pnl = unreal
     snap[t].fees_paid = acct[0].fees_paid
     snap[t].margin_used = mu
@@ -588,6 +646,7 @@ def snapshot(t, cl, acct, pos, costs, book, snap, qh):
     snap[t].n_open_positions = npos
     snap[t].n_assets_with_positions = npos
     snap[t].n_open_orders = n_orders
+    snap[t].financing_paid = acct[0].financing_paid
     return equity, mu
 
 
@@ -630,20 +689,23 @@ def close_delisted(t, cl, last_bar, acct, pos, costs, book, snap, qh, led):
 
 
 @nb.njit(cache=True)
-def run_span(t0, t1, op, hi, lo, cl, last_bar, book, acct, pos, costs, snap, qh, led, delist_later):
+def run_span(t0, t1, op, hi, lo, cl, last_bar, book, acct, pos, costs, snap, qh, led, delist_later,
+             sched, funding):
     """Bars t0..t1-1 of the T x N open/high/low/close: match resting orders, mark, liquidate, delist,
     snapshot. (The four price arrays travel as four arguments: a named tuple costs ~1 us to type on every
     call, and the Strategy path calls this on every decision bar.)
 
     ``delist_later`` (a bar, or -1): at that bar the delisting closes are left to the caller, who runs
-    them after the strategy has traded at the close. Returns the first bar not processed (t1, or
-    earlier when a ledger is nearly full).
+    them after the strategy has traded at the close. ``sched`` / ``funding``: the financing schedule and
+    funding rates (``charge_financing``, at the start of each bar). Returns the first bar not processed
+    (t1, or earlier when a ledger is nearly full).
     """
     room = room_needed(pos.shape[0], book.shape[0])
     op_t = np.empty(pos.shape[0])
     for t in range(t0, t1):
-        if _full(led, room):
+        if _full(led, room) or _financing_full(acct, led, pos.shape[0]):
             return t
+        charge_financing(t, op[t], sched, funding, acct, pos, costs, led)
         # resting orders match only on tradable bars (open and close both present)
         tradable_prices(op[t], op[t], cl[t], op_t)
         match_resting(t, op_t, hi[t], lo[t], book, acct, pos, costs, led)
