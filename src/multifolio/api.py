@@ -65,7 +65,9 @@ def backtest(data: MarketData | pd.DataFrame, strategy: Strategy, *, cash: float
              fees: Any = 0.0, fixed_fees: Any = 0.0, slippage: Any = 0.0, execution: str = "next_open",
              leverage: Any = 1.0, allow_short: bool = False, maintenance_margin: float = 0.5,
              min_notional: Any = 0.0, qty_step: Any = 0.0, risk: Sequence[Any] = (),
-             start: Any = None, close_at_end: bool = True, progress: ProgressFn | None = None) -> Result:
+             start: Any = None, close_at_end: bool = True, progress: ProgressFn | None = None,
+             swap_long: Any = 0.0, swap_short: Any = 0.0, borrow_rate: Any = 0.0,
+             rollover_hour: float = 22.0, triple_swap_day: str = "wednesday", funding: bool = True) -> Result:
     """Run a ``Strategy`` over ``data`` on one shared cash (or margin) account.
 
     ``data`` is a ``MarketData`` or a wide close DataFrame. Settings as in ``from_weights``, plus
@@ -74,7 +76,10 @@ def backtest(data: MarketData | pd.DataFrame, strategy: Strategy, *, cash: float
     ``min_notional`` and ``qty_step``, ``risk`` rules (objects such as ``KillSwitch(...)``, registry
     names, or ``{"rule": name, **params}`` dicts), ``start`` (the bars before it are warm-up: seen by the
     strategy's indicators, never traded, left out of the Result), and a ``progress(bars_done, total)``
-    callback.
+    callback. Financing (``Result.financing``, snapshot column ``financing_paid``): ``swap_long`` /
+    ``swap_short`` annual rates (per asset) charged on positions held over the daily rollover at
+    ``rollover_hour`` UTC (Monday to Friday, three times on ``triple_swap_day``), ``borrow_rate`` (annual)
+    on shorts, and the data's ``funding_rate`` field (perpetual funding) unless ``funding=False``.
 
     >>> import numpy as np, pandas as pd, multifolio as mf
     >>> from multifolio.strategies import EqualWeight
@@ -87,8 +92,23 @@ def backtest(data: MarketData | pd.DataFrame, strategy: Strategy, *, cash: float
     return _backtest(data, strategy, dict(cash=cash, fees=fees, fixed_fees=fixed_fees, slippage=slippage,
                                           execution=execution, leverage=leverage, allow_short=allow_short,
                                           maintenance_margin=maintenance_margin, min_notional=min_notional,
-                                          qty_step=qty_step, close_at_end=close_at_end),
+                                          qty_step=qty_step, close_at_end=close_at_end,
+                                          **_financing_settings(swap_long=swap_long, swap_short=swap_short,
+                                                                borrow_rate=borrow_rate,
+                                                                rollover_hour=rollover_hour,
+                                                                triple_swap_day=triple_swap_day,
+                                                                funding=funding)),
                      risk=risk, start=start, progress=progress)
+
+
+_FINANCING_DEFAULTS = dict(swap_long=0.0, swap_short=0.0, borrow_rate=0.0, rollover_hour=22.0,
+                           triple_swap_day="wednesday", funding=True)
+
+
+def _financing_settings(**given: Any) -> dict[str, Any]:
+    """The financing settings that differ from the defaults (a run without financing reports none)."""
+    return {k: v for k, v in given.items()
+            if isinstance(v, Mapping) or v != _FINANCING_DEFAULTS[k]}
 
 
 def _backtest(data: Any, strategy: Any, account: dict[str, Any], *, risk: Sequence[Any] = (),

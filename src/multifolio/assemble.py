@@ -17,7 +17,8 @@ from multifolio.result import MultiResult, Result
 FILL_COLUMNS = ["timestamp", "symbol", "qty", "price", "base_price", "fee", "slippage_cost", "order_id",
                 "kind", "reason", "status", "realized_pnl"]
 TRADE_COLUMNS = ["symbol", "direction", "entry_time", "exit_time", "qty", "entry_price", "exit_price",
-                 "pnl", "return_pct", "fees", "exit_reason", "bars_held"]
+                 "pnl", "return_pct", "fees", "exit_reason", "bars_held", "financing"]
+FINANCING_COLUMNS = ["timestamp", "symbol", "qty", "price", "rate", "days", "amount", "kind"]
 ORDER_COLUMNS = ["order_id", "timestamp", "symbol", "kind", "qty", "price", "status", "reason",
                  "filled_qty", "fill_price", "fill_time"]
 EVENT_COLUMNS = ["timestamp", "kind", "symbol", "details"]
@@ -68,12 +69,48 @@ def build_fills(raw: RawRun) -> pd.DataFrame:
     return frame
 
 
+def build_financing(raw: RawRun) -> pd.DataFrame:
+    """The financing ledger: one row per charge (swap, funding, borrow); ``amount`` is the cash it moved
+    (negative = paid), ``rate`` annual for swap and borrow, per period for funding."""
+    x = raw.state.financing()
+    return pd.DataFrame({
+        "timestamp": raw.index[x["bar"]],
+        "symbol": _symbols(raw.symbols, x["asset"]),
+        "qty": x["qty"],
+        "price": x["price"],
+        "rate": x["rate"],
+        "days": x["days"],
+        "amount": x["amount"],
+        "kind": _map_names(x["kind"], C.FINANCING_NAMES),
+    }, columns=FINANCING_COLUMNS)
+
+
+def _financing_per_trade(raw: RawRun, asset: np.ndarray, entry: np.ndarray, exit_: np.ndarray) -> np.ndarray:
+    """Financing paid by each trade: a charge at the start of bar b falls on the trade of its asset that
+    was open at the end of bar b-1 (the last one entered by then, if it had not closed)."""
+    paid = np.zeros(len(asset))
+    x = raw.state.financing()
+    if len(x) == 0 or len(asset) == 0:
+        return paid
+    span = len(raw.index) + 1
+    order = np.lexsort((np.arange(len(asset)), entry, asset))
+    keys = asset[order] * span + entry[order]
+    want = x["asset"] * span + (x["bar"] - 1)
+    k = np.searchsorted(keys, want, side="right") - 1
+    ok = k >= 0
+    tr = order[np.maximum(k, 0)]
+    ok &= (asset[tr] == x["asset"]) & ((exit_[tr] < 0) | (exit_[tr] >= x["bar"]))
+    np.add.at(paid, tr[ok], -x["amount"][ok])
+    return paid
+
+
 def build_trades_frame(raw: RawRun) -> pd.DataFrame:
     (asset, direction, entry, exit_, peak, epx, xpx, pnl, fees, reason) = build_trades(
         raw.state.fills(), len(raw.symbols))
     closed = exit_ >= 0
     exit_times = raw.index[np.maximum(exit_, 0)].where(closed)
-    net = pnl - fees
+    financing = _financing_per_trade(raw, asset, entry, exit_)
+    net = pnl - fees - financing
     basis = epx * peak
     frame = pd.DataFrame({
         "symbol": _symbols(raw.symbols, asset),
@@ -86,6 +123,7 @@ def build_trades_frame(raw: RawRun) -> pd.DataFrame:
         "pnl": net,
         "return_pct": np.where(basis > 0, net / np.where(basis > 0, basis, 1.0) * 100.0, np.nan),
         "fees": fees,
+        "financing": financing,
         "exit_reason": _map_names(np.where(closed, reason, -1), {**C.REASON_NAMES, -1: "open"},
                                   raw.tag_names),
         "bars_held": np.where(closed, exit_ - entry, len(raw.index) - 1 - entry),
@@ -239,6 +277,10 @@ class LazyResult(Result):
     def events(self) -> pd.DataFrame:  # type: ignore[override]
         return build_events(self._raw)
 
+    @cached_property
+    def financing(self) -> pd.DataFrame:  # type: ignore[override]
+        return build_financing(self._raw)
+
 
 def assemble(raw: RawRun, info: RunInfo) -> Result:
     """Build the Result; the warm-up bars before ``raw.start_bar`` are left out of every frame."""
@@ -248,7 +290,7 @@ def assemble(raw: RawRun, info: RunInfo) -> Result:
 # -- several portfolios on one clock -------------------------------------------------------------------
 
 _SUMMED = ("total_equity", "cash", "realized_pnl", "unrealized_pnl", "fees_paid", "margin_used",
-           "gross_exposure", "n_open_positions", "n_open_orders")
+           "gross_exposure", "n_open_positions", "n_open_orders", "financing_paid")
 
 
 def _with_portfolio(frames: dict[str, pd.DataFrame], sort_by: str) -> pd.DataFrame:
@@ -326,6 +368,10 @@ class CombinedResult(Result):
     @cached_property
     def events(self) -> pd.DataFrame:  # type: ignore[override]
         return _with_portfolio({k: r.events for k, r in self._parts.items()}, "timestamp")
+
+    @cached_property
+    def financing(self) -> pd.DataFrame:  # type: ignore[override]
+        return _with_portfolio({k: r.financing for k, r in self._parts.items()}, "timestamp")
 
 
 def assemble_portfolios(raws: dict[str, RawRun], infos: dict[str, RunInfo], combined_info: RunInfo,

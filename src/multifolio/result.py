@@ -33,6 +33,8 @@ class Result:
     info: RunInfo
     freq: pd.Timedelta | None = None
     close: pd.DataFrame | None = None   # the result period's closes (crash and concurrency analysis)
+    # swap, funding and borrow charges: timestamp, symbol, qty, price, rate, days, amount (cash moved), kind
+    financing: pd.DataFrame | None = None
 
     @cached_property
     def metrics(self) -> dict[str, Any]:

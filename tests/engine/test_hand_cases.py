@@ -549,18 +549,18 @@ def test_dust_target_does_not_break_the_books(entry):
 # ------------------------------------------------------------------------------------------------
 # more pinned rules: bracket timing in next_open mode, resting fills that do not fit, short weights
 # ------------------------------------------------------------------------------------------------
-def test_bracket_in_next_open_mode_is_active_from_the_bar_after_the_entry_fill():
+def test_bracket_in_next_open_mode_is_live_on_the_entry_bar_after_the_open_fill():
     data = bars(A=[(99, 101, 98, 100), (100, 101, 90, 97), (97, 98, 94, 96), (96, 97, 95, 96)])
     res = run(data, {0: _bracket}, execution="next_open")
-    # bar 0: decided at the close. bar 1: buy 10 at the open 100 -> cash 9,000; bar 1's low 90
-    #        is below the SL but the pair is active from bar 2 only.
-    # bar 2: low 94 <= 95 and open 97 > 95 -> SL sells 10 at 95: cash 9,950; flat.
+    # bar 0: decided at the close. bar 1: buy 10 at the open 100 -> cash 9,000; the pair is live for
+    #        the rest of bar 1 (issue 15): its low 90 <= 95 (open 100 > 95) -> SL sells 10 at 95 on
+    #        bar 1: cash 9,950; flat. (Before issue 15 the pair woke on bar 2 and filled there.)
     f = fills_of(res)
-    assert [data.index.get_loc(t) for t in f["timestamp"]] == [1, 2]
+    assert [data.index.get_loc(t) for t in f["timestamp"]] == [1, 1]
     assert f["price"].tolist() == [approx(100), approx(95)]
     assert str(f.loc[1, "reason"]) == "stop_loss"
-    assert col(res, "cash") == [approx(10_000), approx(9_000), approx(9_950), approx(9_950)]
-    assert res.equity.tolist() == [approx(10_000), approx(9_970), approx(9_950), approx(9_950)]
+    assert col(res, "cash") == [approx(10_000), approx(9_950), approx(9_950), approx(9_950)]
+    assert res.equity.tolist() == [approx(10_000), approx(9_950), approx(9_950), approx(9_950)]
 
 
 @pytest.mark.parametrize("leverage,qty,reason", [

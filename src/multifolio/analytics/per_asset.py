@@ -4,7 +4,8 @@ Column definitions (the README quotes them):
 
 * ``trades``: closed round trips of the asset (``Result.trades``, end-of-data closes included);
   ``win_rate``: % of those with pnl > 0 (NaN without trades).
-* ``pnl``: the asset's net PnL in account currency = sum over its fills of ``-qty x price - fee``, plus
+* ``pnl``: the asset's net PnL in account currency = sum over its fills of ``-qty x price - fee`` and its
+  financing charges (swap, funding, borrow), plus
   the value of a position still open at the end marked at the asset's last close. With positions closed
   at the end of data (the default) this is the realized PnL net of every fee. The column sums to the
   portfolio's PnL (final equity - initial capital) because equity = cash + sum(qty x price).
@@ -147,6 +148,10 @@ def per_asset_table(result: Any) -> pd.DataFrame:
     table["open_qty"] = held
     marks = _last_marks(result, symbols, held)
     open_value = (held * marks).where(held != 0, 0.0)
+    financing = getattr(result, "financing", None)
+    if isinstance(financing, pd.DataFrame) and len(financing):     # swaps, funding, borrow: cash moved
+        cashflow = cashflow + financing.groupby("symbol", observed=True)["amount"].sum() \
+            .reindex(symbols, fill_value=0.0)
     table["pnl"] = cashflow + open_value
 
     if len(orders) and "status" in orders.columns:

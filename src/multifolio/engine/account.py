@@ -20,7 +20,7 @@ import pandas as pd
 from multifolio.engine import codes as C
 from multifolio.engine import kernels as K
 from multifolio.engine.batch import LimitBatch, OrderBatch
-from multifolio.engine.book import OrderBook
+from multifolio.engine.book import OrderBook, StopMoves
 from multifolio.engine.raw import RawRun
 from multifolio.engine.records import MarketOrders
 from multifolio.engine.settings import AccountSettings
@@ -86,6 +86,7 @@ class Account:
         self._pending: list[_PendingOrders] = []
         self._screened = 0           # pending entries already screened by the rules
         self._brackets: list[tuple[int, list[int]]] = []   # (order id, child ids) of market entries
+        self.children: dict[int, tuple[int, int]] = {}     # entry id -> (stop-loss id, take-profit id)
         self._cancelled: list[pd.DataFrame] = []
         self._constants: dict[tuple[int, int], np.ndarray] = {}
 
@@ -168,14 +169,21 @@ class Account:
         return arr
 
     def submit_market(self, j: int, kind: int, value: float, reason: int, stop_loss: float | None,
-                      take_profit: float | None) -> int:
+                      take_profit: float | None, moving: StopMoves | None = None) -> int:
         oid = int(self.book.new_ids(1)[0])
         self._pending.append((np.array([j]), np.array([kind]), np.array([value]), np.array([oid]),
                               np.array([reason])))
-        if stop_loss is not None or take_profit is not None:
-            rows = self.book.add_bracket(j, self.bar, stop_loss, take_profit)
+        if stop_loss is not None or take_profit is not None or moving is not None:
+            rows = self.book.add_bracket(j, self.bar, stop_loss, take_profit, moving=moving)
             self._brackets.append((oid, [int(self.book.orders[r]["id"]) for r in rows]))
+            self._remember_bracket(oid, rows)
         return oid
+
+    def _remember_bracket(self, entry_id: int, rows: list[int]) -> None:
+        o = self.book.orders
+        sl = next((int(o[r]["id"]) for r in rows if o[r]["reason"] == C.STOP_LOSS), -1)
+        tp = next((int(o[r]["id"]) for r in rows if o[r]["reason"] == C.TAKE_PROFIT), -1)
+        self.children[entry_id] = (sl, tp)
 
     def mark_screened(self) -> None:
         """Orders queued so far bypass the rules (a rule's own orders, e.g. a kill switch's closes)."""
@@ -216,20 +224,57 @@ class Account:
         filled = np.empty(len(batch[0]))              # the kernel writes every entry
         st = self.state
         st.ensure_room(K.room_needed(st.n_assets, 0) + 2 * len(filled))
+        n_before = st.n_fills
         K.execute_batch(t, prices, MarketOrders(*batch), self.decided_at, st.acct, st.pos, st.costs,
                         st.ledgers, filled)
         if self._brackets:
-            self._activate_brackets(t, batch[3], filled)
+            self._activate_brackets(t, batch[3], filled, st.fills()[n_before:])
 
     def drop_pending(self) -> None:
         self._pending = []
         self._screened = 0
 
-    def _activate_brackets(self, t: int, ids: np.ndarray, filled: np.ndarray) -> None:
+    def _activate_brackets(self, t: int, ids: np.ndarray, filled: np.ndarray, fills: np.ndarray) -> None:
+        """Wake the brackets of the market entries just executed at bar t. Filled at the open, an entry's
+        stop-loss and take-profit are live for the rest of that bar (matched against its high and low
+        next); filled at the close (``execution="close"``), from the next bar."""
         filled_by_id = dict(zip(ids.tolist(), filled.tolist(), strict=True))
+        price_by_id = dict(zip(fills["order_id"].tolist(), fills["price"].tolist(), strict=True))
+        active_from = t if self.settings.execute_at_open else t + 1
         for oid, child_ids in self._brackets:
-            self.book.wake_children(child_ids, t, filled_by_id.get(oid, 0.0))
+            self.book.wake_children(child_ids, active_from, filled_by_id.get(oid, 0.0),
+                                    price_by_id.get(oid, np.nan))
         self._brackets = []
+
+    def modify(self, order_id: int, *, price: float | None = None, qty: float | None = None,
+               stop_loss: float | None = None, take_profit: float | None = None,
+               moving: StopMoves | None = None) -> None:
+        """Change a live (or pending) order: its level or quantity, or, given an entry's id, the levels
+        of its bracket (``stop_loss`` / ``take_profit``) and its stop's moves. Effective from the next
+        bar matched. Raises ``ValueError`` for an order that is not live or a child it does not have."""
+        book = self.book
+        targets: list[tuple[int, float | None, StopMoves | None]] = []
+        if stop_loss is not None or take_profit is not None or (moving is not None and price is None
+                                                                and order_id in self.children):
+            sl_id, tp_id = self.children.get(order_id, (-1, -1))
+            for name, child, level in (("stop_loss", sl_id, stop_loss), ("take_profit", tp_id, take_profit)):
+                mv = moving if name == "stop_loss" else None
+                if level is None and mv is None:
+                    continue
+                if child < 0:
+                    raise ValueError(f"modify: order {order_id} has no {name} child")
+                targets.append((child, level, mv))
+            if price is not None or qty is not None:
+                targets.append((order_id, price, None))
+        else:
+            targets.append((order_id, price, moving))
+        for oid, level, mv in targets:
+            rows = book.rows_of(np.array([oid]))
+            st = book.orders["status"][rows]
+            rows = rows[(st == C.OPEN) | (st == C.PENDING)]
+            if len(rows) == 0:
+                raise ValueError(f"modify: order {oid} is not live (filled, cancelled or unknown)")
+            book.modify(int(rows[0]), price=level, qty=qty if oid == order_id else None, moving=mv)
 
     # -- resting orders ---------------------------------------------------------------------------
     def _screen_limits(self, assets: np.ndarray, qty: np.ndarray, price: np.ndarray, kind: int
@@ -246,15 +291,18 @@ class Account:
         return assets[keep], batch.qty[keep], price[keep]
 
     def submit_resting(self, j: int, kind: int, qty: float, level: float, reason: int,
-                       stop_loss: float | None, take_profit: float | None) -> int:
+                       stop_loss: float | None, take_profit: float | None,
+                       moving: StopMoves | None = None) -> int:
         a, q, _ = self._screen_limits(np.array([j]), np.array([qty]), np.array([level]), kind)
         if len(a) == 0:
             return -1
         self.book.reserve(3)              # entry + bracket: no compaction between them
         row = int(self.book.add(a, kind, q, np.array([level]), reason, self.bar)[0])
-        if stop_loss is not None or take_profit is not None:
-            self.book.add_bracket(j, self.bar, stop_loss, take_profit, entry_row=row)
-        return int(self.book.orders[row]["id"])
+        oid = int(self.book.orders[row]["id"])
+        if stop_loss is not None or take_profit is not None or moving is not None:
+            rows = self.book.add_bracket(j, self.bar, stop_loss, take_profit, entry_row=row, moving=moving)
+            self._remember_bracket(oid, rows)
+        return oid
 
     def submit_limits(self, assets: np.ndarray, qty: np.ndarray, price: np.ndarray,
                       reason: int) -> np.ndarray:

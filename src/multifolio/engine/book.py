@@ -16,6 +16,10 @@ from multifolio.engine.records import ORDER_DTYPE
 
 _NO_MASK = np.zeros(1, dtype=np.bool_)
 
+#: How a stop moves: (trailing distance in price, trailing fraction, break-even trigger distance,
+#: break-even offset); 0 = off.
+StopMoves = tuple[float, float, float, float]
+
 
 class OrderBook:
     def __init__(self, capacity: int = 256) -> None:
@@ -57,19 +61,25 @@ class OrderBook:
         return np.arange(m0, self.m)
 
     def add_bracket(self, asset: int, bar: int, stop_loss: float | None, take_profit: float | None,
-                    entry_row: int | None = None) -> list[int]:
+                    entry_row: int | None = None, moving: StopMoves | None = None) -> list[int]:
         """Pending SL (stop) and TP (limit) children, one-cancels-the-other, reduce-only.
 
-        They wake up (with the entry's filled quantity, opposite sign) on the bar after the entry fills.
-        Returns the children's row numbers.
+        They wake up with the entry's filled quantity (opposite sign): a market entry filled at a bar's
+        open on that same bar, an entry filled at a close or inside a bar on the next one. ``moving``
+        makes the stop trail or move to break-even (a stop-loss child is made even without a
+        ``stop_loss`` level: it starts from the entry's fill price). Returns the children's row numbers.
         """
         self.reserve(2)
         one = np.array([asset])
         zero = np.zeros(1)
         sl = tp = -1
-        if stop_loss is not None:
-            sl = int(self.add(one, C.STOP, zero, np.array([stop_loss]), C.STOP_LOSS, bar,
+        if stop_loss is not None or moving is not None:
+            level = np.nan if stop_loss is None else stop_loss
+            sl = int(self.add(one, C.STOP, zero, np.array([level]), C.STOP_LOSS, bar,
                               reduce_only=True, status=C.PENDING)[0])
+            if moving is not None:
+                o = self.orders
+                o[sl]["trail"], o[sl]["trail_pct"], o[sl]["be_trigger"], o[sl]["be_offset"] = moving
         if take_profit is not None:
             tp = int(self.add(one, C.LIMIT, zero, np.array([take_profit]), C.TAKE_PROFIT, bar,
                               reduce_only=True, status=C.PENDING)[0])
@@ -91,10 +101,28 @@ class OrderBook:
         alive = (st == C.OPEN) | (st == C.PENDING)
         status[rows[alive]] = C.CANCELLED
 
-    def wake_children(self, child_ids: list[int], bar: int, filled: float) -> None:
-        """The bracket of a market entry that filled ``filled`` at ``bar`` goes live from the next bar
-        (opposite quantity); an entry that did not fill cancels it."""
-        K.wake_brackets(self.live, self.rows_of(np.array(child_ids)), bar + 1, -filled if filled else 0.0)
+    def wake_children(self, child_ids: list[int], active_from: int, filled: float, price: float) -> None:
+        """The bracket of a market entry that filled ``filled`` at ``price`` goes live from bar
+        ``active_from`` (opposite quantity); an entry that did not fill cancels it."""
+        K.wake_brackets(self.live, self.rows_of(np.array(child_ids)), active_from,
+                        -filled if filled else 0.0, price)
+
+    def modify(self, row: int, price: float | None = None, qty: float | None = None,
+               moving: StopMoves | None = None) -> None:
+        """Change a live order's level, quantity or stop moves (from the next bar it is matched on).
+
+        A stop with moves (``trail``/``trail_pct``/``be_trigger``) re-applies them at once from the best
+        price so far; an explicit ``price`` is taken as given (it may loosen the stop).
+        """
+        o = self.orders
+        if price is not None:
+            o[row]["price"] = price
+        if qty is not None:
+            o[row]["qty"] = qty
+        if moving is not None:
+            o[row]["trail"], o[row]["trail_pct"], o[row]["be_trigger"], o[row]["be_offset"] = moving
+            if o[row]["status"] == C.OPEN:
+                K.retighten(self.live, row)
 
     def cancel_assets(self, mask: np.ndarray | None = None, *, keep_brackets: bool = False) -> None:
         """Cancel the live orders of the assets flagged in ``mask`` (all assets when None)."""

@@ -70,3 +70,7 @@ PENDING = 5          # a bracket child waiting for its entry to fill
 NEVER = 2**62        # active_from of a pending child
 
 STATUS_NAMES[PENDING] = "pending"
+
+# Financing charges (``records.FINANCING_DTYPE``)
+FIN_SWAP, FIN_FUNDING, FIN_BORROW = 1, 2, 3
+FINANCING_NAMES = {FIN_SWAP: "swap", FIN_FUNDING: "funding", FIN_BORROW: "borrow"}

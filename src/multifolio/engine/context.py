@@ -194,11 +194,19 @@ class Context:
 
     def order(self, symbol: str, qty: float | None = None, *, notional: float | None = None,
               limit: float | None = None, stop: float | None = None, stop_loss: float | None = None,
-              take_profit: float | None = None, tag: str = "") -> int:
+              take_profit: float | None = None, trailing_stop: float | None = None,
+              trailing_pct: float | None = None, break_even: float | None = None,
+              break_even_offset: float = 0.0, tag: str = "") -> int:
         """One order: market (by ``qty`` or ``notional``), or resting ``limit``/``stop``.
 
         ``stop_loss`` / ``take_profit`` (absolute prices) attach a one-cancels-the-other, reduce-only
-        exit pair that becomes active on the bar after the entry fills. Returns the order id.
+        exit pair. A market entry filled at a bar's open has it live for the rest of that bar (a bar
+        that opens beyond a level fills there at the open; a bar touching both fills the stop); an
+        entry filled at a close or inside a bar (limit/stop) has it from the next bar, since the path
+        inside the bar is unknown. ``trailing_stop`` (a price distance) or ``trailing_pct`` (a fraction)
+        make the stop follow the best price since the entry, one bar behind; ``break_even`` (a price
+        distance) moves it to the entry price (+ ``break_even_offset``) once the best price is that far
+        in profit. Stops only tighten. Returns the order id (``bracket(id)`` gives the children's).
         """
         j = self._asset(symbol)
         if (qty is None) == (notional is None):
@@ -212,15 +220,40 @@ class Context:
                          ("take_profit", take_profit)):
             if px is not None and not (np.isfinite(px) and px > 0):
                 raise ValueError(f"order: {name} price must be finite and > 0, got {px!r}")
+        moving = _stop_moves("order", trailing_stop, trailing_pct, break_even, break_even_offset)
         reason = self._reason(tag or "signal")
         if limit is None and stop is None:
             kind = C.MARKET if qty is not None else C.NOTIONAL
-            return self._acct.submit_market(j, kind, value, reason, stop_loss, take_profit)
+            return self._acct.submit_market(j, kind, value, reason, stop_loss, take_profit, moving)
         if notional is not None:
             value = notional / float(limit if limit is not None else stop)
         kind = C.LIMIT if limit is not None else C.STOP
         level = float(limit if limit is not None else stop)
-        return self._acct.submit_resting(j, kind, value, level, reason, stop_loss, take_profit)
+        return self._acct.submit_resting(j, kind, value, level, reason, stop_loss, take_profit, moving)
+
+    def modify(self, order_id: int, *, price: float | None = None, qty: float | None = None,
+               stop_loss: float | None = None, take_profit: float | None = None,
+               trailing_stop: float | None = None, trailing_pct: float | None = None,
+               break_even: float | None = None, break_even_offset: float = 0.0) -> None:
+        """Change a live order from the next bar: ``price`` (its level) / ``qty`` of any resting order or
+        bracket child, or, by an entry's id, its bracket's ``stop_loss`` / ``take_profit`` levels and its
+        stop's moves (``trailing_stop``, ``trailing_pct``, ``break_even``). An explicit level is taken as
+        given (it may loosen a stop); moves only tighten. ``ValueError`` if the order is not live."""
+        for name, px in (("price", price), ("stop_loss", stop_loss), ("take_profit", take_profit)):
+            if px is not None and not (np.isfinite(px) and px > 0):
+                raise ValueError(f"modify: {name} must be finite and > 0, got {px!r}")
+        if qty is not None and not (np.isfinite(qty) and qty != 0.0):
+            raise ValueError(f"modify: qty must be finite and non-zero, got {qty!r}")
+        moving = _stop_moves("modify", trailing_stop, trailing_pct, break_even, break_even_offset)
+        self._acct.modify(int(order_id), price=None if price is None else float(price),
+                          qty=None if qty is None else float(qty),
+                          stop_loss=None if stop_loss is None else float(stop_loss),
+                          take_profit=None if take_profit is None else float(take_profit), moving=moving)
+
+    def bracket(self, order_id: int) -> dict[str, int | None]:
+        """The ids of an entry's ``stop_loss`` and ``take_profit`` children (None where it has none)."""
+        sl, tp = self._acct.children.get(int(order_id), (-1, -1))
+        return {"stop_loss": sl if sl >= 0 else None, "take_profit": tp if tp >= 0 else None}
 
     def place_limits(self, asset_idx: np.ndarray, qty: np.ndarray, price: np.ndarray,
                      tag: str = "") -> np.ndarray:
@@ -348,3 +381,22 @@ class Context:
         if code is not None:
             return code
         return self._acct.tag_code(name)
+
+
+def _stop_moves(verb: str, trailing_stop: float | None, trailing_pct: float | None,
+                break_even: float | None, break_even_offset: float
+                ) -> tuple[float, float, float, float] | None:
+    """Validated (trail, trail_pct, be_trigger, be_offset), or None when the stop does not move."""
+    if trailing_stop is None and trailing_pct is None and break_even is None:
+        return None
+    if trailing_stop is not None and trailing_pct is not None:
+        raise ValueError(f"{verb}: give trailing_stop (a price distance) or trailing_pct, not both")
+    for name, v in (("trailing_stop", trailing_stop), ("break_even", break_even)):
+        if v is not None and not (np.isfinite(v) and v > 0):
+            raise ValueError(f"{verb}: {name} must be a finite price distance > 0, got {v!r}")
+    if trailing_pct is not None and not (np.isfinite(trailing_pct) and 0 < trailing_pct < 1):
+        raise ValueError(f"{verb}: trailing_pct must be a fraction in (0, 1), got {trailing_pct!r}")
+    if not np.isfinite(break_even_offset):
+        raise ValueError(f"{verb}: break_even_offset must be finite, got {break_even_offset!r}")
+    return (float(trailing_stop or 0.0), float(trailing_pct or 0.0), float(break_even or 0.0),
+            float(break_even_offset))

@@ -53,6 +53,12 @@ def _full(led, room):
 
 
 @nb.njit(cache=True)
+def _financing_full(acct, led, n_assets):
+    """Too few financing rows left for one bar (3 charges per asset at most)?"""
+    return acct[0].has_financing and led.n[0].financing + 3 * n_assets + 1 > led.financing.shape[0]
+
+
+@nb.njit(cache=True)
 def _apply_fill(t, j, q, base, px, order_id, reason, kind, status, placed, order_price,
                 acct, pos, costs, led):
     """Book a fill of signed quantity q at price px: cash, fees, realized PnL, average price, ledger."""
@@ -120,6 +126,58 @@ def _event(t, kind, j, figure1, figure2, figure3, led):
     e.figure2 = figure2
     e.figure3 = figure3
     led.n[0].events = n + 1
+
+
+@nb.njit(cache=True)
+def _finance(t, j, kind, q, p, rate, days, amount, acct, led):
+    n = led.n[0].financing
+    r = led.financing[n]
+    r.qty = q
+    r.price = p
+    r.rate = rate
+    r.days = days
+    r.amount = amount
+    r.bar = t
+    r.asset = j
+    r.kind = kind
+    led.n[0].financing = n + 1
+    acct[0].cash += amount
+    acct[0].financing_paid -= amount
+
+
+@nb.njit(cache=True)
+def charge_financing(t, op, sched, funding, acct, pos, costs, led):
+    """At the start of bar t (before its open fills), charge the positions held into it: overnight swap
+    (``swap_days`` of the bar x the long or short annual rate / 365), borrow on shorts (annual rate x
+    ``year_frac``) and perpetual funding (``funding[t, j]`` x qty where that field is not NaN: longs pay
+    a positive rate, shorts receive it). Notional at bar t's open (the last close where there is none).
+    Each charge moves cash and is a financing record. Runs once per bar (``financed_to``)."""
+    if not acct[0].has_financing or t <= acct[0].financed_to:
+        return
+    acct[0].financed_to = t
+    days = sched[t].swap_days
+    yf = sched[t].year_frac
+    for j in range(pos.shape[0]):
+        q = pos[j].qty
+        if q == 0.0:
+            continue
+        p = op[j]
+        if np.isnan(p):
+            p = pos[j].last_price
+        if np.isnan(p):
+            continue
+        notional = abs(q) * p
+        if days > 0.0:
+            rate = costs[j].swap_long if q > 0.0 else costs[j].swap_short
+            if rate != 0.0:
+                _finance(t, j, C.FIN_SWAP, q, p, rate, days, -rate * notional * days / 365.0, acct, led)
+        if q < 0.0 and yf > 0.0 and costs[j].borrow_rate != 0.0:
+            rate = costs[j].borrow_rate
+            _finance(t, j, C.FIN_BORROW, q, p, rate, yf * 365.0, -rate * notional * yf, acct, led)
+        if acct[0].has_funding:
+            fr = funding[t, j]
+            if not np.isnan(fr) and fr != 0.0:
+                _finance(t, j, C.FIN_FUNDING, q, p, fr, 0.0, -fr * q * p, acct, led)
 
 
 @nb.njit(cache=True)
@@ -341,7 +399,9 @@ def _touch_price(kind, q, level, o, h, l):
 def match_resting(t, op, hi, lo, book, acct, pos, costs, led):
     """Match the book's active resting orders against bar t (open/high/low rows, NaN = no bar).
 
-    Priority: orders reducing a position first, stops before limits, then placement order. Each fill
+    Priority: orders reducing a position first; among them, those the bar opened beyond (they fill at
+    the open, the bar's first price), then stops before limits (a bar touching both levels of a bracket
+    fills the stop: the conservative choice), then placement order. Each fill
     is checked against free margin (cash in a cash account); an opening fill that does not fit is
     rejected, and in a cash account so is any fill (a reducing one too) that would leave cash below
     zero (``insufficient_cash``). ``op`` must be NaN where the bar is not tradable (``run_span`` masks
@@ -368,7 +428,8 @@ def match_resting(t, op, hi, lo, book, acct, pos, costs, led):
         held = pos[j].qty
         opening = 0 if (book[r].reduce_only != 0 or _opposite(held, q)) else 1
         is_limit = 1 if book[r].kind == C.LIMIT else 0
-        keys[nc] = (opening * 2 + is_limit) * m + r
+        intrabar = 0 if px == op[j] else 1      # a level the bar opened beyond fills first, at the open
+        keys[nc] = (opening * 4 + intrabar * 2 + is_limit) * m + r
         base[r] = px
         nc += 1
     if nc == 0:
@@ -432,30 +493,93 @@ def match_resting(t, op, hi, lo, book, acct, pos, costs, led):
         sib = book[r].oco
         if sib >= 0 and book[sib].status in (C.OPEN, C.PENDING):
             book[sib].status = C.CANCELLED
-        _wake_child(book, book[r].child_sl, t + 1, -q)
-        _wake_child(book, book[r].child_tp, t + 1, -q)
+        # an entry filled intrabar: the path inside the bar is unknown, its bracket starts next bar
+        _wake_child(book, book[r].child_sl, t + 1, -q, px)
+        _wake_child(book, book[r].child_tp, t + 1, -q, px)
     return changed
 
 
 @nb.njit(cache=True)
-def _wake_child(book, c, active_from, qty):
+def _trail_level(o):
+    """The level a moving stop (row record ``o``) asks for now: behind ``best`` by the trailing distance,
+    at break-even once in profit by ``be_trigger``; NaN when nothing asks (the stop stays put)."""
+    long_pos = o.qty < 0.0              # the child sells: it protects a long
+    level = np.nan
+    if o.trail > 0.0:
+        level = o.best - o.trail if long_pos else o.best + o.trail
+    elif o.trail_pct > 0.0:
+        level = o.best * (1.0 - o.trail_pct) if long_pos else o.best * (1.0 + o.trail_pct)
+    if o.be_trigger > 0.0:
+        gain = o.best - o.entry_price if long_pos else o.entry_price - o.best
+        if gain >= o.be_trigger:
+            be = o.entry_price + o.be_offset if long_pos else o.entry_price - o.be_offset
+            if np.isnan(level) or (long_pos and be > level) or (not long_pos and be < level):
+                level = be
+    return level
+
+
+@nb.njit(cache=True)
+def _tighten(o, level):
+    """Move a stop to ``level`` if that is tighter (never loosen); a stop without a level takes it."""
+    if np.isnan(level):
+        return
+    if np.isnan(o.price) or (o.qty < 0.0 and level > o.price) or (o.qty > 0.0 and level < o.price):
+        o.price = level
+
+
+@nb.njit(cache=True)
+def _wake_child(book, c, active_from, qty, ref):
     """A pending bracket child (row ``c``, -1 = none) becomes a live reduce-only order of ``qty``; with
-    ``qty`` 0 (its entry did not fill) it is cancelled. The one place brackets come alive, for market
-    entries (``wake_brackets``) and resting ones (``match_resting``)."""
+    ``qty`` 0 (its entry did not fill) it is cancelled. ``ref`` is the entry's fill price: a moving
+    stop starts from it. The one place brackets come alive, for market entries (``wake_brackets``) and
+    resting ones (``match_resting``)."""
     if c >= 0 and book[c].status == C.PENDING:
         if qty == 0.0:
             book[c].status = C.CANCELLED
             return
-        book[c].status = C.OPEN
-        book[c].active_from = active_from
-        book[c].qty = qty
+        o = book[c]
+        o.status = C.OPEN
+        o.active_from = active_from
+        o.qty = qty
+        o.entry_price = ref
+        o.best = ref
+        if o.trail > 0.0 or o.trail_pct > 0.0 or o.be_trigger > 0.0:
+            _tighten(o, _trail_level(o))
 
 
 @nb.njit(cache=True)
-def wake_brackets(book, rows, active_from, qty):
-    """The bracket children at ``rows`` of a market entry that filled ``-qty`` (0: cancelled)."""
+def wake_brackets(book, rows, active_from, qty, ref):
+    """The bracket children at ``rows`` of a market entry that filled ``-qty`` at ``ref`` (0: cancelled)."""
     for k in range(rows.shape[0]):
-        _wake_child(book, rows[k], active_from, qty)
+        _wake_child(book, rows[k], active_from, qty, ref)
+
+
+@nb.njit(cache=True)
+def retighten(book, r):
+    """Re-apply a live stop's moves (after ``modify``) from its best price so far."""
+    _tighten(book[r], _trail_level(book[r]))
+
+
+@nb.njit(cache=True)
+def move_stops(t, op, hi, lo, book):
+    """After bar t's matching: trailing and break-even stops still open follow the bar's extreme in
+    their favour (the high for a long) and tighten for the next bar. They never use a bar before they
+    were live, nor the same bar's extreme to fill (the high may come after the low: conservative)."""
+    for r in range(book.shape[0]):
+        o = book[r]
+        if o.status != C.OPEN or o.active_from > t:
+            continue
+        if not (o.trail > 0.0 or o.trail_pct > 0.0 or o.be_trigger > 0.0):
+            continue
+        j = o.asset
+        if np.isnan(op[j]):
+            continue
+        if o.qty < 0.0:
+            if hi[j] > o.best:
+                o.best = hi[j]
+        elif lo[j] < o.best:
+            o.best = lo[j]
+        _tighten(o, _trail_level(o))
 
 
 @nb.njit(cache=True)
@@ -513,7 +637,7 @@ def snapshot(t, cl, acct, pos, costs, book, snap, qh):
     equity = acct[0].cash + eq_pos
     snap[t].total_equity = equity
     snap[t].cash = acct[0].cash
-    snap[t].realized_pnl = acct[0].realized_pnl - acct[0].fees_paid
+    snap[t].realized_pnl = acct[0].realized_pnl - acct[0].fees_paid - acct[0].financing_paid
     snap[t].unrealized_pnl = unreal
     snap[t].fees_paid = acct[0].fees_paid
     snap[t].margin_used = mu
@@ -522,6 +646,7 @@ def snapshot(t, cl, acct, pos, costs, book, snap, qh):
     snap[t].n_open_positions = npos
     snap[t].n_assets_with_positions = npos
     snap[t].n_open_orders = n_orders
+    snap[t].financing_paid = acct[0].financing_paid
     return equity, mu
 
 
@@ -564,23 +689,27 @@ def close_delisted(t, cl, last_bar, acct, pos, costs, book, snap, qh, led):
 
 
 @nb.njit(cache=True)
-def run_span(t0, t1, op, hi, lo, cl, last_bar, book, acct, pos, costs, snap, qh, led, delist_later):
+def run_span(t0, t1, op, hi, lo, cl, last_bar, book, acct, pos, costs, snap, qh, led, delist_later,
+             sched, funding):
     """Bars t0..t1-1 of the T x N open/high/low/close: match resting orders, mark, liquidate, delist,
     snapshot. (The four price arrays travel as four arguments: a named tuple costs ~1 us to type on every
     call, and the Strategy path calls this on every decision bar.)
 
     ``delist_later`` (a bar, or -1): at that bar the delisting closes are left to the caller, who runs
-    them after the strategy has traded at the close. Returns the first bar not processed (t1, or
-    earlier when a ledger is nearly full).
+    them after the strategy has traded at the close. ``sched`` / ``funding``: the financing schedule and
+    funding rates (``charge_financing``, at the start of each bar). Returns the first bar not processed
+    (t1, or earlier when a ledger is nearly full).
     """
     room = room_needed(pos.shape[0], book.shape[0])
     op_t = np.empty(pos.shape[0])
     for t in range(t0, t1):
-        if _full(led, room):
+        if _full(led, room) or _financing_full(acct, led, pos.shape[0]):
             return t
+        charge_financing(t, op[t], sched, funding, acct, pos, costs, led)
         # resting orders match only on tradable bars (open and close both present)
         tradable_prices(op[t], op[t], cl[t], op_t)
         match_resting(t, op_t, hi[t], lo[t], book, acct, pos, costs, led)
+        move_stops(t, op_t, hi[t], lo[t], book)
         end_of_bar(t, cl[t], last_bar, acct, pos, costs, book, snap, qh, led,
                    t != delist_later)
     return t1
@@ -783,6 +912,12 @@ def book_add(book, m, assets, kind, qty, price, reason, bar, first_id, status, r
         book[r].reduce_only = reduce_only
         book[r].qty = qty[k]
         book[r].price = price[k]
+        book[r].trail = 0.0
+        book[r].trail_pct = 0.0
+        book[r].be_trigger = 0.0
+        book[r].be_offset = 0.0
+        book[r].best = np.nan
+        book[r].entry_price = np.nan
     return r + 1
 
 

@@ -19,16 +19,22 @@ from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["ACCOUNT_DTYPE", "Bars", "COST_DTYPE", "EVENT_DTYPE", "FILL_DTYPE", "LEDGER_COUNT_DTYPE",
+__all__ = ["ACCOUNT_DTYPE", "Bars", "COST_DTYPE", "EVENT_DTYPE", "FILL_DTYPE", "FINANCING_DTYPE",
+           "FINANCING_SCHEDULE_DTYPE", "LEDGER_COUNT_DTYPE",
            "Ledgers", "MarketOrders", "ORDER_DTYPE", "POSITION_DTYPE", "REJECTION_DTYPE", "SNAPSHOT_COLUMNS",
            "SNAPSHOT_DTYPE"]
 
 #: One account's scalars (a one-element array, so that kernels update them in place). ``realized_pnl``
 #: is gross of fees; ``is_margin`` and ``allow_short`` are the account kind and the shorting rule.
+#: ``financing_paid``: swaps, funding and borrow paid so far (negative when received);
+#: ``financed_to``: the last bar charged (-1: none); ``has_financing`` / ``has_funding``: is there
+#: anything to charge (a rate that is not zero / a ``funding_rate`` field).
 ACCOUNT_DTYPE = np.dtype([
     ("cash", np.float64), ("realized_pnl", np.float64), ("fees_paid", np.float64),
-    ("initial_cash", np.float64), ("maintenance_margin", np.float64),
-    ("is_margin", np.bool_), ("allow_short", np.bool_),
+    ("initial_cash", np.float64), ("maintenance_margin", np.float64), ("financing_paid", np.float64),
+    ("financed_to", np.int64),
+    ("is_margin", np.bool_), ("allow_short", np.bool_), ("has_financing", np.bool_),
+    ("has_funding", np.bool_),
 ], align=True)
 
 
@@ -37,10 +43,25 @@ POSITION_DTYPE = np.dtype([("qty", np.float64), ("avg_price", np.float64), ("las
                           align=True)
 
 #: One record per asset: proportional fee rate, fixed fee per fill, slippage fraction, leverage, exchange
-#: minimum notional and quantity step.
+#: minimum notional and quantity step; annual financing rates (fractions of the notional, paid when > 0):
+#: overnight swap of a long and of a short, borrow cost of a short.
 COST_DTYPE = np.dtype([("fee_rate", np.float64), ("fixed_fee", np.float64), ("slippage", np.float64),
-                       ("leverage", np.float64), ("min_notional", np.float64), ("qty_step", np.float64)],
+                       ("leverage", np.float64), ("min_notional", np.float64), ("qty_step", np.float64),
+                       ("swap_long", np.float64), ("swap_short", np.float64), ("borrow_rate", np.float64)],
                       align=True)
+
+#: Per bar of the run: ``swap_days`` (swap days charged at the start of the bar on the positions held
+#: into it: 1 per daily rollover crossed since the previous bar, 3 on the triple day, 0 at weekends) and
+#: ``year_frac`` (time since the previous bar in years of 365 days: borrow accrues on it).
+FINANCING_SCHEDULE_DTYPE = np.dtype([("swap_days", np.float64), ("year_frac", np.float64)], align=True)
+
+#: A financing charge (``codes.FINANCING_NAMES``): the position it was charged on (``qty``, marked at
+#: ``price``), the ``rate`` applied (annual for swap and borrow, per period for funding), ``days`` (swap
+#: days, or the borrow's days), and ``amount``, the cash it moved (negative = paid).
+FINANCING_DTYPE = np.dtype([
+    ("qty", np.float64), ("price", np.float64), ("rate", np.float64), ("days", np.float64),
+    ("amount", np.float64), ("bar", np.int64), ("asset", np.int64), ("kind", np.int64),
+], align=True)
 
 
 class Bars(NamedTuple):
@@ -89,8 +110,8 @@ EVENT_DTYPE = np.dtype([
 ], align=True)
 
 #: How many rows of each ledger are used.
-LEDGER_COUNT_DTYPE = np.dtype([("fills", np.int64), ("rejections", np.int64), ("events", np.int64)],
-                              align=True)
+LEDGER_COUNT_DTYPE = np.dtype([("fills", np.int64), ("rejections", np.int64), ("events", np.int64),
+                               ("financing", np.int64)], align=True)
 
 
 class Ledgers(NamedTuple):
@@ -99,22 +120,28 @@ class Ledgers(NamedTuple):
     fills: np.ndarray
     rejections: np.ndarray
     events: np.ndarray
+    financing: np.ndarray
     n: np.ndarray
 
 
 #: A resting order of the book: ``active_from`` (first bar it may fill), ``status`` and ``kind``
 #: (``codes``), ``oco`` (the row of its one-cancels-other sibling, -1 if none), ``child_sl`` /
 #: ``child_tp`` (rows of the bracket it carries), ``reduce_only`` (1 for bracket children), signed
-#: ``qty`` and ``price`` (the limit or stop level).
+#: ``qty`` and ``price`` (the limit or stop level). A stop-loss child may move: ``trail`` (a distance in
+#: price) or ``trail_pct`` (a fraction) keep it that far behind ``best``, the most favourable price
+#: since its entry (``entry_price``, the entry's fill price); ``be_trigger`` moves it to the entry price
+#: plus ``be_offset`` once ``best`` is that far in profit (0 = off). Stops only ever tighten.
 ORDER_DTYPE = np.dtype([
     ("id", np.int64), ("asset", np.int64), ("kind", np.int64), ("active_from", np.int64),
     ("status", np.int64), ("oco", np.int64), ("child_sl", np.int64), ("child_tp", np.int64),
     ("reason", np.int64), ("placed", np.int64), ("reduce_only", np.int64),
     ("qty", np.float64), ("price", np.float64),
+    ("trail", np.float64), ("trail_pct", np.float64), ("be_trigger", np.float64),
+    ("be_offset", np.float64), ("best", np.float64), ("entry_price", np.float64),
 ], align=True)
 
 #: One row per bar of the run, marked at the close.
 SNAPSHOT_COLUMNS = ("total_equity", "cash", "realized_pnl", "unrealized_pnl", "fees_paid",
                     "margin_used", "margin_ratio", "gross_exposure", "n_open_positions",
-                    "n_assets_with_positions", "n_open_orders")
+                    "n_assets_with_positions", "n_open_orders", "financing_paid")
 SNAPSHOT_DTYPE = np.dtype([(name, np.float64) for name in SNAPSHOT_COLUMNS])

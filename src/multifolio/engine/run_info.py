@@ -44,6 +44,12 @@ class AccountSpec:
     min_notional: PerAsset = 0.0
     qty_step: PerAsset = 0.0
     close_at_end: bool = True
+    swap_long: PerAsset = 0.0
+    swap_short: PerAsset = 0.0
+    borrow_rate: PerAsset = 0.0
+    rollover_hour: float = 22.0
+    triple_swap_day: str = "wednesday"
+    funding: bool = True
 
     def replace(self, **changes: Any) -> AccountSpec:
         """A copy with ``changes`` applied."""
@@ -59,13 +65,29 @@ class AccountSpec:
                     slippage=only(self.slippage), execution=self.execution, leverage=only(self.leverage),
                     allow_short=self.allow_short, maintenance_margin=self.maintenance_margin,
                     min_notional=only(self.min_notional), qty_step=only(self.qty_step),
-                    close_at_end=self.close_at_end)
+                    close_at_end=self.close_at_end, **self.financing_for(symbols))
+
+    def financing_for(self, symbols: Sequence[str]) -> dict[str, Any]:
+        """The financing settings that differ from the defaults (``backtest`` keywords), per-asset
+        mappings restricted to ``symbols``."""
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            if f.name in _FINANCING:
+                value = getattr(self, f.name)
+                if isinstance(value, Mapping):
+                    out[f.name] = {k: v for k, v in value.items() if k in symbols}
+                elif value != f.default:
+                    out[f.name] = value
+        return out
 
     def per_asset_keys(self) -> dict[str, list[str]]:
         """The symbols named by per-asset settings, by setting."""
         return {name: list(value) for name in ("fees", "fixed_fees", "slippage", "leverage", "min_notional",
-                                               "qty_step")
+                                               "qty_step", "swap_long", "swap_short", "borrow_rate")
                 if isinstance(value := getattr(self, name), Mapping)}
+
+
+_FINANCING = ("swap_long", "swap_short", "borrow_rate", "rollover_hour", "triple_swap_day", "funding")
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,13 @@ PER_ASSET = {
     "leverage": (1.0, 0.0, False),
     "min_notional": (0.0, 0.0, True),
     "qty_step": (0.0, 0.0, True),
+    # annual financing rates, fractions of the notional (0.03 = 3% a year); > 0 is paid, < 0 received
+    "swap_long": (0.0, -math.inf, False),
+    "swap_short": (0.0, -math.inf, False),
+    "borrow_rate": (0.0, 0.0, True),
 }
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday")
 
 # rates that are fractions of a fill's notional: a fee or slippage of 100% or more is a typo for bps
 FRACTIONS = ("fees", "slippage")
@@ -79,6 +85,18 @@ class AccountSettings:
     maintenance_margin: float
     close_at_end: bool
     raw: dict[str, Any]
+    swap_long: np.ndarray | None = None
+    swap_short: np.ndarray | None = None
+    borrow_rate: np.ndarray | None = None
+    rollover_hour: float = 22.0
+    triple_swap_day: str = "wednesday"
+    funding: bool = True
+
+    @property
+    def charges_rates(self) -> bool:
+        """Is any swap or borrow rate set (financing to charge besides funding)?"""
+        return any(a is not None and bool(np.any(a != 0.0))
+                   for a in (self.swap_long, self.swap_short, self.borrow_rate))
 
     @property
     def margin_account(self) -> bool:
@@ -93,8 +111,16 @@ class AccountSettings:
 def make_settings(symbols: list[str], *, cash: float = 1_000_000.0, fees: Any = 0.0, fixed_fees: Any = 0.0,
                   slippage: Any = 0.0, execution: str = "next_open", leverage: Any = 1.0,
                   allow_short: bool = False, maintenance_margin: float = 0.5, min_notional: Any = 0.0,
-                  qty_step: Any = 0.0, close_at_end: bool = True) -> AccountSettings:
-    """Validate every setting; a bad value raises ``ValueError`` naming the argument (and symbol)."""
+                  qty_step: Any = 0.0, close_at_end: bool = True, swap_long: Any = 0.0,
+                  swap_short: Any = 0.0, borrow_rate: Any = 0.0, rollover_hour: float = 22.0,
+                  triple_swap_day: str = "wednesday", funding: bool = True) -> AccountSettings:
+    """Validate every setting; a bad value raises ``ValueError`` naming the argument (and symbol).
+
+    Financing: ``swap_long`` / ``swap_short`` (annual rates, per asset) are charged on positions held over
+    the daily rollover at ``rollover_hour`` (UTC, Monday to Friday), three times on ``triple_swap_day``;
+    ``borrow_rate`` (annual) accrues on shorts bar by bar; ``funding``: charge the data's
+    ``funding_rate`` field (perpetuals) when it has one.
+    """
     try:
         if isinstance(cash, (bool, np.bool_)):  # True is not 1.0 of cash
             raise TypeError
@@ -111,9 +137,25 @@ def make_settings(symbols: list[str], *, cash: float = 1_000_000.0, fees: Any = 
     mm = float(maintenance_margin)
     if not (0.0 <= mm < 1.0) or not math.isfinite(mm):
         raise ValueError(f"maintenance_margin must be in [0, 1), got {maintenance_margin!r}")
+    if not isinstance(funding, (bool, np.bool_)):
+        raise ValueError(f"funding must be True or False, got {funding!r}")
+    bad_hour = f"rollover_hour must be a number of hours in [0, 24), got {rollover_hour!r}"
+    try:
+        hour = float(rollover_hour)
+    except (TypeError, ValueError):
+        raise ValueError(bad_hour) from None
+    if not 0.0 <= hour < 24.0:
+        raise ValueError(bad_hour)
+    day = str(triple_swap_day).lower()
+    if day not in WEEKDAYS:
+        raise ValueError(f"triple_swap_day must be one of {WEEKDAYS}, got {triple_swap_day!r}")
     raw = dict(cash=cash_f, fees=fees, fixed_fees=fixed_fees, slippage=slippage, execution=execution,
                leverage=leverage, allow_short=bool(allow_short), maintenance_margin=mm,
                min_notional=min_notional, qty_step=qty_step, close_at_end=bool(close_at_end))
+    financing = dict(swap_long=swap_long, swap_short=swap_short, borrow_rate=borrow_rate)
+    if any(isinstance(v, Mapping) or v != 0.0 for v in financing.values()) or hour != 22.0 \
+            or day != "wednesday" or not funding:
+        raw.update(financing, rollover_hour=hour, triple_swap_day=day, funding=bool(funding))
     return AccountSettings(
         cash=cash_f,
         fees=resolve_per_asset("fees", fees, symbols),
@@ -127,4 +169,48 @@ def make_settings(symbols: list[str], *, cash: float = 1_000_000.0, fees: Any = 
         maintenance_margin=mm,
         close_at_end=bool(close_at_end),
         raw=raw,
+        swap_long=resolve_per_asset("swap_long", swap_long, symbols),
+        swap_short=resolve_per_asset("swap_short", swap_short, symbols),
+        borrow_rate=resolve_per_asset("borrow_rate", borrow_rate, symbols),
+        rollover_hour=hour,
+        triple_swap_day=day,
+        funding=bool(funding),
     )
+
+
+def financing_schedule(index: Any, rollover_hour: float = 22.0, triple_swap_day: str = "wednesday"
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """Per bar: swap days charged at its start and the years since the previous bar.
+
+    A bar charges the daily rollovers (``rollover_hour`` UTC, Monday to Friday; ``triple_swap_day``
+    counts 3) that fall after the previous bar's timestamp and no later than its own: the positions held
+    into the bar were held over them.
+
+    >>> import pandas as pd
+    >>> idx = pd.date_range("2024-01-01", periods=5, freq="D", tz="UTC")   # Monday to Friday
+    >>> financing_schedule(idx)[0].tolist()
+    [0.0, 1.0, 1.0, 3.0, 1.0]
+    """
+    import pandas as pd
+
+    n = len(index)
+    days = np.zeros(n)
+    years = np.zeros(n)
+    if n < 2:
+        return days, years
+    ts = pd.DatetimeIndex(index)
+    if ts.tz is None:
+        ts = ts.tz_localize("UTC")
+    ts = ts.as_unit("ns")
+    ns = ts.asi8
+    years[1:] = np.diff(ns) / (365.0 * 86_400e9)
+    first = (ts[0] - pd.Timedelta(days=1)).normalize()
+    instants = pd.date_range(first, ts[-1].normalize() + pd.Timedelta(days=1), freq="D") \
+        + pd.Timedelta(hours=rollover_hour)
+    instants = instants.as_unit("ns")
+    weekday = instants.day_of_week
+    weight = np.where(weekday >= 5, 0.0, np.where(weekday == WEEKDAYS.index(triple_swap_day), 3.0, 1.0))
+    cum = np.concatenate([[0.0], np.cumsum(weight)])
+    k = np.searchsorted(instants.asi8, ns, side="right")
+    days[1:] = np.diff(cum[k])
+    return days, years

@@ -109,6 +109,7 @@ class Simulator:
                 views[key] = (md, bars, last_valid_rows(bars.close))
             md, bars, last_bar = views[key]
             account = Account(data.index, md.symbols, setup.settings, setup.rules, id=setup.id)
+            account.state.set_financing(data.index, md.fields.get("funding_rate"))
             self.units.append(PortfolioUnit(setup.id, md, account, setup.strategy, list(setup.rules),
                                             Context(account, md), bars, last_bar, np.empty(md.n_assets)))
 
@@ -117,11 +118,11 @@ class Simulator:
         book = u.account.book.live
         # the kernel stops early when a ledger nears its end; grow them then and go on
         t = K.run_span(t0, t1, *u.bars, u.last_bar, book, st.acct, st.pos, st.costs, st.snap, st.qh,
-                       st.ledgers, delist_later)
+                       st.ledgers, delist_later, st.sched, st.funding)
         while t < t1:
             st.ensure_room(K.room_needed(st.n_assets, len(book)) * 8)
             t = K.run_span(t, t1, *u.bars, u.last_bar, book, st.acct, st.pos, st.costs, st.snap,
-                           st.qh, st.ledgers, delist_later)
+                           st.qh, st.ledgers, delist_later, st.sched, st.funding)
 
     def _mark(self, u: PortfolioUnit, t: int) -> None:
         """Bar t up to the close for a portfolio that decides at t (in close mode the strategy trades at
@@ -189,6 +190,11 @@ class Simulator:
                 acct = u.account
                 acct.fills_mark = acct.state.n_fills   # later fills: "since the last decision"
                 if acct.has_pending and acct.settings.execute_at_open:
+                    st = acct.state
+                    if st.acct[0]["has_financing"]:     # held into bar t: charged before its open fills
+                        st.ensure_room(K.room_needed(st.n_assets, 0))
+                        K.charge_financing(t, u.bars.open[t], st.sched, st.funding, st.acct, st.pos,
+                                           st.costs, st.ledgers)
                     acct.execute_pending(t, u.tradable(u.bars.open[t], t))
             due = [u.next_python_bar(t, n) for u in self.units]
             nxt = min(due)

@@ -11,13 +11,17 @@ from multifolio.engine.records import (
     COST_DTYPE,
     EVENT_DTYPE,
     FILL_DTYPE,
+    FINANCING_DTYPE,
+    FINANCING_SCHEDULE_DTYPE,
     LEDGER_COUNT_DTYPE,
     POSITION_DTYPE,
     REJECTION_DTYPE,
     SNAPSHOT_DTYPE,
     Ledgers,
 )
-from multifolio.engine.settings import AccountSettings
+from multifolio.engine.settings import AccountSettings, financing_schedule
+
+_NO_FUNDING = np.zeros((1, 1))
 
 
 def last_valid_rows(close: np.ndarray) -> np.ndarray:
@@ -56,21 +60,44 @@ class EngineState:
         a["maintenance_margin"] = s.maintenance_margin
         a["is_margin"] = s.margin_account
         a["allow_short"] = s.allow_short
+        a["financed_to"] = -1
+        a["has_financing"] = s.charges_rates
         self.pos = np.zeros(n, POSITION_DTYPE)
         self.pos["last_price"] = np.nan
         self.costs = np.zeros(n, COST_DTYPE)
         for name, values in (("fee_rate", s.fees), ("fixed_fee", s.fixed_fees), ("slippage", s.slippage),
                              ("leverage", s.leverage), ("min_notional", s.min_notional),
-                             ("qty_step", s.qty_step)):
-            self.costs[name] = values
+                             ("qty_step", s.qty_step), ("swap_long", s.swap_long),
+                             ("swap_short", s.swap_short), ("borrow_rate", s.borrow_rate)):
+            if values is not None:
+                self.costs[name] = values
+        self.sched = np.zeros(self.n_bars, FINANCING_SCHEDULE_DTYPE)
+        self.funding = _NO_FUNDING
         self.snap = np.full(self.n_bars, np.nan, SNAPSHOT_DTYPE)
         self.qh = np.zeros((self.n_bars, n))
         cap = max(1024, 8 * n + 64)
         self.ledgers = Ledgers(fills=np.empty(cap, FILL_DTYPE), rejections=np.empty(cap, REJECTION_DTYPE),
-                               events=np.empty(256, EVENT_DTYPE), n=np.zeros(1, LEDGER_COUNT_DTYPE))
-        # the same counts as plain ints (fills, rejections, events): read on every bar from Python
+                               events=np.empty(256, EVENT_DTYPE),
+                               financing=np.empty(16, FINANCING_DTYPE),
+                               n=np.zeros(1, LEDGER_COUNT_DTYPE))
+        # the same counts as plain ints (fills, rejections, events, financing): read from Python
         self._used = self.ledgers.n.view(np.int64)
-        self._room = [len(self.ledgers.fills), len(self.ledgers.rejections), len(self.ledgers.events)]
+        self._room = [len(self.ledgers.fills), len(self.ledgers.rejections), len(self.ledgers.events),
+                      len(self.ledgers.financing)]
+
+    def set_financing(self, index, funding: np.ndarray | None) -> None:
+        """The run's financing schedule (from the bar timestamps) and the data's funding rates (T x N)."""
+        s = self.settings
+        if s.charges_rates:
+            days, years = financing_schedule(index, s.rollover_hour, s.triple_swap_day)
+            self.sched["swap_days"] = days
+            self.sched["year_frac"] = years
+        if funding is not None and s.funding:
+            self.funding = np.ascontiguousarray(funding, dtype=np.float64)
+            self.acct[0]["has_funding"] = True
+            self.acct[0]["has_financing"] = True
+        if self.acct[0]["has_financing"]:
+            self.ensure_room(1024)
 
     @property
     def cash(self) -> float:
@@ -87,20 +114,27 @@ class EngineState:
     def ensure_room(self, rows: int) -> None:
         """Grow every ledger (doubling) so each has at least ``rows`` free rows."""
         used, room = self._used, self._room
-        if used[0] + rows <= room[0] and used[1] + rows <= room[1] and used[2] + rows <= room[2]:
+        fin_rows = 3 * self.n_assets + rows if self.acct[0]["has_financing"] else 0
+        if used[0] + rows <= room[0] and used[1] + rows <= room[1] and used[2] + rows <= room[2] \
+                and used[3] + fin_rows <= room[3]:
             return
         led = self.ledgers
-        n_f, n_r, n_e = (int(x) for x in used)
+        n_f, n_r, n_e, n_x = (int(x) for x in used)
         self.ledgers = Ledgers(fills=_grow(led.fills, n_f, n_f + rows),
                                rejections=_grow(led.rejections, n_r, n_r + rows),
-                               events=_grow(led.events, n_e, n_e + rows), n=led.n)
-        self._room = [len(self.ledgers.fills), len(self.ledgers.rejections), len(self.ledgers.events)]
+                               events=_grow(led.events, n_e, n_e + rows),
+                               financing=_grow(led.financing, n_x, n_x + fin_rows), n=led.n)
+        self._room = [len(self.ledgers.fills), len(self.ledgers.rejections), len(self.ledgers.events),
+                      len(self.ledgers.financing)]
 
     def fills(self) -> np.ndarray:
         return self.ledgers.fills[: self.n_fills]
 
     def rejections(self) -> np.ndarray:
         return self.ledgers.rejections[: int(self._used[1])]
+
+    def financing(self) -> np.ndarray:
+        return self.ledgers.financing[: int(self._used[3])]
 
     def kernel_events(self) -> np.ndarray:
         return self.ledgers.events[: int(self._used[2])]
