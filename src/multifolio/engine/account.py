@@ -73,6 +73,7 @@ class Account:
         self.events: list[Event] = []
         self.records: dict[str, np.ndarray] = {}
         self.tags: dict[str, int] = {}
+        self.finances = bool(self.state.acct[0]["has_financing"])   # swaps, borrow or funding to charge
         self.flows = np.zeros(len(index))   # cash moved in (+) or out (-) by an allocator, per bar
         self.paused_until = 0
         self.halted = False
@@ -168,8 +169,13 @@ class Account:
             arr = self._constants[key] = np.full(n, value, dtype=np.int64)
         return arr
 
+    def _note_moving(self, moving: StopMoves | None) -> None:
+        if moving is not None:
+            self.state.acct[0]["has_moving_stops"] = True   # the kernels move stops from now on
+
     def submit_market(self, j: int, kind: int, value: float, reason: int, stop_loss: float | None,
                       take_profit: float | None, moving: StopMoves | None = None) -> int:
+        self._note_moving(moving)
         oid = int(self.book.new_ids(1)[0])
         self._pending.append((np.array([j]), np.array([kind]), np.array([value]), np.array([oid]),
                               np.array([reason])))
@@ -252,6 +258,7 @@ class Account:
         """Change a live (or pending) order: its level or quantity, or, given an entry's id, the levels
         of its bracket (``stop_loss`` / ``take_profit``) and its stop's moves. Effective from the next
         bar matched. Raises ``ValueError`` for an order that is not live or a child it does not have."""
+        self._note_moving(moving)
         book = self.book
         targets: list[tuple[int, float | None, StopMoves | None]] = []
         if stop_loss is not None or take_profit is not None or (moving is not None and price is None
@@ -293,6 +300,7 @@ class Account:
     def submit_resting(self, j: int, kind: int, qty: float, level: float, reason: int,
                        stop_loss: float | None, take_profit: float | None,
                        moving: StopMoves | None = None) -> int:
+        self._note_moving(moving)
         a, q, _ = self._screen_limits(np.array([j]), np.array([qty]), np.array([level]), kind)
         if len(a) == 0:
             return -1

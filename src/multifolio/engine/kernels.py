@@ -709,7 +709,8 @@ def run_span(t0, t1, op, hi, lo, cl, last_bar, book, acct, pos, costs, snap, qh,
         # resting orders match only on tradable bars (open and close both present)
         tradable_prices(op[t], op[t], cl[t], op_t)
         match_resting(t, op_t, hi[t], lo[t], book, acct, pos, costs, led)
-        move_stops(t, op_t, hi[t], lo[t], book)
+        if acct[0].has_moving_stops:       # trailing / break-even stops were ever placed
+            move_stops(t, op_t, hi[t], lo[t], book)
         end_of_bar(t, cl[t], last_bar, acct, pos, costs, book, snap, qh, led,
                    t != delist_later)
     return t1

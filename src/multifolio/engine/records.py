@@ -34,7 +34,7 @@ ACCOUNT_DTYPE = np.dtype([
     ("initial_cash", np.float64), ("maintenance_margin", np.float64), ("financing_paid", np.float64),
     ("financed_to", np.int64),
     ("is_margin", np.bool_), ("allow_short", np.bool_), ("has_financing", np.bool_),
-    ("has_funding", np.bool_),
+    ("has_funding", np.bool_), ("has_moving_stops", np.bool_),
 ], align=True)
 
 

@@ -110,6 +110,7 @@ class Simulator:
             md, bars, last_bar = views[key]
             account = Account(data.index, md.symbols, setup.settings, setup.rules, id=setup.id)
             account.state.set_financing(data.index, md.fields.get("funding_rate"))
+            account.finances = bool(account.state.acct[0]["has_financing"])
             self.units.append(PortfolioUnit(setup.id, md, account, setup.strategy, list(setup.rules),
                                             Context(account, md), bars, last_bar, np.empty(md.n_assets)))
 
@@ -191,7 +192,7 @@ class Simulator:
                 acct.fills_mark = acct.state.n_fills   # later fills: "since the last decision"
                 if acct.has_pending and acct.settings.execute_at_open:
                     st = acct.state
-                    if st.acct[0]["has_financing"]:     # held into bar t: charged before its open fills
+                    if acct.finances:     # held into bar t: charged before its open fills
                         st.ensure_room(K.room_needed(st.n_assets, 0))
                         K.charge_financing(t, u.bars.open[t], st.sched, st.funding, st.acct, st.pos,
                                            st.costs, st.ledgers)
