@@ -18,7 +18,7 @@ from multifolio.engine.run_info import AccountSpec, RunInfo
 from multifolio.engine.settings import AccountSettings, make_settings
 from multifolio.engine.simulator import PortfolioSetup, ProgressFn, Simulator
 from multifolio.engine.strategy import Strategy
-from multifolio.engine.vectorized import simulate_weights
+from multifolio.engine.vectorized import price_panel, simulate_weights
 from multifolio.portfolio.portfolios import Portfolio, check_portfolios
 from multifolio.portfolio.risk import describe_rule, make_rule
 from multifolio.portfolio.spec import RunSpec, build_rules, build_strategy
@@ -283,24 +283,24 @@ def from_weights_portfolios(close: pd.DataFrame, weights: Mapping[str, pd.DataFr
     """
     if not isinstance(weights, Mapping) or not weights:
         raise ValueError("weights must be a non-empty {portfolio id: weight DataFrame} mapping")
+    _check_not_empty(len(close.index), len(close.columns), "close")
+    panel = price_panel(close, open)                  # checked once for every portfolio
     raws, infos = {}, {}
     for pid, w in weights.items():
         if not isinstance(w, pd.DataFrame):
             raise ValueError(f"weights[{pid!r}] must be a DataFrame, got {type(w).__name__}")
-        cols = [str(c) for c in w.columns]
-        check_symbols(cols, [str(c) for c in close.columns], f"weights[{pid!r}]")
+        cols = [str(c) for c in w.columns.tolist()]
+        check_symbols(cols, panel.symbols, f"weights[{pid!r}]")
         amount = cash.get(pid) if isinstance(cash, Mapping) else cash
         if amount is None:
             raise ValueError(f"cash has no amount for portfolio {pid!r}")
         account = dict(settings, cash=amount)
-        every = cols == [str(c) for c in close.columns]   # no column selection (a copy) when it trades all
         try:
-            raws[str(pid)] = simulate_weights(close if every else close[cols], w,
-                                              open=open if open is None or every else open[cols], **account)
+            raws[str(pid)] = simulate_weights(panel.columns(cols), w, **account)
         except ValueError as exc:
             raise ValueError(f"portfolio {pid!r}: {exc}") from None
         infos[str(pid)] = RunInfo(engine="from_weights", account=_account_spec(account), symbols=tuple(cols),
-                                  start=_first(raws[str(pid)].index, 0), portfolio_id=str(pid))
+                                  start=_first(panel.index, 0), portfolio_id=str(pid))
     total = float(sum(i.account.capital for i in infos.values()))
     first = next(iter(raws.values()))
     combined = RunInfo(engine="from_weights_portfolios", account=AccountSpec(capital=total),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numba as nb
@@ -48,9 +49,9 @@ def as_float_array(frame: pd.DataFrame, name: str) -> np.ndarray:
     return np.asfortranarray(values)
 
 
-def _weights_array(weights: Any, close: pd.DataFrame, index: pd.DatetimeIndex, allow_short: bool
-                   ) -> np.ndarray:
-    symbols = column_names(close)
+def _weights_array(weights: Any, panel: PricePanel, allow_short: bool) -> np.ndarray:
+    symbols, index = panel.symbols, panel.index
+    shape = panel.close.shape
     if isinstance(weights, pd.DataFrame):
         cols = column_names(weights)
         known = set(symbols)
@@ -58,13 +59,13 @@ def _weights_array(weights: Any, close: pd.DataFrame, index: pd.DatetimeIndex, a
         if unknown:
             raise ValueError(f"weights has unknown symbol(s) {unknown}; close has {symbols}")
         if len(weights.index) != len(index) or not (
-                weights.index is close.index or as_utc_index(weights.index, "weights").equals(index)):
+                weights.index is panel.source_index or as_utc_index(weights.index, "weights").equals(index)):
             raise ValueError("weights index must equal close's index (same timestamps, same order); "
                              f"got {len(weights.index)} rows vs {len(index)}")
         if cols == symbols:
             w = as_float_array(weights, "weights")
         else:
-            w = np.full(close.shape, np.nan)
+            w = np.full(shape, np.nan)
             where = {s: j for j, s in enumerate(symbols)}
             w[:, [where[c] for c in cols]] = as_float_array(weights, "weights")
     else:
@@ -73,8 +74,8 @@ def _weights_array(weights: Any, close: pd.DataFrame, index: pd.DatetimeIndex, a
         except (TypeError, ValueError):
             raise ValueError(f"weights must be numbers, got {type(weights).__name__} with non-numeric "
                              "values") from None
-        if w.shape != close.shape:
-            raise ValueError(f"weights must have close's shape {close.shape}, got {w.shape}")
+        if w.shape != shape:
+            raise ValueError(f"weights must have close's shape {shape}, got {w.shape}")
     if not (w.flags.c_contiguous or w.flags.f_contiguous):
         w = np.ascontiguousarray(w)
     t, j = first_bad_cell(w, _flat_bad_weight(allow_short))
@@ -113,12 +114,32 @@ def _first_bad_weight_long(w: np.ndarray) -> int:
     return -1
 
 
-def simulate_weights(close: pd.DataFrame, weights: Any, *, open: pd.DataFrame | None = None,
-                     cash: float = 1_000_000.0, fees: Any = 0.0, fixed_fees: Any = 0.0,
-                     slippage: Any = 0.0, execution: str = "next_open", leverage: Any = 1.0,
-                     allow_short: bool = False, maintenance_margin: float = 0.5, min_notional: Any = 0.0,
-                     qty_step: Any = 0.0, close_at_end: bool = True) -> RawRun:
-    """Run target weights through the engine; see ``multifolio.from_weights`` for the semantics."""
+@dataclass(frozen=True)
+class PricePanel:
+    """Close (and execution) prices checked once: UTC index, symbols, T x N arrays, bar spacing, and each
+    asset's last bar. Several weight tables (portfolios) can run on one panel without checking it again."""
+
+    index: pd.DatetimeIndex
+    symbols: list[str]
+    close: np.ndarray
+    execution: np.ndarray          # the open when given, else the close
+    freq: pd.Timedelta | None
+    last_bar: np.ndarray
+    source_index: Any = None       # the caller's index object (weights sharing it need no comparison)
+
+    def columns(self, symbols: list[str]) -> PricePanel:
+        """The panel of some of its symbols (itself when they are all of them, in order)."""
+        if symbols == self.symbols:
+            return self
+        where = {s: j for j, s in enumerate(self.symbols)}
+        idx = [where[s] for s in symbols]
+        return PricePanel(self.index, list(symbols), np.asfortranarray(self.close[:, idx]),
+                          np.asfortranarray(self.execution[:, idx]), self.freq, self.last_bar[idx],
+                          self.source_index)
+
+
+def price_panel(close: pd.DataFrame, open: pd.DataFrame | None = None) -> PricePanel:
+    """Check ``close`` (and ``open``) once: a wide DataFrame of finite positive prices or NaN."""
     if not isinstance(close, pd.DataFrame):
         raise ValueError(f"close must be a wide DataFrame (index = timestamps, columns = symbols), "
                          f"got {type(close).__name__}")
@@ -126,10 +147,6 @@ def simulate_weights(close: pd.DataFrame, weights: Any, *, open: pd.DataFrame | 
     symbols = column_names(close)
     if len(set(symbols)) != len(symbols):
         raise ValueError(f"close has duplicate symbols: {symbols}")
-    settings = make_settings(symbols, cash=cash, fees=fees, fixed_fees=fixed_fees, slippage=slippage,
-                             execution=execution, leverage=leverage, allow_short=allow_short,
-                             maintenance_margin=maintenance_margin, min_notional=min_notional,
-                             qty_step=qty_step, close_at_end=close_at_end)
     cl = as_float_array(close, "close")
     check_prices(cl, "close", symbols, index)
     if open is not None:
@@ -143,20 +160,36 @@ def simulate_weights(close: pd.DataFrame, weights: Any, *, open: pd.DataFrame | 
         check_prices(ex, "open", symbols, index)
     else:
         ex = cl
-    w = _weights_array(weights, close, index, settings.allow_short)
+    return PricePanel(index, symbols, cl, ex, infer_freq(index), last_valid_rows(cl), close.index)
+
+
+def simulate_weights(close: pd.DataFrame | PricePanel, weights: Any, *, open: pd.DataFrame | None = None,
+                     cash: float = 1_000_000.0, fees: Any = 0.0, fixed_fees: Any = 0.0,
+                     slippage: Any = 0.0, execution: str = "next_open", leverage: Any = 1.0,
+                     allow_short: bool = False, maintenance_margin: float = 0.5, min_notional: Any = 0.0,
+                     qty_step: Any = 0.0, close_at_end: bool = True) -> RawRun:
+    """Run target weights through the engine; see ``multifolio.from_weights`` for the semantics.
+    ``close`` may be a :class:`PricePanel` already checked (then ``open`` is the panel's)."""
+    panel = close if isinstance(close, PricePanel) else price_panel(close, open)
+    symbols, index = panel.symbols, panel.index
+    settings = make_settings(symbols, cash=cash, fees=fees, fixed_fees=fixed_fees, slippage=slippage,
+                             execution=execution, leverage=leverage, allow_short=allow_short,
+                             maintenance_margin=maintenance_margin, min_notional=min_notional,
+                             qty_step=qty_step, close_at_end=close_at_end)
+    cl, ex = panel.close, panel.execution
+    w = _weights_array(weights, panel, settings.allow_short)
     state = EngineState(len(index), len(symbols), settings)
     # first guess of the ledger size: a fill needs a non-zero target (or a position it closes)
     state.ensure_room(int(1.5 * _count_nonzero(w.ravel(order="K"))) + 4 * len(symbols) + 1024)
-    last_bar = last_valid_rows(cl)
     at_open = settings.execute_at_open
     t = 0
     while t < len(index):
         state.ensure_room(K.room_needed(len(symbols), 0) * 4)
-        t = K.run_weights(t, len(index), ex, cl, w, at_open, 0, last_bar, _EMPTY_BOOK, state.acct,
+        t = K.run_weights(t, len(index), ex, cl, w, at_open, 0, panel.last_bar, _EMPTY_BOOK, state.acct,
                           state.pos, state.costs, state.snap, state.qh, state.ledgers)
     if close_at_end and len(index):
         finish_run(state, cl, _EMPTY_BOOK)
-    return RawRun(index=index, symbols=symbols, state=state, freq=infer_freq(index), close=cl)
+    return RawRun(index=index, symbols=symbols, state=state, freq=panel.freq, close=cl)
 
 
 def finish_run(state: EngineState, cl: np.ndarray, book: np.ndarray) -> None:
