@@ -69,7 +69,22 @@ def _not_bool(value: Any) -> Any:
     return value
 
 
+def _signed_number(value: Any, *, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(float(value)):
+        raise ValueError(f"{what} must be a finite number, got {value!r}")
+    return float(value)
+
+
+def _per_asset_rate(value: Any) -> float | dict[str, float]:
+    """An annual rate of either sign (> 0 paid, < 0 received), or a ``{symbol: rate}`` mapping."""
+    if isinstance(value, dict):
+        return {str(k): _signed_number(v, what=f"the value for {k!r}") for k, v in value.items()}
+    return _signed_number(value, what="the value")
+
+
 PerAsset = Annotated[float | dict[str, float], BeforeValidator(_per_asset_number)]
+SignedPerAsset = Annotated[float | dict[str, float], BeforeValidator(_per_asset_rate)]
+Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday"]
 Leverage = Annotated[float | dict[str, float], BeforeValidator(_leverage)]
 Timestamp = Annotated[str | None, BeforeValidator(_timestamp)]
 Number = Annotated[float, BeforeValidator(_not_bool)]
@@ -81,6 +96,9 @@ StrictBool = Annotated[bool, Field(strict=True)]
 MAX_DAYS = 100_000
 
 _STRICT = ConfigDict(extra="forbid", frozen=True)
+
+#: The financing settings of an account (``multifolio.backtest``'s keywords of the same names).
+FINANCING_KEYS = ("swap_long", "swap_short", "borrow_rate", "rollover_hour", "triple_swap_day", "funding")
 
 
 class DataConfig(BaseModel):
@@ -194,11 +212,17 @@ class PortfolioConfig(BaseModel):
     maintenance_margin: Number | None = Field(None, ge=0, lt=1)
     min_notional: PerAsset | None = None
     qty_step: PerAsset | None = None
+    swap_long: SignedPerAsset | None = None
+    swap_short: SignedPerAsset | None = None
+    borrow_rate: PerAsset | None = None
+    rollover_hour: Number | None = Field(None, ge=0, lt=24)
+    triple_swap_day: Weekday | None = None
+    funding: StrictBool | None = None
 
     def overrides(self) -> dict[str, Any]:
         """The account settings this portfolio sets for itself."""
         return {k: v for k in ("fees", "fixed_fees", "slippage", "leverage", "allow_short",
-                               "maintenance_margin", "min_notional", "qty_step")
+                               "maintenance_margin", "min_notional", "qty_step", *FINANCING_KEYS)
                 if (v := getattr(self, k)) is not None}
 
 
@@ -234,6 +258,13 @@ class RunConfig(BaseModel):
     maintenance_margin: Number = Field(0.5, ge=0, lt=1)
     min_notional: PerAsset = 0.0
     qty_step: PerAsset = 0.0
+    # financing: overnight swaps (annual rates, > 0 paid), borrow on shorts, perpetual funding
+    swap_long: SignedPerAsset = Field(0.0, description="annual swap rate of a long held over the rollover")
+    swap_short: SignedPerAsset = Field(0.0, description="annual swap rate of a short (< 0: received)")
+    borrow_rate: PerAsset = Field(0.0, description="annual borrow cost of a short")
+    rollover_hour: Number = Field(22.0, ge=0, lt=24, description="daily swap rollover, hour UTC")
+    triple_swap_day: Weekday = Field("wednesday", description="weekday whose rollover counts 3 days")
+    funding: StrictBool = Field(True, description="charge the data's funding_rate field (perpetuals)")
     risk: list[RiskRuleConfig] = Field(default_factory=list)
     output: OutputConfig = Field(default_factory=OutputConfig)
     crash_pct: Number = Field(5.0, gt=0, lt=100, description="crash bar: the equal-weight index of the "
@@ -265,5 +296,6 @@ class RunConfig(BaseModel):
     @property
     def per_asset_settings(self) -> dict[str, dict[str, float]]:
         """The account settings given as ``{symbol: value}`` mappings, by setting name."""
-        return {k: v for k in ("fees", "fixed_fees", "slippage", "leverage", "min_notional", "qty_step")
+        return {k: v for k in ("fees", "fixed_fees", "slippage", "leverage", "min_notional", "qty_step",
+                               "swap_long", "swap_short", "borrow_rate")
                 if isinstance(v := getattr(self, k), dict)}
