@@ -110,7 +110,7 @@ class DataConfig(BaseModel):
 
     model_config = _STRICT
 
-    sample: Literal["crypto_hourly", "sp500_daily"] | None = None
+    sample: Literal["crypto_hourly", "sp500_daily", "fx_hourly"] | None = None
     csv: str | None = Field(None, description="CSV file (long table) or folder of per-symbol CSV files")
     parquet: str | None = Field(None, description="Parquet file (long table)")
     store: str | None = Field(None, description="DuckDB candle store file")
@@ -226,6 +226,33 @@ class PortfolioConfig(BaseModel):
                 if (v := getattr(self, k)) is not None}
 
 
+class InstrumentConfig(BaseModel):
+    """One symbol's instrument spec (``multifolio.Instrument``): notional = qty x ``contract_size`` x
+    price in ``quote_currency`` (converted into the account's at each bar's rate from the data's
+    conversion series, e.g. ``USDJPY``); ``qty_step`` (lots), price ``tick``, ``min_notional`` (account
+    currency) and ``leverage`` or ``margin_rate`` override the account's settings for the symbol."""
+
+    model_config = _STRICT
+
+    contract_size: Number = Field(1.0, gt=0)
+    qty_step: Number | None = Field(None, ge=0)
+    tick: Number = Field(0.0, ge=0)
+    min_notional: Number | None = Field(None, ge=0)
+    leverage: Number | None = Field(None, gt=0)
+    margin_rate: Number | None = Field(None, gt=0, le=1)
+    quote_currency: str | None = Field(None, min_length=1)
+
+    @model_validator(mode="after")
+    def _one_margin(self) -> InstrumentConfig:
+        if self.leverage is not None and self.margin_rate is not None:
+            raise ValueError("give leverage or margin_rate, not both")
+        return self
+
+    def spec(self) -> dict[str, Any]:
+        """The keys given (``multifolio.backtest``'s ``instruments`` values)."""
+        return self.model_dump(exclude_unset=True)
+
+
 class AllocatorConfig(BaseModel):
     """Capital moved between portfolios toward target weights (``equal`` or ``{id: weight}``) on a
     schedule and/or when a weight drifts more than ``drift`` from its target."""
@@ -265,6 +292,11 @@ class RunConfig(BaseModel):
     rollover_hour: Number = Field(22.0, ge=0, lt=24, description="daily swap rollover, hour UTC")
     triple_swap_day: Weekday = Field("wednesday", description="weekday whose rollover counts 3 days")
     funding: StrictBool = Field(True, description="charge the data's funding_rate field (perpetuals)")
+    instruments: dict[str, InstrumentConfig] | None = Field(
+        None, description="{symbol: instrument spec}: contract size, lots, tick, margin, quote currency")
+    instruments_file: str | None = Field(None, description="YAML or JSON file of {symbol: instrument spec} "
+                                                           "(relative to the config; instruments: wins)")
+    account_currency: str = Field("USD", min_length=1, description="the account's currency")
     risk: list[RiskRuleConfig] = Field(default_factory=list)
     output: OutputConfig = Field(default_factory=OutputConfig)
     crash_pct: Number = Field(5.0, gt=0, lt=100, description="crash bar: the equal-weight index of the "
