@@ -145,7 +145,7 @@ def test_data_source_rules(tmp_path: Path) -> None:
         data: {sample: nasdaq}
         strategy: {name: equal_weight}
     """)
-    assert "data.sample: Input should be 'crypto_hourly' or 'sp500_daily'" in str(err)
+    assert "data.sample: Input should be 'crypto_hourly', 'sp500_daily' or 'fx_hourly'" in str(err)
     err = problem(tmp_path, """
         data: {sample: crypto_hourly, symbols: [A, B, A]}
         strategy: {name: equal_weight}

@@ -15,6 +15,7 @@ from multifolio.api import (
            run_spec,
 )
 from multifolio.data import MarketData, MarketDataError
+from multifolio.engine.instruments import Instrument
 from multifolio.engine.run_info import RunInfo
 from multifolio.engine.strategy import Strategy
 from multifolio.portfolio.allocator import CapitalAllocator
@@ -24,6 +25,7 @@ from multifolio.result import MultiResult, Result
 
 __version__ = "0.1.0"
 
-__all__ = ["AccountSpec", "CapitalAllocator", "MarketData", "MarketDataError", "MultiResult", "Portfolio",
+__all__ = ["AccountSpec", "CapitalAllocator", "Instrument", "MarketData", "MarketDataError", "MultiResult",
+           "Portfolio",
            "Result", "RuleSpec", "RunInfo", "RunSpec", "Strategy", "backtest", "backtest_portfolios",
            "from_weights", "from_weights_portfolios", "optimize", "portfolio", "run_spec", "__version__"]

@@ -14,6 +14,7 @@ from multifolio.assemble import assemble, assemble_portfolios
 from multifolio.data.market_data import MarketData
 from multifolio.data.selection import check_symbols
 from multifolio.data.window import pick_symbols, trading_window
+from multifolio.engine.instruments import conversion_symbol
 from multifolio.engine.run_info import AccountSpec, RunInfo
 from multifolio.engine.settings import AccountSettings, make_settings
 from multifolio.engine.simulator import PortfolioSetup, ProgressFn, Simulator
@@ -67,7 +68,8 @@ def backtest(data: MarketData | pd.DataFrame, strategy: Strategy, *, cash: float
              min_notional: Any = 0.0, qty_step: Any = 0.0, risk: Sequence[Any] = (),
              start: Any = None, close_at_end: bool = True, progress: ProgressFn | None = None,
              swap_long: Any = 0.0, swap_short: Any = 0.0, borrow_rate: Any = 0.0,
-             rollover_hour: float = 22.0, triple_swap_day: str = "wednesday", funding: bool = True) -> Result:
+             rollover_hour: float = 22.0, triple_swap_day: str = "wednesday", funding: bool = True,
+             instruments: Mapping[str, Any] | None = None, account_currency: str = "USD") -> Result:
     """Run a ``Strategy`` over ``data`` on one shared cash (or margin) account.
 
     ``data`` is a ``MarketData`` or a wide close DataFrame. Settings as in ``from_weights``, plus
@@ -80,6 +82,11 @@ def backtest(data: MarketData | pd.DataFrame, strategy: Strategy, *, cash: float
     ``swap_short`` annual rates (per asset) charged on positions held over the daily rollover at
     ``rollover_hour`` UTC (Monday to Friday, three times on ``triple_swap_day``), ``borrow_rate`` (annual)
     on shorts, and the data's ``funding_rate`` field (perpetual funding) unless ``funding=False``.
+    ``instruments``: per-symbol specs (``{symbol: {contract_size, qty_step, tick, min_notional,
+    leverage | margin_rate, quote_currency}}`` or ``multifolio.Instrument`` values): quantity x contract
+    size x price is the notional; an instrument quoted in another currency than ``account_currency`` has
+    its PnL, margin, fees and financing converted at each bar's close of the conversion series in
+    ``data`` (``USDJPY`` for JPY in a USD account, ``GBPUSD`` for GBP), see ``engine/instruments.py``.
 
     >>> import numpy as np, pandas as pd, multifolio as mf
     >>> from multifolio.strategies import EqualWeight
@@ -97,8 +104,19 @@ def backtest(data: MarketData | pd.DataFrame, strategy: Strategy, *, cash: float
                                                                 borrow_rate=borrow_rate,
                                                                 rollover_hour=rollover_hour,
                                                                 triple_swap_day=triple_swap_day,
-                                                                funding=funding)),
+                                                                funding=funding),
+                                          **_instrument_settings(instruments, account_currency)),
                      risk=risk, start=start, progress=progress)
+
+
+def _instrument_settings(instruments: Any, account_currency: str) -> dict[str, Any]:
+    """The instrument settings given (a run without them reports none)."""
+    out: dict[str, Any] = {}
+    if instruments:
+        out["instruments"] = instruments
+    if account_currency != "USD":
+        out["account_currency"] = account_currency
+    return out
 
 
 _FINANCING_DEFAULTS = dict(swap_long=0.0, swap_short=0.0, borrow_rate=0.0, rollover_hour=22.0,
@@ -113,7 +131,7 @@ def _financing_settings(**given: Any) -> dict[str, Any]:
 
 def _backtest(data: Any, strategy: Any, account: dict[str, Any], *, risk: Sequence[Any] = (),
               start: Any = None, progress: ProgressFn | None = None, crash_pct: float | None = None,
-              crash_window_hours: float | None = None) -> Result:
+              crash_window_hours: float | None = None, symbols: list[str] | None = None) -> Result:
     if isinstance(data, pd.DataFrame):
         data = MarketData.from_frames(close=data)
     if not isinstance(data, MarketData):
@@ -129,10 +147,12 @@ def _backtest(data: Any, strategy: Any, account: dict[str, Any], *, risk: Sequen
         except ValueError as exc:
             raise ValueError(f"risk[{i}]: {exc}") from None
     _check_not_empty(data.n_bars, data.n_assets, "data")
-    symbols = list(data.symbols)
+    # ``symbols``: the traded ones when ``data`` also holds conversion series (run_spec)
+    symbols = list(data.symbols) if symbols is None else symbols
     settings = make_settings(symbols, **account)
     start_bar = _start_bar(data.index, start)
-    raw = Simulator(data, [(settings, strategy, rules)], start_bar=start_bar).run(progress)[0]
+    setup = PortfolioSetup(settings, strategy, rules, None if symbols == list(data.symbols) else symbols)
+    raw = Simulator(data, [setup], start_bar=start_bar).run(progress)[0]
     return assemble(raw, _run_info(settings, strategy, rules, symbols, _first(data.index, start_bar),
                                    crash_pct, crash_window_hours))
 
@@ -198,13 +218,33 @@ def run_spec(spec: RunSpec, data: MarketData, *, capital: float | None = None,
         check_symbols(named, list(data.symbols), key)
     if spec.per_asset:
         check_symbols(list(spec.per_asset), list(data.symbols), "strategy.per_asset")
-    md = data if symbols == list(data.symbols) else data.select(symbols)
+    keep = symbols + _conversion_series(spec.account, symbols, list(data.symbols))
+    md = data if keep == list(data.symbols) else data.select(keep)
     md, start = trading_window(md, start=spec.start, end=spec.end, days=spec.days,
                                warmup_bars=spec.warmup_bars)
     account = spec.account if capital is None else spec.account.replace(capital=capital)
     return _backtest(md, build_strategy(spec, symbols), account.settings_for(symbols), risk=build_rules(spec),
                      start=start, progress=progress, crash_pct=spec.crash_pct,
-                     crash_window_hours=spec.crash_window_hours)
+                     crash_window_hours=spec.crash_window_hours,
+                     symbols=symbols if len(keep) > len(symbols) else None)
+
+
+def _conversion_series(account: AccountSpec, symbols: list[str], available: list[str]) -> list[str]:
+    """The data's conversion series the traded instruments need and the run does not trade (a missing
+    one is left to the engine, whose error names it)."""
+    out: list[str] = []
+    for sym, spec in (account.instruments or {}).items():
+        quote = spec.get("quote_currency") if isinstance(spec, Mapping) \
+            else getattr(spec, "quote_currency", None)
+        if sym not in symbols or quote is None or str(quote).upper() == account.account_currency.upper():
+            continue
+        try:
+            name, _ = conversion_symbol(str(quote).upper(), account.account_currency.upper(), available)
+        except ValueError:
+            continue
+        if name not in symbols and name not in out:
+            out.append(name)
+    return out
 
 
 def backtest_portfolios(data: MarketData | pd.DataFrame, portfolios: Sequence[Portfolio], *,

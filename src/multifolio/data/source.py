@@ -20,7 +20,7 @@ from multifolio.data.selection import DataSourceError, check_symbols
 
 __all__ = ["DataSource", "DataSourceError", "SAMPLES", "load_market_data"]
 
-SAMPLES = ("crypto_hourly", "sp500_daily")
+SAMPLES = ("crypto_hourly", "sp500_daily", "fx_hourly")
 
 
 @dataclass(frozen=True)

@@ -74,6 +74,9 @@ class Account:
         self.records: dict[str, np.ndarray] = {}
         self.tags: dict[str, int] = {}
         self.finances = bool(self.state.acct[0]["has_financing"])   # swaps, borrow or funding to charge
+        self.converts = False     # an instrument quoted in another currency (set by the simulator)
+        # price ticks of the instruments that have one (None: no tick anywhere, levels as given)
+        self._ticks = settings.tick if settings.tick is not None and np.any(settings.tick > 0) else None
         self.flows = np.zeros(len(index))   # cash moved in (+) or out (-) by an allocator, per bar
         self.paused_until = 0
         self.halted = False
@@ -173,9 +176,17 @@ class Account:
         if moving is not None:
             self.state.acct[0]["has_moving_stops"] = True   # the kernels move stops from now on
 
+    def _on_tick(self, j: int, level: float | None) -> float | None:
+        """A limit or stop level on asset j's price tick (the nearest; unchanged without a tick)."""
+        if level is None or self._ticks is None:
+            return level
+        tick = self._ticks[j]
+        return level if tick <= 0.0 else round(level / tick) * tick
+
     def submit_market(self, j: int, kind: int, value: float, reason: int, stop_loss: float | None,
                       take_profit: float | None, moving: StopMoves | None = None) -> int:
         self._note_moving(moving)
+        stop_loss, take_profit = self._on_tick(j, stop_loss), self._on_tick(j, take_profit)
         oid = int(self.book.new_ids(1)[0])
         self._pending.append((np.array([j]), np.array([kind]), np.array([value]), np.array([oid]),
                               np.array([reason])))
@@ -260,6 +271,12 @@ class Account:
         bar matched. Raises ``ValueError`` for an order that is not live or a child it does not have."""
         self._note_moving(moving)
         book = self.book
+        if self._ticks is not None and not (price is None and stop_loss is None and take_profit is None):
+            rows = book.rows_of(np.array([order_id]))
+            if len(rows):
+                j = int(book.orders["asset"][rows[0]])
+                price, stop_loss = self._on_tick(j, price), self._on_tick(j, stop_loss)
+                take_profit = self._on_tick(j, take_profit)
         targets: list[tuple[int, float | None, StopMoves | None]] = []
         if stop_loss is not None or take_profit is not None or (moving is not None and price is None
                                                                 and order_id in self.children):
@@ -301,6 +318,8 @@ class Account:
                        stop_loss: float | None, take_profit: float | None,
                        moving: StopMoves | None = None) -> int:
         self._note_moving(moving)
+        level = self._on_tick(j, level)
+        stop_loss, take_profit = self._on_tick(j, stop_loss), self._on_tick(j, take_profit)
         a, q, _ = self._screen_limits(np.array([j]), np.array([qty]), np.array([level]), kind)
         if len(a) == 0:
             return -1
@@ -314,6 +333,9 @@ class Account:
 
     def submit_limits(self, assets: np.ndarray, qty: np.ndarray, price: np.ndarray,
                       reason: int) -> np.ndarray:
+        if self._ticks is not None:
+            tick = self._ticks[assets]
+            price = np.where(tick > 0.0, np.round(price / np.where(tick > 0.0, tick, 1.0)) * tick, price)
         assets, qty, price = self._screen_limits(assets, qty, price, C.LIMIT)
         rows = self.book.add(assets, C.LIMIT, qty, price, reason, self.bar)
         return self.book.orders["id"][rows].copy()

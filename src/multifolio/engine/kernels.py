@@ -61,15 +61,18 @@ def _financing_full(acct, led, n_assets):
 @nb.njit(cache=True)
 def _apply_fill(t, j, q, base, px, order_id, reason, kind, status, placed, order_price,
                 acct, pos, costs, led):
-    """Book a fill of signed quantity q at price px: cash, fees, realized PnL, average price, ledger."""
-    fee = costs[j].fee_rate * abs(q) * px + costs[j].fixed_fee
+    """Book a fill of signed quantity q at price px: cash, fees, realized PnL, average price, ledger.
+    Values are in the account's currency: qty x price x ``costs[j].mult`` (contract size x the bar's
+    conversion rate; 1 by default)."""
+    mult = costs[j].mult
+    fee = costs[j].fee_rate * abs(q) * px * mult + costs[j].fixed_fee
     held = pos[j].qty
     avg = pos[j].avg_price
     realized = 0.0
     new = held + q
     if _opposite(held, q):
         closed = min(abs(q), abs(held))
-        realized = closed * (px - avg) * (1.0 if held > 0.0 else -1.0)
+        realized = closed * (px - avg) * (1.0 if held > 0.0 else -1.0) * mult
         if abs(new) <= _EPS * max(abs(held), abs(q)):
             new = 0.0
             pos[j].avg_price = 0.0
@@ -78,7 +81,7 @@ def _apply_fill(t, j, q, base, px, order_id, reason, kind, status, placed, order
     else:
         pos[j].avg_price = (avg * abs(held) + px * abs(q)) / abs(new)
     pos[j].qty = new
-    acct[0].cash -= q * px + fee
+    acct[0].cash -= q * px * mult + fee
     acct[0].fees_paid += fee
     acct[0].realized_pnl += realized
     n = led.n[0].fills
@@ -89,6 +92,7 @@ def _apply_fill(t, j, q, base, px, order_id, reason, kind, status, placed, order
     f.fee = fee
     f.realized_pnl = realized
     f.order_price = order_price
+    f.mult = mult
     f.bar = t
     f.asset = j
     f.order_id = order_id
@@ -166,7 +170,7 @@ def charge_financing(t, op, sched, funding, acct, pos, costs, led):
             p = pos[j].last_price
         if np.isnan(p):
             continue
-        notional = abs(q) * p
+        notional = abs(q) * p * costs[j].mult
         if days > 0.0:
             rate = costs[j].swap_long if q > 0.0 else costs[j].swap_short
             if rate != 0.0:
@@ -177,7 +181,7 @@ def charge_financing(t, op, sched, funding, acct, pos, costs, led):
         if acct[0].has_funding:
             fr = funding[t, j]
             if not np.isnan(fr) and fr != 0.0:
-                _finance(t, j, C.FIN_FUNDING, q, p, fr, 0.0, -fr * q * p, acct, led)
+                _finance(t, j, C.FIN_FUNDING, q, p, fr, 0.0, -fr * q * p * costs[j].mult, acct, led)
 
 
 @nb.njit(cache=True)
@@ -197,9 +201,9 @@ def tradable_prices(prices, op, cl, out):
 
 
 @nb.njit(cache=True)
-def _cash_short(acct, q, px, fee):
+def _cash_short(acct, q, px, fee, mult):
     """Cash account only: would booking this fill leave cash below zero?"""
-    return not acct[0].is_margin and acct[0].cash - q * px - fee < 0.0
+    return not acct[0].is_margin and acct[0].cash - q * px * mult - fee < 0.0
 
 
 @nb.njit(cache=True)
@@ -209,6 +213,42 @@ def _round_step(q, step):
         return q
     n = np.floor(abs(q) / step + 1e-9)
     return np.sign(q) * n * step
+
+
+@nb.njit(cache=True)
+def _slipped(p, q, costs, j):
+    """The fill price of a buy (q > 0) or sell at the unslipped price p: slipped against the order, then
+    on the instrument's price tick (when it has one) rounded against the order too (a buy up, a sell
+    down), so that a fill is never better than its slipped price."""
+    s = costs[j].slippage
+    px = p * (1.0 + s) if q > 0.0 else p * (1.0 - s)
+    tick = costs[j].tick
+    if tick > 0.0:
+        n = px / tick
+        px = (np.ceil(n - 1e-9) if q > 0.0 else np.floor(n + 1e-9)) * tick
+    return px
+
+
+@nb.njit(cache=True)
+def convert(t, fx, acct, pos, costs):
+    """Bar t's conversion rates (``fx[t, costs[j].fx_col]``: account currency per unit of quote
+    currency) become each converted instrument's ``mult`` (contract size x rate). A position's notional
+    sits in cash at its average price; moving it to the new rate (cash -= q x contract size x avg price x
+    (new rate - old rate)) leaves the position's PnL, q x contract size x (price - avg price), the only
+    thing exposed to the rate: a CFD's or an FX pair's PnL, converted at the bar's rate. Runs once per
+    bar (``converted_to``); nothing to do without a converted instrument."""
+    if not acct[0].has_conversion or t <= acct[0].converted_to:
+        return
+    acct[0].converted_to = t
+    for j in range(pos.shape[0]):
+        c = costs[j].fx_col
+        if c < 0:
+            continue
+        new = costs[j].contract_size * fx[t, c]
+        q = pos[j].qty
+        if q != 0.0:
+            acct[0].cash -= q * pos[j].avg_price * (new - costs[j].mult)
+        costs[j].mult = new
 
 
 @nb.njit(cache=True)
@@ -227,7 +267,7 @@ def _equity_margin(prices, pos, costs):
     for j in range(pos.shape[0]):
         q = pos[j].qty
         if q != 0.0:
-            m = _mark(j, prices, pos)
+            m = _mark(j, prices, pos) * costs[j].mult
             eq += q * m
             mu += abs(q) * m / costs[j].leverage
     return eq, mu
@@ -273,9 +313,9 @@ def execute_batch(t, prices, orders, placed, acct, pos, costs, led, filled_out):
         if kind == C.MARKET:
             d = v
         elif kind == C.NOTIONAL:
-            d = v / p
+            d = v / (p * costs[j].mult)
         elif kind == C.TARGET_WEIGHT:
-            d = v * value / p - planned[j]
+            d = v * value / (p * costs[j].mult) - planned[j]
         else:
             d = v - planned[j]
         if d == 0.0:
@@ -304,15 +344,16 @@ def execute_batch(t, prices, orders, placed, acct, pos, costs, led, filled_out):
             if full_close:
                 q = -held
             p = prices[j]
-            if q == 0.0 or (not full_close and abs(q) * p < costs[j].min_notional):
+            if q == 0.0 or (not full_close and abs(q) * p * costs[j].mult < costs[j].min_notional):
                 reason = C.MIN_NOTIONAL if costs[j].min_notional > 0.0 else C.ZERO_QTY
                 _reject(t, j, r, p, o_id[k], reason, o_kind[k], placed, led)
                 reduce_part[k] = 0.0
                 delta[k] = 0.0
                 continue
-            s = costs[j].slippage
-            px = p * (1.0 - s) if q < 0.0 else p * (1.0 + s)
-            if _cash_short(acct, q, px, costs[j].fee_rate * abs(q) * px + costs[j].fixed_fee):
+            px = _slipped(p, q, costs, j)
+            mult = costs[j].mult
+            fee = costs[j].fee_rate * abs(q) * px * mult + costs[j].fixed_fee
+            if _cash_short(acct, q, px, fee, mult):
                 _reject(t, j, q, p, o_id[k], C.INSUFFICIENT_CASH, o_kind[k], placed, led)
                 reduce_part[k] = 0.0
                 delta[k] = 0.0
@@ -331,8 +372,10 @@ def execute_batch(t, prices, orders, placed, acct, pos, costs, led, filled_out):
         j = o_asset[k]
         p = prices[j]
         s = costs[j].slippage
-        b = p * (1.0 + s) if o > 0.0 else p * (1.0 - s)
-        need_var += abs(o) * (p * s + costs[j].fee_rate * b + p / costs[j].leverage)
+        b = _slipped(p, o, costs, j)
+        slip = p * s if costs[j].tick <= 0.0 else abs(b - p)
+        mult = costs[j].mult
+        need_var += abs(o) * (slip * mult + costs[j].fee_rate * b * mult + p * mult / costs[j].leverage)
         need_fixed += costs[j].fixed_fee
         n_open += 1
     if n_open == 0:
@@ -360,14 +403,13 @@ def execute_batch(t, prices, orders, placed, acct, pos, costs, led, filled_out):
                 _reject(t, j, o, p, o_id[k], short_reason, o_kind[k], placed, led)
                 continue
             q = _round_step(o * scale, costs[j].qty_step)
-            if q == 0.0 or abs(q) * p < costs[j].min_notional:
+            if q == 0.0 or abs(q) * p * costs[j].mult < costs[j].min_notional:
                 reason = C.MIN_NOTIONAL if costs[j].min_notional > 0.0 else C.ZERO_QTY
                 if scale < 1.0 and costs[j].min_notional == 0.0:
                     reason = short_reason
                 _reject(t, j, o, p, o_id[k], reason, o_kind[k], placed, led)
                 continue
-            s = costs[j].slippage
-            px = p * (1.0 + s) if q > 0.0 else p * (1.0 - s)
+            px = _slipped(p, q, costs, j)
             _apply_fill(t, j, q, p, px, o_id[k], o_reason[k], o_kind[k], status, placed, np.nan,
                         acct, pos, costs, led)
             filled_out[k] += q
@@ -465,22 +507,22 @@ def match_resting(t, op, hi, lo, book, acct, pos, costs, led):
         full_close = held != 0.0 and q == -held
         if not full_close:
             q = _round_step(q, costs[j].qty_step)
-            if q == 0.0 or abs(q) * p < costs[j].min_notional:
+            if q == 0.0 or abs(q) * p * costs[j].mult < costs[j].min_notional:
                 reason = C.MIN_NOTIONAL if costs[j].min_notional > 0.0 else C.ZERO_QTY
                 book[r].status = C.REJECTED
                 _reject(t, j, book[r].qty, p, book[r].id, reason, kind, book[r].placed,
                         led)
                 continue
-        s = costs[j].slippage
-        px = p * (1.0 + s) if q > 0.0 else p * (1.0 - s)
+        px = _slipped(p, q, costs, j)
         mark = op[j] if not np.isnan(op[j]) else pos[j].last_price
         new = held + q
         lev = costs[j].leverage
-        fee = costs[j].fee_rate * abs(q) * px + costs[j].fixed_fee
-        d_eq = q * (mark - px) - fee
-        d_mu = (abs(new) - abs(held)) * mark / lev
+        mult = costs[j].mult
+        fee = costs[j].fee_rate * abs(q) * px * mult + costs[j].fixed_fee
+        d_eq = q * (mark - px) * mult - fee
+        d_mu = (abs(new) - abs(held)) * mark * mult / lev
         if (d_mu > 0.0 and (eq + d_eq) - (mu + d_mu) < -1e-9 * max(1.0, abs(eq))) \
-                or (d_mu <= 0.0 and _cash_short(acct, q, px, fee)):
+                or (d_mu <= 0.0 and _cash_short(acct, q, px, fee, mult)):
             book[r].status = C.REJECTED
             reason = C.INSUFFICIENT_MARGIN if margin else C.INSUFFICIENT_CASH
             _reject(t, j, q, p, book[r].id, reason, kind, book[r].placed, led)
@@ -600,9 +642,10 @@ def close_positions(t, prices, which, reason, acct, pos, costs, led):
         if np.isnan(p):
             _reject(t, j, -q, np.nan, -1, C.NO_PRICE, C.MARKET, t, led)
             continue
-        s = costs[j].slippage
-        px = p * (1.0 + s) if q < 0.0 else p * (1.0 - s)
-        if _cash_short(acct, -q, px, costs[j].fee_rate * abs(q) * px + costs[j].fixed_fee):
+        px = _slipped(p, -q, costs, j)
+        mult = costs[j].mult
+        fee = costs[j].fee_rate * abs(q) * px * mult + costs[j].fixed_fee
+        if _cash_short(acct, -q, px, fee, mult):
             _reject(t, j, -q, p, -1, C.INSUFFICIENT_CASH, C.MARKET, t, led)
             continue
         _apply_fill(t, j, -q, p, px, -1, reason, C.MARKET, C.FILLED, t, np.nan, acct, pos, costs, led)
@@ -624,10 +667,11 @@ def snapshot(t, cl, acct, pos, costs, book, snap, qh):
         q = pos[j].qty
         if q != 0.0:
             m = pos[j].last_price
-            eq_pos += q * m
-            gross += abs(q) * m
-            mu += abs(q) * m / costs[j].leverage
-            unreal += q * (m - pos[j].avg_price)
+            mult = costs[j].mult
+            eq_pos += q * m * mult
+            gross += abs(q) * m * mult
+            mu += abs(q) * m * mult / costs[j].leverage
+            unreal += q * (m - pos[j].avg_price) * mult
             npos += 1
         qh[t, j] = q
     n_orders = 0
@@ -690,14 +734,15 @@ def close_delisted(t, cl, last_bar, acct, pos, costs, book, snap, qh, led):
 
 @nb.njit(cache=True)
 def run_span(t0, t1, op, hi, lo, cl, last_bar, book, acct, pos, costs, snap, qh, led, delist_later,
-             sched, funding):
+             sched, funding, fx):
     """Bars t0..t1-1 of the T x N open/high/low/close: match resting orders, mark, liquidate, delist,
     snapshot. (The four price arrays travel as four arguments: a named tuple costs ~1 us to type on every
     call, and the Strategy path calls this on every decision bar.)
 
     ``delist_later`` (a bar, or -1): at that bar the delisting closes are left to the caller, who runs
     them after the strategy has traded at the close. ``sched`` / ``funding``: the financing schedule and
-    funding rates (``charge_financing``, at the start of each bar). Returns the first bar not processed
+    funding rates (``charge_financing``, at the start of each bar); ``fx`` the conversion rates
+    (``convert``, before the financing). Returns the first bar not processed
     (t1, or earlier when a ledger is nearly full).
     """
     room = room_needed(pos.shape[0], book.shape[0])
@@ -705,6 +750,7 @@ def run_span(t0, t1, op, hi, lo, cl, last_bar, book, acct, pos, costs, snap, qh,
     for t in range(t0, t1):
         if _full(led, room) or _financing_full(acct, led, pos.shape[0]):
             return t
+        convert(t, fx, acct, pos, costs)
         charge_financing(t, op[t], sched, funding, acct, pos, costs, led)
         # resting orders match only on tradable bars (open and close both present)
         tradable_prices(op[t], op[t], cl[t], op_t)
@@ -829,7 +875,7 @@ def build_trades(fills, n_assets):
                 part = min(abs(remaining), abs(h))
                 share = part / abs(remaining)
                 fee_part = fee_left * share
-                t_pnl[tr] += part * (px - cost_avg[tr]) * t_dir[tr]
+                t_pnl[tr] += part * (px - cost_avg[tr]) * t_dir[tr] * fills[i].mult
                 close_qty[tr] += part
                 close_val[tr] += part * px
                 t_fees[tr] += fee_part

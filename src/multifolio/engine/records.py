@@ -28,13 +28,16 @@ __all__ = ["ACCOUNT_DTYPE", "Bars", "COST_DTYPE", "EVENT_DTYPE", "FILL_DTYPE", "
 #: is gross of fees; ``is_margin`` and ``allow_short`` are the account kind and the shorting rule.
 #: ``financing_paid``: swaps, funding and borrow paid so far (negative when received);
 #: ``financed_to``: the last bar charged (-1: none); ``has_financing`` / ``has_funding``: is there
-#: anything to charge (a rate that is not zero / a ``funding_rate`` field).
+#: anything to charge (a rate that is not zero / a ``funding_rate`` field); ``has_conversion``: an
+#: instrument is quoted in another currency than the account's, ``converted_to`` the last bar whose
+#: conversion rates are applied (``kernels.convert``).
 ACCOUNT_DTYPE = np.dtype([
     ("cash", np.float64), ("realized_pnl", np.float64), ("fees_paid", np.float64),
     ("initial_cash", np.float64), ("maintenance_margin", np.float64), ("financing_paid", np.float64),
     ("financed_to", np.int64),
     ("is_margin", np.bool_), ("allow_short", np.bool_), ("has_financing", np.bool_),
     ("has_funding", np.bool_), ("has_moving_stops", np.bool_),
+    ("converted_to", np.int64), ("has_conversion", np.bool_),
 ], align=True)
 
 
@@ -44,10 +47,17 @@ POSITION_DTYPE = np.dtype([("qty", np.float64), ("avg_price", np.float64), ("las
 
 #: One record per asset: proportional fee rate, fixed fee per fill, slippage fraction, leverage, exchange
 #: minimum notional and quantity step; annual financing rates (fractions of the notional, paid when > 0):
-#: overnight swap of a long and of a short, borrow cost of a short.
+#: overnight swap of a long and of a short, borrow cost of a short. Instrument specs: ``contract_size``
+#: (units of the underlying per unit of quantity), price ``tick`` (0 = none), ``fx_col`` (the column of
+#: the run's conversion rates that turns the instrument's quote currency into the account's, -1 = same
+#: currency) and ``mult``, the account-currency value of one unit of quantity per unit of price now:
+#: contract size x the bar's conversion rate (1 by default, so every value ``q x p x mult`` is exactly
+#: today's ``q x p``).
 COST_DTYPE = np.dtype([("fee_rate", np.float64), ("fixed_fee", np.float64), ("slippage", np.float64),
                        ("leverage", np.float64), ("min_notional", np.float64), ("qty_step", np.float64),
-                       ("swap_long", np.float64), ("swap_short", np.float64), ("borrow_rate", np.float64)],
+                       ("swap_long", np.float64), ("swap_short", np.float64), ("borrow_rate", np.float64),
+                       ("contract_size", np.float64), ("tick", np.float64), ("mult", np.float64),
+                       ("fx_col", np.int64)],
                       align=True)
 
 #: Per bar of the run: ``swap_days`` (swap days charged at the start of the bar on the positions held
@@ -85,11 +95,13 @@ class MarketOrders(NamedTuple):
 
 
 #: A fill: signed quantity at the slipped ``price`` (``base_price`` before slippage), its fee and the PnL
-#: it realized (gross of fees); ``order_price`` is a resting order's level (NaN for market orders);
-#: ``bar`` of the fill, ``placed`` of the decision.
+#: it realized (gross of fees, in the account's currency); ``order_price`` is a resting order's level
+#: (NaN for market orders); ``mult`` the instrument's value multiplier at the fill (contract size x
+#: conversion rate: the account-currency value of the fill is qty x price x mult); ``bar`` of the fill,
+#: ``placed`` of the decision.
 FILL_DTYPE = np.dtype([
     ("qty", np.float64), ("price", np.float64), ("base_price", np.float64), ("fee", np.float64),
-    ("realized_pnl", np.float64), ("order_price", np.float64),
+    ("realized_pnl", np.float64), ("order_price", np.float64), ("mult", np.float64),
     ("bar", np.int64), ("asset", np.int64), ("order_id", np.int64), ("reason", np.int64),
     ("kind", np.int64), ("status", np.int64), ("placed", np.int64),
 ], align=True)

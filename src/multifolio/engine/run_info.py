@@ -50,6 +50,9 @@ class AccountSpec:
     rollover_hour: float = 22.0
     triple_swap_day: str = "wednesday"
     funding: bool = True
+    #: ``{symbol: {contract_size, qty_step, tick, min_notional, leverage | margin_rate, quote_currency}}``
+    instruments: Mapping[str, Mapping[str, Any]] | None = None
+    account_currency: str = "USD"
 
     def replace(self, **changes: Any) -> AccountSpec:
         """A copy with ``changes`` applied."""
@@ -65,7 +68,20 @@ class AccountSpec:
                     slippage=only(self.slippage), execution=self.execution, leverage=only(self.leverage),
                     allow_short=self.allow_short, maintenance_margin=self.maintenance_margin,
                     min_notional=only(self.min_notional), qty_step=only(self.qty_step),
-                    close_at_end=self.close_at_end, **self.financing_for(symbols))
+                    close_at_end=self.close_at_end, **self.financing_for(symbols),
+                    **self.instruments_for(symbols))
+
+    def instruments_for(self, symbols: Sequence[str]) -> dict[str, Any]:
+        """``backtest``'s ``instruments`` (restricted to ``symbols``) and ``account_currency``, when set."""
+        out: dict[str, Any] = {}
+        if self.instruments:
+            own = {k: (v.to_dict() if hasattr(v, "to_dict") else dict(v))
+                   for k, v in self.instruments.items() if k in symbols}
+            if own:
+                out["instruments"] = own
+        if self.account_currency != "USD":
+            out["account_currency"] = self.account_currency
+        return out
 
     def financing_for(self, symbols: Sequence[str]) -> dict[str, Any]:
         """The financing settings that differ from the defaults (``backtest`` keywords), per-asset
@@ -83,7 +99,8 @@ class AccountSpec:
     def per_asset_keys(self) -> dict[str, list[str]]:
         """The symbols named by per-asset settings, by setting."""
         return {name: list(value) for name in ("fees", "fixed_fees", "slippage", "leverage", "min_notional",
-                                               "qty_step", "swap_long", "swap_short", "borrow_rate")
+                                               "qty_step", "swap_long", "swap_short", "borrow_rate",
+                                               "instruments")
                 if isinstance(value := getattr(self, name), Mapping)}
 
 

@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from multifolio.engine.instruments import Instrument, make_instruments
+
 EXECUTION_MODES = ("next_open", "close")
 
 # name -> (default, lower bound, bound inclusive?) of each per-asset setting
@@ -91,6 +93,16 @@ class AccountSettings:
     rollover_hour: float = 22.0
     triple_swap_day: str = "wednesday"
     funding: bool = True
+    contract_size: np.ndarray | None = None
+    tick: np.ndarray | None = None
+    quote_currency: tuple[str | None, ...] = ()
+    account_currency: str = "USD"
+    instruments: Mapping[str, Instrument] | None = None
+
+    @property
+    def converts(self) -> bool:
+        """Is any instrument quoted in another currency than the account's?"""
+        return any(q is not None and q != self.account_currency for q in self.quote_currency)
 
     @property
     def charges_rates(self) -> bool:
@@ -113,13 +125,20 @@ def make_settings(symbols: list[str], *, cash: float = 1_000_000.0, fees: Any = 
                   allow_short: bool = False, maintenance_margin: float = 0.5, min_notional: Any = 0.0,
                   qty_step: Any = 0.0, close_at_end: bool = True, swap_long: Any = 0.0,
                   swap_short: Any = 0.0, borrow_rate: Any = 0.0, rollover_hour: float = 22.0,
-                  triple_swap_day: str = "wednesday", funding: bool = True) -> AccountSettings:
+                  triple_swap_day: str = "wednesday", funding: bool = True,
+                  instruments: Mapping[str, Any] | None = None,
+                  account_currency: str = "USD") -> AccountSettings:
     """Validate every setting; a bad value raises ``ValueError`` naming the argument (and symbol).
 
     Financing: ``swap_long`` / ``swap_short`` (annual rates, per asset) are charged on positions held over
     the daily rollover at ``rollover_hour`` (UTC, Monday to Friday), three times on ``triple_swap_day``;
     ``borrow_rate`` (annual) accrues on shorts bar by bar; ``funding``: charge the data's
     ``funding_rate`` field (perpetuals) when it has one.
+
+    ``instruments``: ``{symbol: spec}`` (``multifolio.engine.instruments.Instrument`` or a mapping of
+    its keys): contract size, lots (``qty_step``), price ``tick``, ``min_notional``, ``leverage`` or
+    ``margin_rate``, ``quote_currency`` (converted into ``account_currency`` at each bar's rate); a spec
+    overrides the account's ``qty_step`` / ``min_notional`` / ``leverage`` for its symbol.
     """
     try:
         if isinstance(cash, (bool, np.bool_)):  # True is not 1.0 of cash
@@ -156,14 +175,39 @@ def make_settings(symbols: list[str], *, cash: float = 1_000_000.0, fees: Any = 
     if any(isinstance(v, Mapping) or v != 0.0 for v in financing.values()) or hour != 22.0 \
             or day != "wednesday" or not funding:
         raw.update(financing, rollover_hour=hour, triple_swap_day=day, funding=bool(funding))
+    if not isinstance(account_currency, str) or not account_currency.strip():
+        raise ValueError(f"account_currency must be a currency code such as 'USD', got {account_currency!r}")
+    ccy = account_currency.strip().upper()
+    specs = make_instruments(instruments, symbols)
+    if specs:
+        raw["instruments"] = {k: v.to_dict() for k, v in specs.items()}
+    if ccy != "USD":
+        raw["account_currency"] = ccy
+    lev_v = resolve_per_asset("leverage", leverage, symbols)
+    step_v = resolve_per_asset("qty_step", qty_step, symbols)
+    minn_v = resolve_per_asset("min_notional", min_notional, symbols)
+    size_v = np.ones(len(symbols))
+    tick_v = np.zeros(len(symbols))
+    quotes: list[str | None] = [None] * len(symbols)
+    for sym, spec in specs.items():
+        j = symbols.index(sym)
+        size_v[j] = spec.contract_size
+        tick_v[j] = spec.tick
+        quotes[j] = spec.quote_currency
+        if spec.qty_step is not None:
+            step_v[j] = spec.qty_step
+        if spec.min_notional is not None:
+            minn_v[j] = spec.min_notional
+        if spec.margin_fraction is not None:
+            lev_v[j] = 1.0 / spec.margin_fraction
     return AccountSettings(
         cash=cash_f,
         fees=resolve_per_asset("fees", fees, symbols),
         fixed_fees=resolve_per_asset("fixed_fees", fixed_fees, symbols),
         slippage=resolve_per_asset("slippage", slippage, symbols),
-        leverage=resolve_per_asset("leverage", leverage, symbols),
-        min_notional=resolve_per_asset("min_notional", min_notional, symbols),
-        qty_step=resolve_per_asset("qty_step", qty_step, symbols),
+        leverage=lev_v,
+        min_notional=minn_v,
+        qty_step=step_v,
         execution=execution,
         allow_short=bool(allow_short),
         maintenance_margin=mm,
@@ -175,6 +219,11 @@ def make_settings(symbols: list[str], *, cash: float = 1_000_000.0, fees: Any = 
         rollover_hour=hour,
         triple_swap_day=day,
         funding=bool(funding),
+        contract_size=size_v,
+        tick=tick_v,
+        quote_currency=tuple(quotes),
+        account_currency=ccy,
+        instruments=specs or None,
     )
 
 

@@ -19,6 +19,7 @@ from multifolio.data.market_data import MarketData
 from multifolio.engine import kernels as K
 from multifolio.engine.account import Account, AccountView
 from multifolio.engine.context import Context
+from multifolio.engine.instruments import conversion_rates
 from multifolio.engine.raw import RawRun
 from multifolio.engine.records import Bars
 from multifolio.engine.settings import AccountSettings
@@ -110,7 +111,15 @@ class Simulator:
             md, bars, last_bar = views[key]
             account = Account(data.index, md.symbols, setup.settings, setup.rules, id=setup.id)
             account.state.set_financing(data.index, md.fields.get("funding_rate"))
+            if setup.settings.converts:     # rates from the whole data: the series need not be traded
+                try:
+                    fx, cols = conversion_rates(data, setup.settings.quote_currency,
+                                                setup.settings.account_currency)
+                except ValueError as exc:
+                    raise ValueError(f"instruments: {exc}") from None
+                account.state.set_conversion(fx, cols)
             account.finances = bool(account.state.acct[0]["has_financing"])
+            account.converts = bool(account.state.acct[0]["has_conversion"])
             self.units.append(PortfolioUnit(setup.id, md, account, setup.strategy, list(setup.rules),
                                             Context(account, md), bars, last_bar, np.empty(md.n_assets)))
 
@@ -119,11 +128,11 @@ class Simulator:
         book = u.account.book.live
         # the kernel stops early when a ledger nears its end; grow them then and go on
         t = K.run_span(t0, t1, *u.bars, u.last_bar, book, st.acct, st.pos, st.costs, st.snap, st.qh,
-                       st.ledgers, delist_later, st.sched, st.funding)
+                       st.ledgers, delist_later, st.sched, st.funding, st.fx)
         while t < t1:
             st.ensure_room(K.room_needed(st.n_assets, len(book)) * 8)
             t = K.run_span(t, t1, *u.bars, u.last_bar, book, st.acct, st.pos, st.costs, st.snap,
-                           st.qh, st.ledgers, delist_later, st.sched, st.funding)
+                           st.qh, st.ledgers, delist_later, st.sched, st.funding, st.fx)
 
     def _mark(self, u: PortfolioUnit, t: int) -> None:
         """Bar t up to the close for a portfolio that decides at t (in close mode the strategy trades at
@@ -192,6 +201,8 @@ class Simulator:
                 acct.fills_mark = acct.state.n_fills   # later fills: "since the last decision"
                 if acct.has_pending and acct.settings.execute_at_open:
                     st = acct.state
+                    if acct.converts:     # bar t's conversion rates before its open fills
+                        K.convert(t, st.fx, st.acct, st.pos, st.costs)
                     if acct.finances:     # held into bar t: charged before its open fills
                         st.ensure_room(K.room_needed(st.n_assets, 0))
                         K.charge_financing(t, u.bars.open[t], st.sched, st.funding, st.acct, st.pos,

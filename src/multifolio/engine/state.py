@@ -22,6 +22,7 @@ from multifolio.engine.records import (
 from multifolio.engine.settings import AccountSettings, financing_schedule
 
 _NO_FUNDING = np.zeros((1, 1))
+_NO_CONVERSION = np.ones((1, 1))
 
 
 def last_valid_rows(close: np.ndarray) -> np.ndarray:
@@ -71,6 +72,12 @@ class EngineState:
                              ("swap_short", s.swap_short), ("borrow_rate", s.borrow_rate)):
             if values is not None:
                 self.costs[name] = values
+        self.costs["contract_size"] = 1.0 if s.contract_size is None else s.contract_size
+        self.costs["mult"] = self.costs["contract_size"]
+        self.costs["tick"] = 0.0 if s.tick is None else s.tick
+        self.costs["fx_col"] = -1
+        a["converted_to"] = -1
+        self.fx = _NO_CONVERSION
         self.sched = np.zeros(self.n_bars, FINANCING_SCHEDULE_DTYPE)
         self.funding = _NO_FUNDING
         self.snap = np.full(self.n_bars, np.nan, SNAPSHOT_DTYPE)
@@ -98,6 +105,15 @@ class EngineState:
             self.acct[0]["has_financing"] = True
         if self.acct[0]["has_financing"]:
             self.ensure_room(1024)
+
+    def set_conversion(self, fx: np.ndarray | None, cols: np.ndarray) -> None:
+        """The run's conversion rates (T x K, account currency per unit of quote currency) and each
+        asset's column (-1: quoted in the account's currency); ``kernels.convert`` applies them."""
+        if fx is None:
+            return
+        self.fx = np.ascontiguousarray(fx, dtype=np.float64)
+        self.costs["fx_col"] = cols
+        self.acct[0]["has_conversion"] = True
 
     @property
     def cash(self) -> float:

@@ -22,7 +22,9 @@ __all__ = ["Portfolio", "check_portfolios"]
 
 #: Account settings a portfolio may set for itself (the others are the run's).
 ACCOUNT_KEYS = ("fees", "fixed_fees", "slippage", "execution", "leverage", "allow_short",
-                "maintenance_margin", "min_notional", "qty_step", "close_at_end")
+                "maintenance_margin", "min_notional", "qty_step", "close_at_end", "swap_long", "swap_short",
+                "borrow_rate", "rollover_hour", "triple_swap_day", "funding", "instruments",
+                "account_currency")
 
 
 @dataclass(frozen=True)

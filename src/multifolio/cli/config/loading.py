@@ -37,6 +37,8 @@ def parse_config(data: Any, *, source: str = "<config>", text: str | None = None
         raise ConfigError([f"{source}: missing key 'strategy'"])
     if base_dir is not None:
         cfg = _strategy_files_from(cfg, Path(base_dir))
+    if cfg.instruments_file is not None:
+        cfg = _instruments_from_file(cfg, Path(base_dir) if base_dir is not None else Path.cwd(), source)
     problems = check_names(cfg, source, lines)
     if problems:
         raise ConfigError(problems)
@@ -49,6 +51,32 @@ def parse_config(data: Any, *, source: str = "<config>", text: str | None = None
         if updates:
             cfg = cfg.model_copy(update={"data": cfg.data.model_copy(update=updates)})
     return cfg
+
+
+def _instruments_from_file(cfg: RunConfig, base_dir: Path, source: str) -> RunConfig:
+    """The ``instruments_file`` (YAML or JSON ``{symbol: spec}``, relative to the config's folder) read
+    into ``instruments``; specs written in the config itself win, symbol by symbol."""
+    from multifolio.cli.config.schema import InstrumentConfig
+
+    path = Path(cfg.instruments_file or "").expanduser()
+    if not path.is_absolute():
+        path = (base_dir / path).resolve()
+    if not path.is_file():
+        raise ConfigError([f"{source}: instruments_file not found: {path}"])
+    try:
+        data = load_yaml(path.read_text(encoding="utf-8"))      # JSON is YAML
+    except (yaml.YAMLError, YamlExpansionError) as exc:
+        raise ConfigError([f"{path}: invalid YAML/JSON: {exc}"]) from None
+    if not isinstance(data, dict):
+        raise ConfigError([f"{path}: must be a mapping of {{symbol: instrument spec}}"])
+    specs = {}
+    for symbol, spec in data.items():
+        try:
+            specs[str(symbol)] = InstrumentConfig.model_validate(spec)
+        except ValidationError as exc:
+            raise ConfigError(format_validation_error(exc, f"{path} ({symbol})", {})) from None
+    specs.update(cfg.instruments or {})
+    return cfg.model_copy(update={"instruments": specs, "instruments_file": None})
 
 
 def _strategy_files_from(cfg: RunConfig, base_dir: Path) -> RunConfig:

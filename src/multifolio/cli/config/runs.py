@@ -91,7 +91,12 @@ def to_spec(cfg: RunConfig) -> RunSpec:
                           slippage=cfg.slippage,
                           execution=cfg.execution, leverage=cfg.leverage, allow_short=cfg.allow_short,
                           maintenance_margin=cfg.maintenance_margin, min_notional=cfg.min_notional,
-                          qty_step=cfg.qty_step)
+                          qty_step=cfg.qty_step, swap_long=cfg.swap_long, swap_short=cfg.swap_short,
+                          borrow_rate=cfg.borrow_rate, rollover_hour=cfg.rollover_hour,
+                          triple_swap_day=cfg.triple_swap_day, funding=cfg.funding,
+                          instruments=({s: i.spec() for s, i in cfg.instruments.items()}
+                                       if cfg.instruments else None),
+                          account_currency=cfg.account_currency.upper())
     return RunSpec(strategy=cfg.strategy.name, params=dict(cfg.strategy.params),
                    per_asset={k: dict(v) for k, v in cfg.strategy.per_asset.items()}, account=account,
                    rules=tuple(RuleSpec(r.name, dict(r.params)) for r in cfg.risk),

@@ -69,7 +69,22 @@ def _not_bool(value: Any) -> Any:
     return value
 
 
+def _signed_number(value: Any, *, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(float(value)):
+        raise ValueError(f"{what} must be a finite number, got {value!r}")
+    return float(value)
+
+
+def _per_asset_rate(value: Any) -> float | dict[str, float]:
+    """An annual rate of either sign (> 0 paid, < 0 received), or a ``{symbol: rate}`` mapping."""
+    if isinstance(value, dict):
+        return {str(k): _signed_number(v, what=f"the value for {k!r}") for k, v in value.items()}
+    return _signed_number(value, what="the value")
+
+
 PerAsset = Annotated[float | dict[str, float], BeforeValidator(_per_asset_number)]
+SignedPerAsset = Annotated[float | dict[str, float], BeforeValidator(_per_asset_rate)]
+Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday"]
 Leverage = Annotated[float | dict[str, float], BeforeValidator(_leverage)]
 Timestamp = Annotated[str | None, BeforeValidator(_timestamp)]
 Number = Annotated[float, BeforeValidator(_not_bool)]
@@ -82,6 +97,9 @@ MAX_DAYS = 100_000
 
 _STRICT = ConfigDict(extra="forbid", frozen=True)
 
+#: The financing settings of an account (``multifolio.backtest``'s keywords of the same names).
+FINANCING_KEYS = ("swap_long", "swap_short", "borrow_rate", "rollover_hour", "triple_swap_day", "funding")
+
 
 class DataConfig(BaseModel):
     """Where the candles come from: at most one of ``sample``, ``csv``, ``parquet``, ``store``.
@@ -92,7 +110,7 @@ class DataConfig(BaseModel):
 
     model_config = _STRICT
 
-    sample: Literal["crypto_hourly", "sp500_daily"] | None = None
+    sample: Literal["crypto_hourly", "sp500_daily", "fx_hourly"] | None = None
     csv: str | None = Field(None, description="CSV file (long table) or folder of per-symbol CSV files")
     parquet: str | None = Field(None, description="Parquet file (long table)")
     store: str | None = Field(None, description="DuckDB candle store file")
@@ -194,12 +212,45 @@ class PortfolioConfig(BaseModel):
     maintenance_margin: Number | None = Field(None, ge=0, lt=1)
     min_notional: PerAsset | None = None
     qty_step: PerAsset | None = None
+    swap_long: SignedPerAsset | None = None
+    swap_short: SignedPerAsset | None = None
+    borrow_rate: PerAsset | None = None
+    rollover_hour: Number | None = Field(None, ge=0, lt=24)
+    triple_swap_day: Weekday | None = None
+    funding: StrictBool | None = None
 
     def overrides(self) -> dict[str, Any]:
         """The account settings this portfolio sets for itself."""
         return {k: v for k in ("fees", "fixed_fees", "slippage", "leverage", "allow_short",
-                               "maintenance_margin", "min_notional", "qty_step")
+                               "maintenance_margin", "min_notional", "qty_step", *FINANCING_KEYS)
                 if (v := getattr(self, k)) is not None}
+
+
+class InstrumentConfig(BaseModel):
+    """One symbol's instrument spec (``multifolio.Instrument``): notional = qty x ``contract_size`` x
+    price in ``quote_currency`` (converted into the account's at each bar's rate from the data's
+    conversion series, e.g. ``USDJPY``); ``qty_step`` (lots), price ``tick``, ``min_notional`` (account
+    currency) and ``leverage`` or ``margin_rate`` override the account's settings for the symbol."""
+
+    model_config = _STRICT
+
+    contract_size: Number = Field(1.0, gt=0)
+    qty_step: Number | None = Field(None, ge=0)
+    tick: Number = Field(0.0, ge=0)
+    min_notional: Number | None = Field(None, ge=0)
+    leverage: Number | None = Field(None, gt=0)
+    margin_rate: Number | None = Field(None, gt=0, le=1)
+    quote_currency: str | None = Field(None, min_length=1)
+
+    @model_validator(mode="after")
+    def _one_margin(self) -> InstrumentConfig:
+        if self.leverage is not None and self.margin_rate is not None:
+            raise ValueError("give leverage or margin_rate, not both")
+        return self
+
+    def spec(self) -> dict[str, Any]:
+        """The keys given (``multifolio.backtest``'s ``instruments`` values)."""
+        return self.model_dump(exclude_unset=True)
 
 
 class AllocatorConfig(BaseModel):
@@ -234,6 +285,18 @@ class RunConfig(BaseModel):
     maintenance_margin: Number = Field(0.5, ge=0, lt=1)
     min_notional: PerAsset = 0.0
     qty_step: PerAsset = 0.0
+    # financing: overnight swaps (annual rates, > 0 paid), borrow on shorts, perpetual funding
+    swap_long: SignedPerAsset = Field(0.0, description="annual swap rate of a long held over the rollover")
+    swap_short: SignedPerAsset = Field(0.0, description="annual swap rate of a short (< 0: received)")
+    borrow_rate: PerAsset = Field(0.0, description="annual borrow cost of a short")
+    rollover_hour: Number = Field(22.0, ge=0, lt=24, description="daily swap rollover, hour UTC")
+    triple_swap_day: Weekday = Field("wednesday", description="weekday whose rollover counts 3 days")
+    funding: StrictBool = Field(True, description="charge the data's funding_rate field (perpetuals)")
+    instruments: dict[str, InstrumentConfig] | None = Field(
+        None, description="{symbol: instrument spec}: contract size, lots, tick, margin, quote currency")
+    instruments_file: str | None = Field(None, description="YAML or JSON file of {symbol: instrument spec} "
+                                                           "(relative to the config; instruments: wins)")
+    account_currency: str = Field("USD", min_length=1, description="the account's currency")
     risk: list[RiskRuleConfig] = Field(default_factory=list)
     output: OutputConfig = Field(default_factory=OutputConfig)
     crash_pct: Number = Field(5.0, gt=0, lt=100, description="crash bar: the equal-weight index of the "
@@ -265,5 +328,6 @@ class RunConfig(BaseModel):
     @property
     def per_asset_settings(self) -> dict[str, dict[str, float]]:
         """The account settings given as ``{symbol: value}`` mappings, by setting name."""
-        return {k: v for k in ("fees", "fixed_fees", "slippage", "leverage", "min_notional", "qty_step")
+        return {k: v for k in ("fees", "fixed_fees", "slippage", "leverage", "min_notional", "qty_step",
+                               "swap_long", "swap_short", "borrow_rate")
                 if isinstance(v := getattr(self, k), dict)}
