@@ -1,0 +1,245 @@
+"""Compiled loops of the order-screening rules: the figures they need at every decision, in one pass
+over the causal price window instead of a chain of NumPy temporaries.
+
+* :func:`max_abs_correlation` -- for each candidate order, its asset's largest |correlation| with a set
+  of reference assets (held, or ordered earlier in the batch), from close-to-close returns;
+* :func:`horizon_pnl` -- the P&L scenarios of two books (currency per asset) under overlapping
+  ``h``-bar historical returns.
+
+Both read a ``history`` window of closes (rows ending at the decision bar) and never look past it.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+__all__ = ["horizon_pnl", "max_abs_correlation"]
+
+
+@nb.njit(cache=True)
+def _pair_corr(x: np.ndarray, y: np.ndarray) -> float:
+    """Pearson correlation over the rows where both are finite (NaN with < 3 such rows or a
+    constant series), clipped to [-1, 1]."""
+    n = 0
+    mx = 0.0
+    my = 0.0
+    for t in range(len(x)):
+        if np.isfinite(x[t]) and np.isfinite(y[t]):
+            n += 1
+            mx += x[t]
+            my += y[t]
+    if n < 3:
+        return np.nan
+    mx /= n
+    my /= n
+    sxy = 0.0
+    sxx = 0.0
+    syy = 0.0
+    for t in range(len(x)):
+        if np.isfinite(x[t]) and np.isfinite(y[t]):
+            dx = x[t] - mx
+            dy = y[t] - my
+            sxy += dx * dy
+            sxx += dx * dx
+            syy += dy * dy
+    den = np.sqrt(sxx * syy)
+    if not den > 0:
+        return np.nan
+    return min(1.0, max(-1.0, sxy / den))
+
+
+@nb.njit(cache=True, fastmath=True)
+def _dot(x: np.ndarray, y: np.ndarray) -> float:
+    acc = 0.0
+    for t in range(len(x)):
+        acc += x[t] * y[t]
+    return acc
+
+
+@nb.njit(cache=True)
+def max_abs_correlation(close: np.ndarray, assets: np.ndarray, cand: np.ndarray, held: np.ndarray
+                        ) -> tuple[np.ndarray, np.ndarray]:
+    """Candidate ``r`` (asset column ``cand[r]`` of ``assets``) against the reference columns: those
+    with ``held`` set, and those of earlier candidates (``cand[q]``, q < r), never its own.
+
+    ``close``: (w + 1) x N closes; returns are close[t] / close[t - 1] - 1 of the columns ``assets``.
+    Returns (c, best): the largest |correlation| per candidate (-1 when no reference has one) and the
+    column of ``assets`` it is with (-1 when none); ties go to the first column."""
+    w = close.shape[0] - 1
+    m = len(assets)
+    r = np.empty((m, w))
+    finite = True
+    for k in range(m):
+        j = assets[k]
+        for t in range(w):
+            v = close[t + 1, j] / close[t, j] - 1.0
+            r[k, t] = v
+            if not np.isfinite(v):
+                finite = False
+    first = np.full(m, len(cand))
+    for q in range(len(cand)):
+        if first[cand[q]] > q:
+            first[cand[q]] = q
+    c = np.full(len(cand), -1.0)
+    best = np.full(len(cand), -1)
+    if finite:
+        z = np.empty((m, w))
+        s = np.empty(m)
+        for k in range(m):
+            mean = 0.0
+            for t in range(w):
+                mean += r[k, t]
+            mean /= w
+            ss = 0.0
+            for t in range(w):
+                d = r[k, t] - mean
+                z[k, t] = d
+                ss += d * d
+            s[k] = np.sqrt(ss)
+    for q in range(len(cand)):
+        p = cand[q]
+        for k in range(m):
+            if k == p or not (held[k] or first[k] < q):
+                continue
+            if finite:
+                den = s[p] * s[k]
+                if not den > 0 or w < 3:
+                    continue
+                v = abs(min(1.0, max(-1.0, _dot(z[p], z[k]) / den)))
+            else:
+                v = abs(_pair_corr(r[p], r[k]))
+                if not np.isfinite(v):
+                    continue
+            if v > c[q]:
+                c[q] = v
+                best[q] = k
+    return c, best
+
+
+@nb.njit(cache=True)
+def horizon_pnl(close: np.ndarray, h: int, cols: np.ndarray, base: np.ndarray, extra: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """P&L scenarios s of the books ``base`` and ``extra`` (currency per column ``cols``):
+    sum_k value_k x (close[s + h, cols[k]] / close[s, cols[k]] - 1), a non-finite return counting 0."""
+    n = close.shape[0] - h
+    pb = np.zeros(max(n, 0))
+    pe = np.zeros(max(n, 0))
+    for s in range(n):
+        a = 0.0
+        b = 0.0
+        for k in range(len(cols)):
+            j = cols[k]
+            v = close[s + h, j] / close[s, j] - 1.0
+            if np.isfinite(v):
+                a += v * base[k]
+                b += v * extra[k]
+        pb[s] = a
+        pe[s] = b
+    return pb, pe
+
+
+@nb.njit(cache=True)
+def quantile_loss(pnl: np.ndarray, q: float) -> float:
+    """Minus the linear-interpolation ``q`` quantile of ``pnl`` (``-np.quantile(pnl, q)``), by
+    partial sort; 0 without scenarios."""
+    n = len(pnl)
+    if n == 0:
+        return 0.0
+    h = (n - 1) * q
+    lo = int(np.floor(h))
+    hi = min(lo + 1, n - 1)
+    part = np.partition(pnl, hi)
+    b = part[hi]
+    a = b if hi == lo else np.max(part[:hi])
+    return -(a + (h - lo) * (b - a))
+
+
+@nb.njit(cache=True)
+def var_factor(base: np.ndarray, extra: np.ndarray, limit: float, q: float) -> float:
+    """The largest k in [0, 1] (to 1e-9) with quantile_loss(base + k extra, q) <= limit: on a grid of
+    17 points, then above the largest feasible one by false position (Illinois), bisecting whenever
+    the bracket does not halve (the loss is piecewise linear in k: it mostly lands on the root at
+    once); without any feasible grid point, the grid's k of least loss."""
+    n_grid = 17
+    gs = np.empty(n_grid)
+    j = -1
+    for i in range(n_grid):
+        gs[i] = quantile_loss(base + (i / (n_grid - 1)) * extra, q) - limit
+        if gs[i] <= 0.0:
+            j = i
+    if j < 0:
+        return np.argmin(gs) / (n_grid - 1)
+    if j == n_grid - 1:
+        return 1.0
+    lo = j / (n_grid - 1)
+    hi = (j + 1) / (n_grid - 1)
+    g_lo = gs[j]              # the loss above the limit at lo (<= 0): the stopping test reads it
+    w_lo = g_lo               # the secant's weights (Illinois halves the one of a stuck end)
+    w_hi = gs[j + 1]
+    tol = 1e-12 * max(1.0, abs(limit))
+    side = 0
+    for _ in range(200):
+        width = hi - lo
+        if width <= 1e-9 or g_lo >= -tol:
+            break
+        k = lo - w_lo * width / (w_hi - w_lo)
+        if not (lo < k < hi):
+            k = 0.5 * (lo + hi)
+        g = quantile_loss(base + k * extra, q) - limit
+        if g <= 0.0:
+            lo, g_lo, w_lo = k, g, g
+            if side == -1:
+                w_hi *= 0.5
+            side = -1
+        else:
+            hi, w_hi = k, g
+            if side == 1:
+                w_lo *= 0.5
+            side = 1
+        if hi - lo > 0.5 * width:          # slow progress: bisect once
+            k = 0.5 * (lo + hi)
+            g = quantile_loss(base + k * extra, q) - limit
+            if g <= 0.0:
+                lo, g_lo, w_lo = k, g, g
+            else:
+                hi, w_hi = k, g
+            side = 0
+    return lo
+
+
+@nb.njit(cache=True)
+def var_screen(close: np.ndarray, h: int, positions: np.ndarray, price: np.ndarray, asset: np.ndarray,
+               change: np.ndarray, opening: np.ndarray, px: np.ndarray, limit: float, q: float,
+               search: bool) -> tuple[float, float, float]:
+    """One ``var_limit`` decision: the book after a batch (``positions`` x ``price`` held, plus each
+    order's reducing part ``change - opening`` and its opening part, valued at ``px``), its P&L
+    scenarios under ``h``-bar returns of the ``close`` window, and (before, k, after): the loss of the
+    whole batch, the factor of :func:`var_factor` on the opening parts (1 when the batch holds the
+    limit, or without ``search``) and the loss at that factor. NaN prices count 0."""
+    n = len(positions)
+    base = np.empty(n)
+    extra = np.zeros(n)
+    for j in range(n):
+        p = price[j]
+        base[j] = positions[j] * p if np.isfinite(p) else 0.0
+    for i in range(len(asset)):
+        p = px[i] if np.isfinite(px[i]) else 0.0
+        base[asset[i]] += (change[i] - opening[i]) * p
+        extra[asset[i]] += opening[i] * p
+    m = 0
+    for j in range(n):
+        if base[j] != 0.0 or extra[j] != 0.0:
+            m += 1
+    cols = np.empty(m, dtype=np.int64)
+    m = 0
+    for j in range(n):
+        if base[j] != 0.0 or extra[j] != 0.0:
+            cols[m] = j
+            m += 1
+    pb, pe = horizon_pnl(close, h, cols, base[cols], extra[cols])
+    before = quantile_loss(pb + pe, q)
+    if before <= limit or not search:
+        return before, 1.0, before
+    k = var_factor(pb, pe, limit, q)
+    return before, k, quantile_loss(pb + k * pe, q)
