@@ -31,6 +31,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import numba as nb
 import numpy as np
 
 from multifolio.engine import codes as C
@@ -95,6 +96,90 @@ def _per_order(value: Any, n: int, keep: np.ndarray | None) -> Any:
     return value
 
 
+_MARKET, _NOTIONAL, _TARGET_QTY = C.MARKET, C.NOTIONAL, C.TARGET_QTY
+
+
+@nb.njit(cache=True)
+def _cut(idx: np.ndarray, qty: np.ndarray, current: np.ndarray, keep: np.ndarray, kind: np.ndarray,
+         value: np.ndarray, held: np.ndarray, price: np.ndarray, equity: float, orders: bool
+         ) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Check then apply allowed changes ``qty`` to orders ``idx`` of a batch (``current``: their
+    requested changes; ``orders``: an OrderBatch, whose ``value`` is rewritten by ``kind``).
+
+    Returns (bad, sel, want, got, changed): ``bad`` the first position that is not a cut (-1 when all
+    are; nothing is applied then), ``sel`` the positions that changed, with the requested and allowed
+    quantities of those, and the mask of them."""
+    n = len(idx)
+    changed = np.zeros(n, dtype=np.bool_)
+    for r in range(n):
+        q = qty[r]
+        w = current[idx[r]]
+        if not np.isfinite(q) or q * w < 0 or abs(q) > abs(w) * (1 + 1e-12):
+            return r, idx[:0], qty[:0], qty[:0], changed
+        changed[r] = q != w
+    m = 0
+    for r in range(n):
+        if changed[r]:
+            m += 1
+    sel = np.empty(m, dtype=idx.dtype)
+    want = np.empty(m)
+    got = np.empty(m)
+    m = 0
+    for r in range(n):
+        if not changed[r]:
+            continue
+        i = idx[r]
+        q = qty[r] + 0.0                         # no -0.0
+        sel[m] = i
+        want[m] = current[i]
+        got[m] = q
+        m += 1
+        if q == 0.0:
+            keep[i] = False
+            continue
+        if orders:
+            k = kind[i]
+            if k == _MARKET:                     # the quantity
+                value[i] = q
+            elif k == _NOTIONAL:                 # scaled
+                value[i] = value[i] * (q / current[i])
+            elif k == _TARGET_QTY:
+                value[i] = held[i] + q
+            else:                                # target weight, at the decision bar's prices
+                value[i] = (held[i] + q) * price[i] / equity
+        current[i] = q
+    return -1, sel, want, got, changed
+
+
+@nb.njit(cache=True)
+def _changes(kind: np.ndarray, value: np.ndarray, price: np.ndarray, held: np.ndarray,
+             equity: float) -> np.ndarray:
+    """Each order's requested change of position at the decision bar (0 where it cannot be priced)."""
+    out = np.empty(len(kind))
+    for i in range(len(kind)):
+        k = kind[i]
+        if k == _MARKET:
+            x = value[i]
+        elif k == _NOTIONAL:
+            x = value[i] / price[i]
+        elif k == _TARGET_QTY:
+            x = value[i] - held[i]
+        else:
+            x = value[i] * equity / price[i] - held[i]
+        out[i] = x if np.isfinite(x) else 0.0
+    return out
+
+
+@nb.njit(cache=True)
+def _opening(req: np.ndarray, held: np.ndarray) -> np.ndarray:
+    """The part of each change that opens or extends a position."""
+    out = np.empty(len(req))
+    for i in range(len(req)):
+        r, h = req[i], held[i]
+        out[i] = r - np.sign(r) * min(abs(r), abs(h)) if r * h < 0 else r
+    return out
+
+
 class _Batch:
     """What both batches share: the interventions log and the kept-orders mask."""
 
@@ -125,13 +210,16 @@ class _Batch:
     def _current(self) -> np.ndarray:  # pragma: no cover - overridden
         raise NotImplementedError
 
-    def _rewrite(self, idx: np.ndarray, qty: np.ndarray) -> None:  # pragma: no cover - overridden
-        raise NotImplementedError
+    def _cut(self, idx: np.ndarray, qty: np.ndarray) -> tuple[int, np.ndarray, np.ndarray, np.ndarray,
+                                                              np.ndarray]:
+        empty = np.empty(0)
+        return _cut(idx, qty, self._current(), self.keep, idx, empty, empty, empty, 1.0, False)
 
     def set_qty_many(self, idx: Any, qty: Any, *, rule: str, reason: str, **figures: Any) -> None:
         """Allow orders ``idx`` the signed changes ``qty`` (each the sign of its request, not larger;
-        0 drops the order), in one pass. ``figures``: a value for all, or an array per order."""
-        idx = np.asarray(idx, dtype=np.intp).reshape(-1)
+        0 drops the order), checked then applied in one compiled pass; the interventions are logged as
+        one block. ``figures``: a value for all, or an array per order."""
+        idx = np.asarray(idx, dtype=np.int64).reshape(-1)
         n = len(idx)
         if n == 0:
             return
@@ -142,32 +230,17 @@ class _Batch:
             raise ValueError(f"{rule}: {n} orders but {qty.shape} quantities")
         if n > 1 and (idx[1:] <= idx[:-1]).any() and len(np.unique(idx)) != n:
             raise ValueError(f"{rule}: an order appears twice in one call")
-        want = self._current()[idx]
-        ok = np.isfinite(qty) & (qty * want >= 0) & (np.abs(qty) <= np.abs(want) * (1 + 1e-12))
-        if not ok.all():
-            k = int(np.argmin(ok))
-            if not np.isfinite(qty[k]):
-                raise ValueError(f"{rule}: allowed quantity must be finite, got {float(qty[k])!r}")
-            raise ValueError(f"{rule}: may only cut an order (requested {float(want[k])!r}, "
-                             f"allowed {float(qty[k])!r})")
-        changed = qty != want
-        if changed.all():
-            qty = qty + 0.0                              # a fresh array, and no -0.0
-            sel = None
-        elif changed.any():
-            sel = changed
-            idx, qty, want = idx[sel], qty[sel] + 0.0, want[sel]
-        else:
+        bad, sel, want, got, changed = self._cut(idx, qty)
+        if bad >= 0:
+            w, q = float(self._current()[idx[bad]]), float(qty[bad])
+            if not np.isfinite(q):
+                raise ValueError(f"{rule}: allowed quantity must be finite, got {q!r}")
+            raise ValueError(f"{rule}: may only cut an order (requested {w!r}, allowed {q!r})")
+        if len(sel) == 0:
             return
-        figs = {k: _per_order(v, n, sel) for k, v in figures.items()} if figures else {}
-        self.log.append(Interventions(rule, reason, self.symbols, self.asset[idx], want, qty, figs))
-        zero = qty == 0.0
-        if zero.any():
-            self.keep[idx[zero]] = False
-            live = ~zero
-            idx, qty = idx[live], qty[live]
-        if len(idx):
-            self._rewrite(idx, qty)
+        mask = None if len(sel) == n else changed
+        figs = {k: _per_order(v, n, mask) for k, v in figures.items()} if figures else {}
+        self.log.append(Interventions(rule, reason, self.symbols, self.asset[sel], want, got, figs))
 
     def scale_many(self, idx: Any, factors: Any, *, rule: str, reason: str, **figures: Any) -> None:
         """Scale orders ``idx`` by ``factors`` (each in [0, 1]; one for all or one per order); the
@@ -199,14 +272,6 @@ class _Batch:
         self.set_qty_many(idx, 0.0, rule=rule, reason=reason, **figures)
 
 
-def _by_kind(kind: np.ndarray, cases: dict[int, Any], default: Any) -> np.ndarray:
-    """``np.select`` on the order kinds, with a fast path when a batch has one kind (the common case)."""
-    k0 = int(kind[0]) if len(kind) else -1
-    if len(kind) and (kind == k0).all():
-        return np.asarray(cases[k0]() if k0 in cases else default(), dtype=np.float64)
-    return np.select([kind == k for k in cases], [f() for f in cases.values()], default())
-
-
 class OrderBatch(_Batch):
     """One decision's market-type orders: arrays ``asset``, ``kind``, ``value``, ``order_id``, ``tag``.
 
@@ -227,15 +292,9 @@ class OrderBatch(_Batch):
         self.price = price
         self.equity = float(equity)
         super().__init__()
-        self._requested = self._changes()
-
-    def _changes(self) -> np.ndarray:
-        v, p, h = self.value, self.price, self.held
-        with np.errstate(divide="ignore", invalid="ignore"):
-            out = _by_kind(self.kind, {C.MARKET: lambda: v, C.NOTIONAL: lambda: v / p,
-                                       C.TARGET_QTY: lambda: v - h},
-                           lambda: v * self.equity / p - h)
-        return np.where(np.isfinite(out), out, 0.0)
+        self._requested = _changes(np.asarray(kind, dtype=np.int64), self.value,
+                                   np.asarray(price, dtype=np.float64), np.asarray(held, dtype=np.float64),
+                                   self.equity)
 
     def requested(self) -> np.ndarray:
         """Signed change of each order's position, estimated at the decision bar (0 without a price)."""
@@ -251,17 +310,12 @@ class OrderBatch(_Batch):
     @property
     def opening(self) -> np.ndarray:
         """The part of each requested change that opens or extends a position (signed)."""
-        r, h = self._requested, self.held
-        reducing = np.where(r * h < 0, np.sign(r) * np.minimum(np.abs(r), np.abs(h)), 0.0)
-        return r - reducing
+        return _opening(self._requested, np.asarray(self.held, dtype=np.float64))
 
-    def _rewrite(self, idx: np.ndarray, qty: np.ndarray) -> None:
-        kind, old = self.kind[idx], self._requested[idx]
-        v, h, p = self.value[idx], self.held[idx], self.price[idx]
-        self.value[idx] = _by_kind(kind, {C.MARKET: lambda: qty, C.NOTIONAL: lambda: v * (qty / old),
-                                          C.TARGET_QTY: lambda: h + qty},
-                                   lambda: (h + qty) * p / self.equity)
-        self._requested[idx] = qty
+    def _cut(self, idx: np.ndarray, qty: np.ndarray) -> tuple[int, np.ndarray, np.ndarray, np.ndarray,
+                                                              np.ndarray]:
+        return _cut(idx, qty, self._requested, self.keep, self.kind, self.value, self.held, self.price,
+                    self.equity, True)
 
 
 class LimitBatch(_Batch):
@@ -311,5 +365,3 @@ class LimitBatch(_Batch):
     def notional(self) -> np.ndarray:
         return np.abs(self.qty) * self.price
 
-    def _rewrite(self, idx: np.ndarray, qty: np.ndarray) -> None:
-        self.qty[idx] = qty

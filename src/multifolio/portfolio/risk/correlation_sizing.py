@@ -13,6 +13,7 @@ from multifolio.portfolio.risk.tools import (
     check_positive_int,
     cut_opening_many,
     kept_opening,
+    symbol_array,
 )
 
 
@@ -53,24 +54,18 @@ class CorrelationSizing(RiskRule):
     def factors(self, view: Any, asset: np.ndarray, opening: np.ndarray, held: np.ndarray
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """For orders on ``asset`` with ``opening`` parts (an order with none is left alone) and the
-        assets ``held``: (orders to cut, their factors, correlations c, the asset each is most
-        correlated with), from one correlation matrix of the assets involved."""
-        none = (np.empty(0, dtype=np.intp), np.empty(0), np.empty(0), np.empty(0, dtype=np.intp))
+        assets ``held`` (a bool per asset): (orders to cut, their factors, correlations c, the asset
+        each is most correlated with), in one compiled pass over the window's returns."""
         cand = np.flatnonzero(opening != 0.0)
-        if len(cand) == 0:
-            return none
-        cand_assets = asset[cand]
-        assets = np.unique(np.concatenate([held, cand_assets]))
         close = view.history("close", self.window + 1)
-        if len(close) < 4:                                  # fewer than 3 returns
-            return none
-        is_held = np.zeros(len(assets), dtype=np.bool_)
-        is_held[np.searchsorted(assets, held)] = True
-        c, best = max_abs_correlation(close, assets, np.searchsorted(assets, cand_assets), is_held)
+        if len(cand) == 0 or len(close) < 4:                 # fewer than 3 returns
+            none = np.empty(0, dtype=np.intp)
+            return none, np.empty(0), np.empty(0), none
+        c, best = max_abs_correlation(close, held, asset[cand])
         hit = c > self.threshold
         c = c[hit]
         f = 1.0 - self.max_reduction * (c - self.threshold) / (1.0 - self.threshold)
-        return cand[hit], f, c, assets[best[hit]]
+        return cand[hit], f, c, best[hit]
 
     def pre_trade(self, view: Any, batch: Any) -> None:
         self._screen(view, batch)
@@ -82,10 +77,9 @@ class CorrelationSizing(RiskRule):
 
     def _screen(self, view: Any, batch: Any) -> None:
         opening = kept_opening(batch)
-        held = np.flatnonzero(view.positions != 0.0)
-        idx, f, c, other = self.factors(view, batch.asset, opening, held)
+        idx, f, c, other = self.factors(view, batch.asset, opening, view.positions != 0.0)
         if len(idx) == 0:
             return
         cut_opening_many(batch, idx, f, rule=self.name, reason="correlated_with_book", opening=opening,
-                         correlation=c, correlated_with=np.asarray(view.symbols, dtype=object)[other],
+                         correlation=c, correlated_with=symbol_array(view)[other],
                          threshold=self.threshold, max_reduction=self.max_reduction, window=self.window)

@@ -49,25 +49,33 @@ def _pair_corr(x: np.ndarray, y: np.ndarray) -> float:
     return min(1.0, max(-1.0, sxy / den))
 
 
-@nb.njit(cache=True, fastmath=True)
-def _dot(x: np.ndarray, y: np.ndarray) -> float:
-    acc = 0.0
-    for t in range(len(x)):
-        acc += x[t] * y[t]
-    return acc
-
-
 @nb.njit(cache=True)
-def max_abs_correlation(close: np.ndarray, assets: np.ndarray, cand: np.ndarray, held: np.ndarray
+def max_abs_correlation(close: np.ndarray, held: np.ndarray, cand: np.ndarray
                         ) -> tuple[np.ndarray, np.ndarray]:
-    """Candidate ``r`` (asset column ``cand[r]`` of ``assets``) against the reference columns: those
-    with ``held`` set, and those of earlier candidates (``cand[q]``, q < r), never its own.
+    """Candidate order ``r`` (on asset ``cand[r]``) against its reference assets: those ``held``
+    (a bool per asset) and those of earlier candidates (``cand[q]``, q < r), never its own.
 
-    ``close``: (w + 1) x N closes; returns are close[t] / close[t - 1] - 1 of the columns ``assets``.
-    Returns (c, best): the largest |correlation| per candidate (-1 when no reference has one) and the
-    column of ``assets`` it is with (-1 when none); ties go to the first column."""
+    ``close``: (w + 1) x N closes; returns are close[t] / close[t - 1] - 1. Returns (c, best): the
+    largest |correlation| per candidate (-1 when no reference has one) and the asset it is with (-1
+    when none); ties go to the lowest asset. Pairs are over the bars where both returns exist (NaN
+    with fewer than 3 or a constant series)."""
     w = close.shape[0] - 1
-    m = len(assets)
+    n = close.shape[1]
+    col = np.full(n, -1)                    # asset -> column of the assets involved
+    m = 0
+    for j in range(n):
+        if held[j]:
+            col[j] = m
+            m += 1
+    for q in range(len(cand)):
+        if col[cand[q]] < 0:
+            col[cand[q]] = m
+            m += 1
+    assets = np.empty(m, dtype=np.int64)
+    for j in range(n):
+        if col[j] >= 0:
+            assets[col[j]] = j
+    order = np.argsort(assets)              # ties go to the lowest asset: scan columns by asset
     r = np.empty((m, w))
     finite = True
     for k in range(m):
@@ -79,13 +87,15 @@ def max_abs_correlation(close: np.ndarray, assets: np.ndarray, cand: np.ndarray,
                 finite = False
     first = np.full(m, len(cand))
     for q in range(len(cand)):
-        if first[cand[q]] > q:
-            first[cand[q]] = q
+        k = col[cand[q]]
+        if first[k] > q:
+            first[k] = q
     c = np.full(len(cand), -1.0)
     best = np.full(len(cand), -1)
-    if finite:
-        z = np.empty((m, w))
-        s = np.empty(m)
+    g = np.empty((0, 0))
+    ok = np.zeros(m, dtype=np.bool_)
+    if finite and w >= 3:
+        # unit-norm centred returns: one matrix product gives every candidate's correlations
         for k in range(m):
             mean = 0.0
             for t in range(w):
@@ -94,26 +104,34 @@ def max_abs_correlation(close: np.ndarray, assets: np.ndarray, cand: np.ndarray,
             ss = 0.0
             for t in range(w):
                 d = r[k, t] - mean
-                z[k, t] = d
+                r[k, t] = d
                 ss += d * d
-            s[k] = np.sqrt(ss)
+            sd = np.sqrt(ss)
+            ok[k] = sd > 0
+            if ok[k]:
+                for t in range(w):
+                    r[k, t] /= sd
+        zc = np.empty((len(cand), w))
+        for q in range(len(cand)):
+            zc[q] = r[col[cand[q]]]
+        g = zc @ r.T
     for q in range(len(cand)):
-        p = cand[q]
-        for k in range(m):
-            if k == p or not (held[k] or first[k] < q):
+        p = col[cand[q]]
+        for i in range(m):
+            k = order[i]
+            if k == p or not (held[assets[k]] or first[k] < q):
                 continue
             if finite:
-                den = s[p] * s[k]
-                if not den > 0 or w < 3:
+                if w < 3 or not (ok[p] and ok[k]):
                     continue
-                v = abs(min(1.0, max(-1.0, _dot(z[p], z[k]) / den)))
+                v = abs(min(1.0, max(-1.0, g[q, k])))
             else:
                 v = abs(_pair_corr(r[p], r[k]))
                 if not np.isfinite(v):
                     continue
             if v > c[q]:
                 c[q] = v
-                best[q] = k
+                best[q] = assets[k]
     return c, best
 
 
@@ -122,9 +140,9 @@ def horizon_pnl(close: np.ndarray, h: int, cols: np.ndarray, base: np.ndarray, e
                 ) -> tuple[np.ndarray, np.ndarray]:
     """P&L scenarios s of the books ``base`` and ``extra`` (currency per column ``cols``):
     sum_k value_k x (close[s + h, cols[k]] / close[s, cols[k]] - 1), a non-finite return counting 0."""
-    n = close.shape[0] - h
-    pb = np.zeros(max(n, 0))
-    pe = np.zeros(max(n, 0))
+    n = max(close.shape[0] - h, 0)
+    pb = np.zeros(n)
+    pe = np.zeros(n)
     for s in range(n):
         a = 0.0
         b = 0.0

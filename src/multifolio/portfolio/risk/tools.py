@@ -21,7 +21,9 @@ import numpy as np
 
 __all__ = ["check_fraction", "check_percent", "check_positive_int", "correlations", "cut_opening",
            "cut_opening_many", "historical_cvar", "historical_var", "horizon_returns", "kept_opening",
-           "linear_quantile", "trailing_returns"]
+           "linear_quantile", "symbol_array", "trailing_returns"]
+
+_SYMBOLS: dict[int, tuple[list[str], np.ndarray]] = {}
 
 
 def check_percent(value: Any, name: str, rule: str, *, upper: float = 100.0) -> float:
@@ -149,6 +151,17 @@ def historical_cvar(pnl: np.ndarray, confidence: float) -> float:
         return 0.0
     q = linear_quantile(pnl, 1.0 - confidence / 100.0)
     return float(-pnl[pnl <= q].mean())
+
+
+def symbol_array(view: Any) -> np.ndarray:
+    """The view's symbols as an object array (to take a figure's symbols by index), kept per list."""
+    symbols = view.symbols
+    hit = _SYMBOLS.get(id(symbols))
+    if hit is None or hit[0] is not symbols:
+        if len(_SYMBOLS) > 32:
+            _SYMBOLS.clear()
+        hit = _SYMBOLS[id(symbols)] = (symbols, np.array(symbols, dtype=object))
+    return hit[1]
 
 
 def kept_opening(batch: Any) -> np.ndarray:
