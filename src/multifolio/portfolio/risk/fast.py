@@ -158,19 +158,73 @@ def horizon_pnl(close: np.ndarray, h: int, cols: np.ndarray, base: np.ndarray, e
 
 
 @nb.njit(cache=True)
-def quantile_loss(pnl: np.ndarray, q: float) -> float:
-    """Minus the linear-interpolation ``q`` quantile of ``pnl`` (``-np.quantile(pnl, q)``), by
-    partial sort; 0 without scenarios."""
-    n = len(pnl)
+def _select(x: np.ndarray, kth: int) -> float:
+    """The ``kth`` smallest of ``x`` (0-based), reordering ``x`` in place so that every element before
+    position ``kth`` is <= it (quickselect, median-of-three pivots)."""
+    lo = 0
+    hi = len(x) - 1
+    while hi > lo:
+        mid = (lo + hi) >> 1
+        a, b, c = x[lo], x[mid], x[hi]
+        if a > b:
+            a, b = b, a
+        if b > c:
+            b = c
+            if a > b:
+                b = a
+        pivot = b
+        i = lo
+        j = hi
+        while i <= j:
+            while x[i] < pivot:
+                i += 1
+            while x[j] > pivot:
+                j -= 1
+            if i <= j:
+                x[i], x[j] = x[j], x[i]
+                i += 1
+                j -= 1
+        if kth <= j:
+            hi = j
+        elif kth >= i:
+            lo = i
+        else:
+            break
+    return x[kth]
+
+
+@nb.njit(cache=True)
+def _loss_of(buf: np.ndarray, q: float) -> float:
+    """Minus the linear ``q`` quantile of ``buf`` (reordered in place)."""
+    n = len(buf)
     if n == 0:
         return 0.0
     h = (n - 1) * q
     lo = int(np.floor(h))
     hi = min(lo + 1, n - 1)
-    part = np.partition(pnl, hi)
-    b = part[hi]
-    a = b if hi == lo else np.max(part[:hi])
+    b = _select(buf, hi)
+    if hi == lo:
+        a = b
+    else:
+        a = buf[0]
+        for i in range(1, hi):
+            if buf[i] > a:
+                a = buf[i]
     return -(a + (h - lo) * (b - a))
+
+
+@nb.njit(cache=True)
+def quantile_loss(pnl: np.ndarray, q: float) -> float:
+    """Minus the linear-interpolation ``q`` quantile of ``pnl`` (``-np.quantile(pnl, q)``), by
+    partial sort; 0 without scenarios."""
+    return _loss_of(pnl.copy(), q)
+
+
+@nb.njit(cache=True)
+def _loss_at(base: np.ndarray, extra: np.ndarray, k: float, q: float, buf: np.ndarray) -> float:
+    for s in range(len(base)):
+        buf[s] = base[s] + k * extra[s]
+    return _loss_of(buf, q)
 
 
 @nb.njit(cache=True)
@@ -180,10 +234,11 @@ def var_factor(base: np.ndarray, extra: np.ndarray, limit: float, q: float) -> f
     the bracket does not halve (the loss is piecewise linear in k: it mostly lands on the root at
     once); without any feasible grid point, the grid's k of least loss."""
     n_grid = 17
+    buf = np.empty(len(base))
     gs = np.empty(n_grid)
     j = -1
     for i in range(n_grid):
-        gs[i] = quantile_loss(base + (i / (n_grid - 1)) * extra, q) - limit
+        gs[i] = _loss_at(base, extra, i / (n_grid - 1), q, buf) - limit
         if gs[i] <= 0.0:
             j = i
     if j < 0:
@@ -204,7 +259,7 @@ def var_factor(base: np.ndarray, extra: np.ndarray, limit: float, q: float) -> f
         k = lo - w_lo * width / (w_hi - w_lo)
         if not (lo < k < hi):
             k = 0.5 * (lo + hi)
-        g = quantile_loss(base + k * extra, q) - limit
+        g = _loss_at(base, extra, k, q, buf) - limit
         if g <= 0.0:
             lo, g_lo, w_lo = k, g, g
             if side == -1:
@@ -217,7 +272,7 @@ def var_factor(base: np.ndarray, extra: np.ndarray, limit: float, q: float) -> f
             side = 1
         if hi - lo > 0.5 * width:          # slow progress: bisect once
             k = 0.5 * (lo + hi)
-            g = quantile_loss(base + k * extra, q) - limit
+            g = _loss_at(base, extra, k, q, buf) - limit
             if g <= 0.0:
                 lo, g_lo, w_lo = k, g, g
             else:
@@ -227,14 +282,44 @@ def var_factor(base: np.ndarray, extra: np.ndarray, limit: float, q: float) -> f
 
 
 @nb.njit(cache=True)
+def ring_pnl(close: np.ndarray, h: int, t0: int, ring: np.ndarray, ring_bar: np.ndarray,
+             cols: np.ndarray, base: np.ndarray, extra: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`horizon_pnl` with the returns kept between calls: ``close`` holds the bars t0.., and the
+    ``h``-bar return ending at bar s (all assets, non-finite stored as 0) lives in row s % len(ring)
+    of ``ring`` (``ring_bar`` says which bar a row holds); rows not yet there are computed once."""
+    n = max(close.shape[0] - h, 0)
+    w = ring.shape[0]
+    pb = np.zeros(n)
+    pe = np.zeros(n)
+    for i in range(n):
+        s = t0 + h + i
+        row = s % w
+        if ring_bar[row] != s:
+            for j in range(close.shape[1]):
+                v = close[i + h, j] / close[i, j] - 1.0
+                ring[row, j] = v if np.isfinite(v) else 0.0
+            ring_bar[row] = s
+        a = 0.0
+        b = 0.0
+        for k in range(len(cols)):
+            v = ring[row, cols[k]]
+            a += v * base[k]
+            b += v * extra[k]
+        pb[i] = a
+        pe[i] = b
+    return pb, pe
+
+
+@nb.njit(cache=True)
 def var_screen(close: np.ndarray, h: int, positions: np.ndarray, price: np.ndarray, asset: np.ndarray,
                change: np.ndarray, opening: np.ndarray, px: np.ndarray, limit: float, q: float,
-               search: bool) -> tuple[float, float, float]:
+               t0: int, ring: np.ndarray, ring_bar: np.ndarray) -> tuple[float, float, float]:
     """One ``var_limit`` decision: the book after a batch (``positions`` x ``price`` held, plus each
     order's reducing part ``change - opening`` and its opening part, valued at ``px``), its P&L
-    scenarios under ``h``-bar returns of the ``close`` window, and (before, k, after): the loss of the
-    whole batch, the factor of :func:`var_factor` on the opening parts (1 when the batch holds the
-    limit, or without ``search``) and the loss at that factor. NaN prices count 0."""
+    scenarios under ``h``-bar returns of the ``close`` window (bars ``t0``..; kept in ``ring`` between
+    calls, see :func:`ring_pnl`; an empty ring computes them afresh), and (before, k, after): the loss
+    of the whole batch, the factor of :func:`var_factor` on the opening parts (1 when the batch holds
+    the limit) and the loss at that factor. NaN prices count 0."""
     n = len(positions)
     base = np.empty(n)
     extra = np.zeros(n)
@@ -255,9 +340,12 @@ def var_screen(close: np.ndarray, h: int, positions: np.ndarray, price: np.ndarr
         if base[j] != 0.0 or extra[j] != 0.0:
             cols[m] = j
             m += 1
-    pb, pe = horizon_pnl(close, h, cols, base[cols], extra[cols])
+    if ring.shape[0] > 0:
+        pb, pe = ring_pnl(close, h, t0, ring, ring_bar, cols, base[cols], extra[cols])
+    else:
+        pb, pe = horizon_pnl(close, h, cols, base[cols], extra[cols])
     before = quantile_loss(pb + pe, q)
-    if before <= limit or not search:
+    if before <= limit:
         return before, 1.0, before
     k = var_factor(pb, pe, limit, q)
     return before, k, quantile_loss(pb + k * pe, q)

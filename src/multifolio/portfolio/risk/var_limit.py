@@ -123,6 +123,19 @@ class VarLimit(RiskRule):
         held at the decision bar's close), their opening parts scaled together as for a market batch."""
         self._screen(view, batch, batch.price.astype(np.float64), view.equity)
 
+    def _ring(self, view: Any, rows: int) -> tuple[int, np.ndarray, np.ndarray]:
+        """Where the scenario returns are kept between decisions of one run: (first bar of the close
+        window, ring of ``window`` x N returns, the bar each row holds); an empty ring (no returns
+        kept) for a view without a bar clock."""
+        bar = getattr(view, "bar", None)
+        if bar is None:
+            return 0, np.empty((0, 0)), np.empty(0, dtype=np.int64)
+        kept = getattr(self, "_kept", None)
+        if kept is None or kept[0] is not view:
+            n = len(view.symbols)
+            kept = self._kept = (view, np.empty((self.window, n)), np.full(self.window, -1, dtype=np.int64))
+        return int(bar) - rows + 1, kept[1], kept[2]
+
     def _horizon(self, view: Any) -> int:
         h = getattr(self, "_h", None)
         if h is None or getattr(self, "_h_view", None) is not view:
@@ -144,8 +157,9 @@ class VarLimit(RiskRule):
         limit = self.limit / 100.0 * equity
         q = 1.0 - self.confidence / 100.0
         if self.measure == "var":                    # one compiled pass: book, scenarios, search
+            t0, ring, ring_bar = self._ring(view, len(close))
             before, k, after = var_screen(close, h, view.positions, view.price, batch.asset, change,
-                                          opening, px, limit, q, True)
+                                          opening, px, limit, q, t0, ring, ring_bar)
             if before <= limit:
                 return
         else:
