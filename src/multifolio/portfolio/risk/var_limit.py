@@ -55,6 +55,10 @@ class VarLimit(RiskRule):
             raise ValueError(f"{self.name} measure must be one of {list(MEASURES)}, got {measure!r}")
         self.measure = measure
 
+    def init(self, ctx: Any) -> None:
+        self._kept = None               # the scenario returns of the last run (see _ring)
+        self._h_view = self._h = None
+
     def risk(self, pnl: np.ndarray) -> float:
         """The rule's measure of a vector of P&L scenarios (a positive loss)."""
         if self.measure == "cvar":
