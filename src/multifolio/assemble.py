@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from multifolio.engine import codes as C
+from multifolio.engine.batch import event_rows
 from multifolio.engine.kernels import build_trades
 from multifolio.engine.raw import RawRun
 from multifolio.engine.records import SNAPSHOT_COLUMNS
@@ -206,7 +207,7 @@ def build_events(raw: RawRun) -> pd.DataFrame:
         figures = (float(e["figure1"]), float(e["figure2"]), float(e["figure3"]))
         details = dict(zip(_EVENT_FIGURES[kind], figures, strict=False))
         rows.append((int(e["bar"]), C.EVENT_NAMES[kind], raw.symbols[asset] if asset >= 0 else None, details))
-    rows.extend(raw.events)
+    rows.extend(event_rows(raw.events))
     rows.sort(key=lambda r: r[0])
     return pd.DataFrame({
         "timestamp": raw.index[[r[0] for r in rows]] if rows else pd.DatetimeIndex([], tz="UTC"),

@@ -19,7 +19,7 @@ import pandas as pd
 
 from multifolio.engine import codes as C
 from multifolio.engine import kernels as K
-from multifolio.engine.batch import LimitBatch, OrderBatch
+from multifolio.engine.batch import Interventions, LimitBatch, OrderBatch
 from multifolio.engine.book import OrderBook, StopMoves
 from multifolio.engine.raw import RawRun
 from multifolio.engine.records import MarketOrders
@@ -28,7 +28,9 @@ from multifolio.engine.state import EngineState
 
 __all__ = ["Account", "AccountView", "TradingState"]
 
-Event = tuple[int, str, str | None, dict[str, Any]]
+# (bar, kind, symbol or None, details); a batch's risk interventions are kept as one block of columns
+# (details an ``Interventions``), expanded into rows when the Result's events are built
+Event = tuple[int, str, str | None, "dict[str, Any] | Interventions"]
 _TARGET_VERBS = {C.TARGET_WEIGHT: "target_weights", C.TARGET_QTY: "target_qty"}
 _PendingOrders = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
@@ -221,7 +223,7 @@ class Account:
             rule.pre_trade(self.view, batch)
         if self.reducing:
             _only_reducing(batch)
-        self._log_interventions(batch.interventions)
+        self._log_interventions(batch.log)
         keep = batch.keep
         del self._pending[len(self._pending) - len(fresh):]
         if keep.any():
@@ -305,12 +307,13 @@ class Account:
                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         if not (self._limit_rules or self.reducing) or len(assets) == 0:
             return assets, qty, price
-        batch = LimitBatch(assets, qty, price, np.full(len(assets), kind, dtype=np.int64), self.symbols)
+        batch = LimitBatch(assets, qty, price, np.full(len(assets), kind, dtype=np.int64), self.symbols,
+                           held=self.state.pos["qty"][assets])
         for rule in self._limit_rules:
             rule.pre_limits(self.view, batch)
         if self.reducing:
             _only_reducing_limits(batch, self.state.pos["qty"])
-        self._log_interventions(batch.interventions)
+        self._log_interventions(batch.log)
         keep = batch.keep
         return assets[keep], batch.qty[keep], price[keep]
 
@@ -350,10 +353,8 @@ class Account:
             self._cancelled.append(self._orders_frame(rows, "cancelled"))
             book.cancel_rows(rows)
 
-    def _log_interventions(self, interventions: list[dict[str, Any]]) -> None:
-        for item in interventions:
-            details = dict(item)
-            self.events.append((self.bar, "risk", details.pop("symbol"), details))
+    def _log_interventions(self, log: list[Interventions]) -> None:
+        self.events.extend((self.bar, "risk", None, block) for block in log)
 
     # -- the run's record -------------------------------------------------------------------------
     def raw_run(self, close: np.ndarray, start_bar: int, freq: pd.Timedelta | None) -> RawRun:
@@ -403,16 +404,14 @@ class Account:
 
 def _only_reducing(batch: OrderBatch) -> None:
     """A reducing account: each order keeps only the part that shrinks its position."""
-    opening = batch.opening
-    want = batch.requested()
-    for i in np.flatnonzero(opening != 0.0):
-        batch.set_qty(int(i), float(want[i] - opening[i]), rule="reducing", reason="reducing_only")
+    opening = np.where(batch.keep, batch.opening, 0.0)
+    idx = np.flatnonzero(opening != 0.0)
+    batch.set_qty_many(idx, batch.requested()[idx] - opening[idx], rule="reducing", reason="reducing_only")
 
 
 def _only_reducing_limits(batch: LimitBatch, held: np.ndarray) -> None:
     """Resting orders of a reducing account: at most the position, on the closing side."""
-    for i in range(len(batch)):
-        q, h = float(batch.qty[i]), float(held[int(batch.asset[i])])
-        allowed = np.sign(q) * min(abs(q), abs(h)) if q * h < 0 else 0.0
-        if allowed != q:
-            batch.set_qty(i, allowed, rule="reducing", reason="reducing_only")
+    q, h = batch.qty, held[batch.asset]
+    allowed = np.where(q * h < 0, np.sign(q) * np.minimum(np.abs(q), np.abs(h)), 0.0)
+    idx = np.flatnonzero(batch.keep & (allowed != q))
+    batch.set_qty_many(idx, allowed[idx], rule="reducing", reason="reducing_only")

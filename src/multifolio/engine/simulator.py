@@ -183,7 +183,9 @@ class Simulator:
             decide[: self.start_bar] = False
             u.decide = decide.tolist()
             python_bar = decide.copy()
-            if u.rules:
+            # rules watching the account run at every bar; rules that only screen orders (their
+            # ``watches_bars`` is False) run with the strategy's decisions
+            if any(getattr(r, "watches_bars", True) for r in u.rules):
                 python_bar[self.start_bar:] = True
             python_bar[alloc_bars] = True          # every account is marked before the allocator acts
             u.python_bars = np.flatnonzero(python_bar).tolist()

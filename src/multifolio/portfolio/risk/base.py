@@ -33,8 +33,6 @@ def check_threshold(threshold: float, rule: str) -> float:
     return x
 
 
-
-
 class RiskRule:
     """Base class of the built-in rules; any object with ``init`` and ``on_bar`` works as a rule.
 
@@ -49,6 +47,12 @@ class RiskRule:
 
     def on_bar(self, ctx: Any) -> None:
         """Called every bar after marking, before the strategy."""
+
+    @property
+    def watches_bars(self) -> bool:
+        """Whether the rule's ``on_bar`` does anything: the simulator steps into Python at every bar
+        only for rules that do (an order-screening rule is called on the strategy's decisions)."""
+        return type(self).on_bar is not RiskRule.on_bar
 
     def act(self, ctx: Any, mode: str, reason: str, pause_bars: int) -> None:
         """What a breaker does once it fires: ``record`` nothing more, ``flatten`` close everything and

@@ -7,13 +7,13 @@ from typing import Any
 import numpy as np
 
 from multifolio.portfolio.risk.base import RiskRule
+from multifolio.portfolio.risk.fast import max_abs_correlation
 from multifolio.portfolio.risk.tools import (
     check_fraction,
     check_positive_int,
-    correlations,
-    cut_opening,
+    cut_opening_many,
     kept_opening,
-    trailing_returns,
+    symbol_array,
 )
 
 
@@ -51,36 +51,35 @@ class CorrelationSizing(RiskRule):
         self.threshold = check_fraction(threshold, "threshold", self.name, high=0.999999)
         self.max_reduction = check_fraction(max_reduction, "max_reduction", self.name)
 
-    def pre_trade(self, view: Any, batch: Any) -> None:
-        opening = kept_opening(batch)
-        if not opening.any():
-            return
-        held = np.flatnonzero(view.positions != 0.0)
+    def factors(self, view: Any, asset: np.ndarray, opening: np.ndarray, held: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """For orders on ``asset`` with ``opening`` parts (an order with none is left alone) and the
+        assets ``held`` (a bool per asset): (orders to cut, their factors, correlations c, the asset
+        each is most correlated with), in one compiled pass over the window's returns."""
         cand = np.flatnonzero(opening != 0.0)
-        rets = trailing_returns(view, self.window)
-        if len(rets) < 3:
+        close = view.history("close", self.window + 1)
+        if len(cand) == 0 or len(close) < 4:                 # fewer than 3 returns
+            none = np.empty(0, dtype=np.intp)
+            return none, np.empty(0), np.empty(0), none
+        c, best = max_abs_correlation(close, held, asset[cand])
+        hit = c > self.threshold
+        c = c[hit]
+        f = 1.0 - self.max_reduction * (c - self.threshold) / (1.0 - self.threshold)
+        return cand[hit], f, c, best[hit]
+
+    def pre_trade(self, view: Any, batch: Any) -> None:
+        self._screen(view, batch)
+
+    def pre_limits(self, view: Any, batch: Any) -> None:
+        """Resting orders: the opening part of each (potential new exposure at its level) is sized
+        like a market order's."""
+        self._screen(view, batch)
+
+    def _screen(self, view: Any, batch: Any) -> None:
+        opening = kept_opening(batch)
+        idx, f, c, other = self.factors(view, batch.asset, opening, view.positions != 0.0)
+        if len(idx) == 0:
             return
-        cand_assets = batch.asset[cand]
-        assets = np.unique(np.concatenate([held, cand_assets]))
-        pos = np.searchsorted(assets, cand_assets)
-        corr = np.abs(correlations(rets, assets, assets))[pos]          # cand x assets
-        # what each order is compared with: the assets held, and those opened earlier in the batch
-        ref = np.zeros((len(cand), len(assets)), dtype=bool)
-        ref[:, np.searchsorted(assets, held)] = True
-        first = {}
-        for r, p in enumerate(pos.tolist()):
-            first.setdefault(p, r)
-        for p, r in first.items():
-            ref[r + 1:, p] = True
-        ref[np.arange(len(cand)), pos] = False                        # never the asset itself
-        masked = np.where(ref & np.isfinite(corr), corr, -1.0)
-        best = masked.argmax(axis=1)
-        c = masked[np.arange(len(cand)), best]
-        want = batch.requested()
-        for r in np.flatnonzero(c > self.threshold):
-            i = int(cand[r])
-            f = correlation_factor(float(c[r]), self.threshold, self.max_reduction)
-            cut_opening(batch, i, f, rule=self.name, reason="correlated_with_book", want=want[i],
-                        opening=opening[i], correlation=float(c[r]),
-                        correlated_with=view.symbols[int(assets[best[r]])], threshold=self.threshold,
-                        max_reduction=self.max_reduction, window=self.window)
+        cut_opening_many(batch, idx, f, rule=self.name, reason="correlated_with_book", opening=opening,
+                         correlation=c, correlated_with=symbol_array(view)[other],
+                         threshold=self.threshold, max_reduction=self.max_reduction, window=self.window)

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from multifolio.portfolio.risk.base import RiskRule
-from multifolio.portfolio.risk.tools import check_fraction, check_percent, cut_opening, kept_opening
+from multifolio.portfolio.risk.tools import check_fraction, check_percent, cut_opening_many, kept_opening
 
 
 def drawdown_factor(dd: float, start: float, end: float, min_factor: float) -> float:
@@ -55,7 +55,14 @@ class DrawdownScaling(RiskRule):
         self._peak = max(self._peak, float(ctx.equity))
 
     def pre_trade(self, view: Any, batch: Any) -> None:
-        eq = float(batch.equity)
+        self._screen(batch, float(batch.equity))
+
+    def pre_limits(self, view: Any, batch: Any) -> None:
+        """Resting orders: the opening part of each (what would open or extend a position if it
+        filled) is scaled by the same factor."""
+        self._screen(batch, float(view.equity))
+
+    def _screen(self, batch: Any, eq: float) -> None:
         peak = max(self._peak, eq)
         if not peak > 0:
             return
@@ -63,7 +70,7 @@ class DrawdownScaling(RiskRule):
         f = drawdown_factor(dd, self.start, self.end, self.min_factor)
         if f >= 1.0:
             return
-        for i in np.flatnonzero(kept_opening(batch) != 0.0):
-            cut_opening(batch, int(i), f, rule=self.name, reason="in_drawdown", drawdown_pct=dd,
-                        peak=peak, equity=eq, start_pct=self.start, end_pct=self.end,
-                        min_factor=self.min_factor)
+        opening = kept_opening(batch)
+        cut_opening_many(batch, np.flatnonzero(opening != 0.0), f, rule=self.name, reason="in_drawdown",
+                         opening=opening, drawdown_pct=dd, peak=peak, equity=eq, start_pct=self.start,
+                         end_pct=self.end, min_factor=self.min_factor)

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from multifolio.portfolio.risk.base import RiskRule
-from multifolio.portfolio.risk.tools import check_fraction, cut_opening, kept_opening
+from multifolio.portfolio.risk.tools import check_fraction, cut_opening_many, kept_opening
 
 
 class MaxGrossLeverage(RiskRule):
@@ -30,20 +30,28 @@ class MaxGrossLeverage(RiskRule):
         self.limit = check_fraction(limit, "limit", self.name, high=1000.0, open_low=True)
 
     def pre_trade(self, view: Any, batch: Any) -> None:
+        self._screen(view, batch, np.nan_to_num(batch.price), float(batch.equity))
+
+    def pre_limits(self, view: Any, batch: Any) -> None:
+        """Resting orders as potential new exposure at their levels: gross exposure with every kept
+        order of the call filled (opening parts valued at their levels) at most ``limit`` x equity."""
+        self._screen(view, batch, np.nan_to_num(np.asarray(batch.price, dtype=np.float64)),
+                     float(view.equity))
+
+    def _screen(self, view: Any, batch: Any, px: np.ndarray, equity: float) -> None:
         opening = kept_opening(batch)
-        if not opening.any():
+        if not opening.any() or not equity > 0:
             return
         price = np.nan_to_num(view.price)
         change = np.where(batch.keep, batch.requested(), 0.0)
         base = view.positions.astype(np.float64)
         np.add.at(base, batch.asset, change - opening)
         g0 = float(np.abs(base) @ price)
-        o = float(np.abs(opening) @ np.nan_to_num(batch.price))
-        cap = self.limit * batch.equity
+        o = float(np.abs(opening) @ px)
+        cap = self.limit * equity
         if g0 + o <= cap * (1 + 1e-12) or o == 0.0:
             return
         k = min(1.0, max(0.0, (cap - g0) / o))
-        for i in np.flatnonzero(opening != 0.0):
-            cut_opening(batch, int(i), k, rule=self.name, reason="gross_above_limit",
-                        gross_before=(g0 + o) / batch.equity, gross_after=(g0 + k * o) / batch.equity,
-                        limit=self.limit)
+        cut_opening_many(batch, np.flatnonzero(opening != 0.0), k, rule=self.name,
+                         reason="gross_above_limit", opening=opening, gross_before=(g0 + o) / equity,
+                         gross_after=(g0 + k * o) / equity, limit=self.limit)

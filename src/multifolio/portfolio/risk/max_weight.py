@@ -27,19 +27,43 @@ class MaxWeight(RiskRule):
 
     def pre_trade(self, view: Any, batch: Any) -> None:
         opening = kept_opening(batch)
-        cap_value = self.limit / 100.0 * batch.equity
         want = batch.requested()
-        for i in np.flatnonzero(opening != 0.0):
-            p = float(batch.price[i])
-            if not p > 0 or not batch.equity > 0:
-                continue
-            post = float(batch.held[i] + want[i])
-            if abs(post) * p <= cap_value * (1 + 1e-12):
-                continue
-            base = float(batch.held[i] + want[i] - opening[i])   # after the reducing part
+        post = batch.held + want
+        self._screen(batch, opening, want, post, np.asarray(batch.price, dtype=np.float64),
+                     float(batch.equity))
+
+    def pre_limits(self, view: Any, batch: Any) -> None:
+        """Resting orders as potential new exposure at their levels: the position an order would
+        leave if it and the kept orders of the call before it on the same side of that asset filled
+        (a grid's buys below add up), valued at the order's level, at most ``limit`` % of equity."""
+        opening = kept_opening(batch)
+        want = batch.requested()
+        q = np.where(batch.keep, want, 0.0)
+        # cumulative same-side quantity per asset, in the order of the call
+        post = batch.held.astype(np.float64).copy()
+        for side in (q > 0, q < 0):
+            for a in np.unique(batch.asset[side]):
+                rows = np.flatnonzero(side & (batch.asset == a))
+                post[rows] += np.cumsum(q[rows])
+        self._screen(batch, opening, want, post, np.asarray(batch.price, dtype=np.float64),
+                     float(view.equity))
+
+    def _screen(self, batch: Any, opening: np.ndarray, want: np.ndarray, post: np.ndarray,
+                px: np.ndarray, equity: float) -> None:
+        """``post``: the position after each order; ``px`` the price it is valued at."""
+        cap_value = self.limit / 100.0 * equity
+        if not equity > 0:
+            return
+        with np.errstate(divide="ignore", invalid="ignore"):
+            over = (opening != 0.0) & (px > 0) & (np.abs(post) * px > cap_value * (1 + 1e-12))
+            idx = np.flatnonzero(over)
+            if len(idx) == 0:
+                return
+            o, w, p = opening[idx], want[idx], px[idx]
+            base = np.abs(post[idx] - o)                       # after the reducing part (and earlier ones)
             max_qty = cap_value / p
-            room = max(0.0, max_qty - abs(base))
-            allowed = float(want[i] - opening[i] + np.sign(opening[i]) * min(room, abs(opening[i])))
-            batch.set_qty(int(i), allowed, rule=self.name, reason="weight_above_limit",
-                          weight_pct=abs(post) * p / batch.equity * 100.0, limit_pct=self.limit,
-                          max_qty=max_qty)
+            room = np.maximum(0.0, max_qty - base)
+            allowed = w - o + np.sign(o) * np.minimum(room, np.abs(o))
+        batch.set_qty_many(idx, allowed, rule=self.name, reason="weight_above_limit",
+                           weight_pct=np.abs(post[idx]) * p / equity * 100.0, limit_pct=self.limit,
+                           max_qty=max_qty)

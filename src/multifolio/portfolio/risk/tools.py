@@ -20,8 +20,10 @@ from typing import Any
 import numpy as np
 
 __all__ = ["check_fraction", "check_percent", "check_positive_int", "correlations", "cut_opening",
-           "historical_cvar", "historical_var", "horizon_returns", "kept_opening", "linear_quantile",
-           "trailing_returns"]
+           "cut_opening_many", "historical_cvar", "historical_var", "horizon_returns", "kept_opening",
+           "linear_quantile", "symbol_array", "trailing_returns"]
+
+_SYMBOLS: dict[int, tuple[list[str], np.ndarray]] = {}
 
 
 def check_percent(value: Any, name: str, rule: str, *, upper: float = 100.0) -> float:
@@ -61,20 +63,26 @@ def check_positive_int(value: Any, name: str, rule: str, *, minimum: int = 1) ->
     return int(value)
 
 
-def trailing_returns(view: Any, window: int) -> np.ndarray:
+def trailing_returns(view: Any, window: int, assets: Any = None) -> np.ndarray:
     """Simple close-to-close returns of the last ``window`` bars ending at the decision bar
-    (fewer rows at the start of the data): a ``<= window`` x N array, NaN where a close is missing."""
+    (fewer rows at the start of the data): a ``<= window`` x N array (x len(assets) with ``assets``,
+    those columns only), NaN where a close is missing."""
     close = view.history("close", window + 1)
+    if assets is not None:
+        close = close[:, assets]
     if len(close) < 2:
         return np.empty((0, close.shape[1]))
     with np.errstate(divide="ignore", invalid="ignore"):
         return close[1:] / close[:-1] - 1.0
 
 
-def horizon_returns(view: Any, window: int, horizon: int) -> np.ndarray:
+def horizon_returns(view: Any, window: int, horizon: int, assets: Any = None) -> np.ndarray:
     """Overlapping ``horizon``-bar returns (close[s] / close[s - horizon] - 1) for the last ``window``
-    values of s ending at the decision bar; missing closes count as no move (0)."""
+    values of s ending at the decision bar; missing closes count as no move (0). With ``assets``,
+    those columns only."""
     close = view.history("close", window + horizon)
+    if assets is not None:
+        close = close[:, assets]
     if len(close) <= horizon:
         return np.empty((0, close.shape[1]))
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -145,20 +153,46 @@ def historical_cvar(pnl: np.ndarray, confidence: float) -> float:
     return float(-pnl[pnl <= q].mean())
 
 
+def symbol_array(view: Any) -> np.ndarray:
+    """The view's symbols as an object array (to take a figure's symbols by index), kept per list."""
+    symbols = view.symbols
+    hit = _SYMBOLS.get(id(symbols))
+    if hit is None or hit[0] is not symbols:
+        if len(_SYMBOLS) > 32:
+            _SYMBOLS.clear()
+        hit = _SYMBOLS[id(symbols)] = (symbols, np.array(symbols, dtype=object))
+    return hit[1]
+
+
 def kept_opening(batch: Any) -> np.ndarray:
     """The opening part of each order still kept (0 for orders an earlier rule dropped)."""
     return np.where(batch.keep, batch.opening, 0.0)
 
 
+def cut_opening_many(batch: Any, idx: Any, factor: Any, *, rule: str, reason: str,
+                     want: np.ndarray | None = None, opening: np.ndarray | None = None,
+                     **figures: Any) -> None:
+    """Scale the opening part of orders ``idx`` by ``factor`` in [0, 1] (one for all, or an array per
+    order; the reducing parts pass), in one pass through ``batch.set_qty_many``; the factor is logged.
+
+    ``want`` / ``opening``: the batch's requested changes and opening parts (whole-batch arrays) when
+    the caller has them."""
+    idx = np.asarray(idx, dtype=np.intp).reshape(-1)
+    if len(idx) == 0:
+        return
+    want = batch.requested()[idx] if want is None else np.asarray(want, dtype=np.float64)[idx]
+    opening = batch.opening[idx] if opening is None else np.asarray(opening, dtype=np.float64)[idx]
+    f = np.asarray(factor, dtype=np.float64)
+    allowed = want - opening * (1.0 - f)
+    allowed[np.abs(allowed) < 1e-12 * np.maximum(1.0, np.abs(want))] = 0.0
+    batch.set_qty_many(idx, allowed, rule=rule, reason=reason,
+                       factor=f.copy() if f.ndim else float(f), **figures)
+
+
 def cut_opening(batch: Any, i: int, factor: float, *, rule: str, reason: str,
                 want: float | None = None, opening: float | None = None, **figures: Any) -> None:
-    """Scale the opening part of order ``i`` by ``factor`` in [0, 1] (the reducing part passes).
-
-    ``want`` / ``opening``: the order's requested change and opening part when the caller has them
-    (saves recomputing the batch's arrays for every order)."""
-    want = float(batch.requested()[i]) if want is None else float(want)
-    opening = float(batch.opening[i]) if opening is None else float(opening)
-    allowed = want - opening * (1.0 - factor)
-    if abs(allowed) < 1e-12 * max(1.0, abs(want)):
-        allowed = 0.0
-    batch.set_qty(i, allowed, rule=rule, reason=reason, factor=float(factor), **figures)
+    """Scale the opening part of order ``i`` by ``factor`` in [0, 1] (the reducing part passes)."""
+    w = None if want is None else np.full(len(batch), float(want))
+    o = None if opening is None else np.full(len(batch), float(opening))
+    cut_opening_many(batch, np.array([int(i)]), float(factor), rule=rule, reason=reason, want=w,
+                     opening=o, **figures)

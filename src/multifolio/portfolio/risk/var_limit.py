@@ -7,14 +7,14 @@ from typing import Any
 import numpy as np
 
 from multifolio.portfolio.risk.base import RiskRule
+from multifolio.portfolio.risk.fast import horizon_pnl, var_factor, var_screen
 from multifolio.portfolio.risk.tools import (
     check_fraction,
     check_percent,
     check_positive_int,
-    cut_opening,
+    cut_opening_many,
     historical_cvar,
     historical_var,
-    horizon_returns,
     kept_opening,
     linear_quantile,
 )
@@ -32,7 +32,7 @@ class VarLimit(RiskRule):
     mean of the scenarios at or below it). When the requested portfolio is above the limit, the opening
     parts of all the batch's orders are scaled by one factor k (the largest k in [0, 1], to 1e-9, whose
     portfolio holds the limit; reducing parts always pass). When no k holds the limit (the book
-    without the orders is already above it), k is the one of least risk on a grid of 65 (never more
+    without the orders is already above it), k is the one of least risk on a grid of 17 (never more
     than asked), and a ``var_limit_breach`` event says so (``var_before``, ``var_after``, ``limit``,
     ``factor``).
 
@@ -55,64 +55,134 @@ class VarLimit(RiskRule):
             raise ValueError(f"{self.name} measure must be one of {list(MEASURES)}, got {measure!r}")
         self.measure = measure
 
+    def init(self, ctx: Any) -> None:
+        self._kept = None               # the scenario returns of the last run (see _ring)
+        self._h_view = self._h = None
+
     def risk(self, pnl: np.ndarray) -> float:
         """The rule's measure of a vector of P&L scenarios (a positive loss)."""
         if self.measure == "cvar":
             return historical_cvar(pnl, self.confidence)
         return historical_var(pnl, self.confidence)
 
-    def _factor(self, base: np.ndarray, extra: np.ndarray, limit: float) -> float:
-        """The largest k in [0, 1] (to 1e-9) with risk(base + k extra) <= limit, found on a grid of 65
-        points then by bisection above the largest feasible one; without any feasible point, the k
-        of the grid with the least risk."""
-        ks = np.linspace(0.0, 1.0, 65)
-        pnl = base[None, :] + ks[:, None] * extra[None, :]
+    def _risks(self, pnl: np.ndarray) -> np.ndarray:
+        """The measure of each row of a K x S matrix of P&L scenarios."""
         if self.measure == "var":
-            risks = -linear_quantile(pnl, 1.0 - self.confidence / 100.0)
-        else:
-            risks = np.array([self.risk(row) for row in pnl])
-        ok = np.flatnonzero(risks <= limit)
+            return -linear_quantile(pnl, 1.0 - self.confidence / 100.0)
+        return np.array([self.risk(row) for row in pnl])
+
+    def _factor(self, base: np.ndarray, extra: np.ndarray, limit: float) -> float:
+        """The largest k in [0, 1] (to 1e-9) with risk(base + k extra) <= limit, found on a grid of
+        17 points, then above the largest feasible one by false position (Illinois) with bisection
+        steps whenever the bracket does not halve (the risk is piecewise linear in k, so it mostly
+        lands on the root at once); without any feasible point, the k of the grid with the least risk."""
+        if self.measure == "var":                      # the same search, compiled
+            return float(var_factor(base, extra, limit, 1.0 - self.confidence / 100.0))
+        ks = np.linspace(0.0, 1.0, 17)
+        risks = self._risks(base[None, :] + ks[:, None] * extra[None, :]) - limit
+        ok = np.flatnonzero(risks <= 0.0)
         if len(ok) == 0:
             return float(ks[int(np.argmin(risks))])
         j = int(ok[-1])
         if j == len(ks) - 1:
             return 1.0
         lo, hi = float(ks[j]), float(ks[j + 1])
-        while hi - lo > 1e-9:
-            mid = 0.5 * (lo + hi)
-            if self.risk(base + mid * extra) <= limit:
-                lo = mid
+        glo, ghi = float(risks[j]), float(risks[j + 1])
+        tol = 1e-12 * max(1.0, abs(limit))
+        side = 0
+        for _ in range(200):
+            width = hi - lo
+            if width <= 1e-9 or glo >= -tol:
+                break
+            k = lo - glo * width / (ghi - glo)
+            if not lo < k < hi:
+                k = 0.5 * (lo + hi)
+            g = self.risk(base + k * extra) - limit
+            if g <= 0.0:
+                lo, glo = k, g
+                if side == -1:
+                    ghi *= 0.5
+                side = -1
             else:
-                hi = mid
+                hi, ghi = k, g
+                if side == 1:
+                    glo *= 0.5
+                side = 1
+            if hi - lo > 0.5 * width:          # slow progress: bisect once
+                k = 0.5 * (lo + hi)
+                g = self.risk(base + k * extra) - limit
+                if g <= 0.0:
+                    lo, glo = k, g
+                else:
+                    hi, ghi = k, g
+                side = 0
         return lo
 
     def pre_trade(self, view: Any, batch: Any) -> None:
+        self._screen(view, batch, batch.price, batch.equity)
+
+    def pre_limits(self, view: Any, batch: Any) -> None:
+        """Resting orders as potential new exposure at their levels: the portfolio as it would be
+        with every kept resting order of the call filled, each valued at its level (the positions
+        held at the decision bar's close), their opening parts scaled together as for a market batch."""
+        self._screen(view, batch, batch.price.astype(np.float64), view.equity)
+
+    def _ring(self, view: Any, rows: int) -> tuple[int, np.ndarray, np.ndarray]:
+        """Where the scenario returns are kept between decisions of one run: (first bar of the close
+        window, ring of ``window`` x N returns, the bar each row holds); an empty ring (no returns
+        kept) for a view without a bar clock."""
+        bar = getattr(view, "bar", None)
+        if bar is None:
+            return 0, np.empty((0, 0)), np.empty(0, dtype=np.int64)
+        kept = getattr(self, "_kept", None)
+        if kept is None or kept[0] is not view:
+            n = len(view.symbols)
+            kept = self._kept = (view, np.empty((self.window, n)), np.full(self.window, -1, dtype=np.int64))
+        return int(bar) - rows + 1, kept[1], kept[2]
+
+    def _horizon(self, view: Any) -> int:
+        h = getattr(self, "_h", None)
+        if h is None or getattr(self, "_h_view", None) is not view:
+            h, self._h_view = view.bars_per(24), view
+            self._h = h
+        return h
+
+    def _screen(self, view: Any, batch: Any, px: np.ndarray, equity: float) -> None:
+        """``px``: the price each order's change is valued at."""
         opening = kept_opening(batch)
         if not opening.any():
             return
-        rets = horizon_returns(view, self.window, view.bars_per(24))
-        if len(rets) < 2:
+        want = batch.requested()
+        h = self._horizon(view)
+        close = view.history("close", self.window + h)
+        if len(close) - h < 2:
             return
-        price = np.nan_to_num(view.price)
-        change = np.where(batch.keep, batch.requested(), 0.0)
-        base = view.positions.astype(np.float64)
-        np.add.at(base, batch.asset, change - opening)        # held + reducing parts
-        extra = np.zeros_like(base)
-        np.add.at(extra, batch.asset, opening)
-        pnl_base = rets @ (base * price)
-        pnl_extra = rets @ (extra * price)
-        limit = self.limit / 100.0 * batch.equity
-        before = self.risk(pnl_base + pnl_extra)
-        if before <= limit:
-            return
-        k = self._factor(pnl_base, pnl_extra, limit)
-        after = self.risk(pnl_base + k * pnl_extra)
+        change = np.where(batch.keep, want, 0.0)
+        limit = self.limit / 100.0 * equity
+        q = 1.0 - self.confidence / 100.0
+        if self.measure == "var":                    # one compiled pass: book, scenarios, search
+            t0, ring, ring_bar = self._ring(view, len(close))
+            before, k, after = var_screen(close, h, view.positions, view.price, batch.asset, change,
+                                          opening, px, limit, q, t0, ring, ring_bar)
+            if before <= limit:
+                return
+        else:
+            px = np.nan_to_num(px)
+            base = view.positions * np.nan_to_num(view.price)             # currency per asset
+            np.add.at(base, batch.asset, (change - opening) * px)          # held + reducing parts
+            extra = np.zeros_like(base)
+            np.add.at(extra, batch.asset, opening * px)
+            cols = np.flatnonzero((base != 0.0) | (extra != 0.0))
+            pnl_base, pnl_extra = horizon_pnl(close, h, cols, base[cols], extra[cols])
+            before = self.risk(pnl_base + pnl_extra)
+            if before <= limit:
+                return
+            k = self._factor(pnl_base, pnl_extra, limit)
+            after = self.risk(pnl_base + k * pnl_extra)
         if after > limit:
             view.log_event("var_limit_breach", var_before=before, var_after=after, limit=limit,
                            limit_pct=self.limit, factor=k, measure=self.measure)
-        want = batch.requested()
-        for i in np.flatnonzero(opening != 0.0):
-            cut_opening(batch, int(i), k, rule=self.name, reason=f"{self.measure}_above_limit",
-                        want=want[i], opening=opening[i],
-                        var_before=before, var_after=after, limit=limit, limit_pct=self.limit,
-                        confidence=self.confidence, measure=self.measure)
+        cut_opening_many(batch, np.flatnonzero(opening != 0.0), k, rule=self.name,
+                         reason=f"{self.measure}_above_limit", want=want, opening=opening,
+                         var_before=before, var_after=after, limit=limit, limit_pct=self.limit,
+                         confidence=self.confidence, measure=self.measure)
