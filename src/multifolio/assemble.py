@@ -16,7 +16,7 @@ from multifolio.engine.run_info import RunInfo
 from multifolio.result import MultiResult, Result
 
 FILL_COLUMNS = ["timestamp", "symbol", "qty", "price", "base_price", "fee", "slippage_cost", "order_id",
-                "kind", "reason", "status", "realized_pnl"]
+                "kind", "reason", "status", "realized_pnl", "value"]
 TRADE_COLUMNS = ["symbol", "direction", "entry_time", "exit_time", "qty", "entry_price", "exit_price",
                  "pnl", "return_pct", "fees", "exit_reason", "bars_held", "financing"]
 FINANCING_COLUMNS = ["timestamp", "symbol", "qty", "price", "rate", "days", "amount", "kind"]
@@ -66,6 +66,8 @@ def build_fills(raw: RawRun) -> pd.DataFrame:
         "reason": _map_names(f["reason"], C.REASON_NAMES, raw.tag_names),
         "status": _map_names(f["status"], C.STATUS_NAMES),
         "realized_pnl": f["realized_pnl"],
+        # signed value in the account's currency: qty x price x contract size x the bar's conversion rate
+        "value": qty * f["price"] * f["mult"],
     }, columns=FILL_COLUMNS)
     return frame
 

@@ -210,7 +210,8 @@ def compute_metrics(result: Any, close: pd.DataFrame | None = None) -> dict[str,
     out.update(_trade_stats(closed_trades(result.trades)))
 
     fills = result.fills
-    notional = float((fills["qty"] * fills["price"]).abs().sum()) if len(fills) else 0.0
+    value = fills["value"] if "value" in fills.columns else fills["qty"] * fills["price"]
+    notional = float(value.abs().sum()) if len(fills) else 0.0
     mean_equity = float(account_equity.mean()) if len(account_equity) else cap
     out.update({
         "fees_paid": float(fills["fee"].sum()) if len(fills) else 0.0,

@@ -12,7 +12,10 @@ Column definitions (the README quotes them):
 * ``contribution_pct``: pnl / sum of all assets' pnl x 100 (sums to 100; NaN when the total is 0;
   with a losing portfolio a winning asset has a negative share). ``return_contribution_pct``:
   pnl / initial capital x 100 (sums to the total return in %).
-* ``fees``, ``traded_notional`` (sum |qty| x price), ``n_fills``.
+* ``fees``, ``traded_notional`` (sum of |fill value|: qty x price, times the contract size and the
+  conversion rate for instruments that have them), ``n_fills``. For lot-sized or converted instruments
+  ``pnl`` is the fills' realized PnL in the account's currency net of fees and financing, plus an open
+  position's PnL at the last close (the cash such a position holds moves with the rate).
 * ``rejected``: orders of the asset with status ``rejected``; ``rejected_margin`` (reason
   ``insufficient_margin`` or ``insufficient_cash``) and ``rejected_min_notional`` split it by cause.
 * ``peak_filled_levels``: the most entry fills stacked in one open position: walking the asset's fills in
@@ -101,6 +104,23 @@ def _last_marks(result: Any, symbols: list[str], open_qty: pd.Series) -> pd.Seri
     return marks
 
 
+def _open_pnl(fills: pd.DataFrame, trades: pd.DataFrame, symbols: list[str], held: pd.Series,
+              marks: pd.Series) -> pd.Series:
+    """For lot-sized or converted instruments: a still-open position's PnL, held x (mark - entry price) x
+    the asset's last value multiplier (contract size x the rate of its last fill)."""
+    out = pd.Series(0.0, index=symbols)
+    if trades is None or len(trades) == 0 or "exit_time" not in trades.columns:
+        return out
+    open_trades = trades[trades["exit_time"].isna()]
+    entry = open_trades.groupby("symbol", observed=True)["entry_price"].last()
+    last = fills.groupby("symbol", observed=True).last()
+    mult = (last["value"] / (last["qty"] * last["price"])).replace([np.inf, -np.inf], np.nan)
+    for s in symbols:
+        if held.get(s, 0.0) != 0.0 and s in entry.index and s in mult.index:
+            out[s] = float(held[s]) * (float(marks[s]) - float(entry[s])) * float(mult[s])
+    return out
+
+
 def per_asset_table(result: Any) -> pd.DataFrame:
     """One row per symbol (``result.symbols`` order), columns as the module docstring defines."""
     symbols = list(result.symbols)
@@ -120,9 +140,15 @@ def per_asset_table(result: Any) -> pd.DataFrame:
     else:
         table["win_rate"] = np.nan
 
+    # the fill's value in the account's currency (contract size and conversion included, when present)
+    value = fills["value"] if "value" in fills.columns else fills["qty"] * fills["price"]
+    scaled = bool(len(fills)) and not np.allclose(value.to_numpy(dtype=float),
+                                                  (fills["qty"] * fills["price"]).to_numpy(dtype=float))
     if len(fills):
-        f = fills.assign(cashflow=-fills["qty"] * fills["price"] - fills["fee"],
-                         notional=(fills["qty"] * fills["price"]).abs())
+        # lot-sized or converted instruments: the cash a position holds moves with the rate, so their PnL
+        # is what the fills realized (in the account's currency) net of fees, plus what is still open
+        flow = fills["realized_pnl"] - fills["fee"] if scaled else -value - fills["fee"]
+        f = fills.assign(cashflow=flow, notional=value.abs())
         g = f.groupby("symbol", sort=False)
         table["fees"] = g["fee"].sum().reindex(symbols, fill_value=0.0)
         table["traded_notional"] = g["notional"].sum().reindex(symbols, fill_value=0.0)
@@ -148,6 +174,8 @@ def per_asset_table(result: Any) -> pd.DataFrame:
     table["open_qty"] = held
     marks = _last_marks(result, symbols, held)
     open_value = (held * marks).where(held != 0, 0.0)
+    if len(fills) and scaled:
+        open_value = _open_pnl(fills, result.trades, symbols, held, marks)
     financing = getattr(result, "financing", None)
     if isinstance(financing, pd.DataFrame) and len(financing):     # swaps, funding, borrow: cash moved
         cashflow = cashflow + financing.groupby("symbol", observed=True)["amount"].sum() \
