@@ -163,3 +163,18 @@ def test_run_spec_reads_a_conversion_series_it_does_not_trade():
     assert list(res.positions.columns) == ["JP225"]
     # fully invested at the first close: 10,000 USD / (40,000 / 150) = 37.5 contracts
     assert res.fills["qty"].iloc[0] == approx(37.5)
+
+
+def test_a_fill_at_the_open_uses_the_rate_known_then_not_the_bars_close():
+    # USDJPY closes at 150 on bar 0 and jumps to 200 by bar 1's close; the order decided at bar 0 fills
+    # at bar 1's open, when the last known rate is 150: its fee is 0.1% of 80,000 JPY / 150
+    data = bars(JP225=[flat(40_000), flat(40_000), flat(40_000)],
+                USDJPY=[flat(150), (150, 200, 150, 200), flat(200)])
+    res = run(data, {0: lambda ctx: ctx.order("JP225", 2)}, cash=10_000.0, leverage=20.0, fees=0.001,
+              execution="next_open", instruments={"JP225": {"quote_currency": "JPY"}})
+    f = res.fills
+    assert f["timestamp"].tolist() == [data.index[1]]
+    assert f["fee"].tolist() == [approx(0.001 * 80_000 / 150)]
+    assert f["value"].tolist() == [approx(80_000 / 150)]
+    # marked at bar 1's close at its own rate: the CFD did not move, so equity is capital - fee
+    assert res.equity.iloc[1] == approx(10_000 - 0.001 * 80_000 / 150)

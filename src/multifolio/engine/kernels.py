@@ -231,12 +231,13 @@ def _slipped(p, q, costs, j):
 
 @nb.njit(cache=True)
 def convert(t, fx, acct, pos, costs):
-    """Bar t's conversion rates (``fx[t, costs[j].fx_col]``: account currency per unit of quote
-    currency) become each converted instrument's ``mult`` (contract size x rate). A position's notional
-    sits in cash at its average price; moving it to the new rate (cash -= q x contract size x avg price x
-    (new rate - old rate)) leaves the position's PnL, q x contract size x (price - avg price), the only
-    thing exposed to the rate: a CFD's or an FX pair's PnL, converted at the bar's rate. Runs once per
-    bar (``converted_to``); nothing to do without a converted instrument."""
+    """Conversion rates become each converted instrument's ``mult`` (contract size x rate). ``fx`` has
+    two rows per bar: row 2t the rate known at bar t's open (the previous close), row 2t + 1 its close,
+    so that fills at the open never use a rate from later in the bar; ``t`` here is that row. A
+    position's notional sits in cash at its average price; moving it to the new rate (cash -= q x
+    contract size x avg price x (new rate - old rate)) leaves the position's PnL, q x contract size x
+    (price - avg price), the only thing exposed to the rate: a CFD's or an FX pair's PnL, converted at
+    the bar's rate. Runs once per row (``converted_to``); nothing to do without a converted instrument."""
     if not acct[0].has_conversion or t <= acct[0].converted_to:
         return
     acct[0].converted_to = t
@@ -750,13 +751,14 @@ def run_span(t0, t1, op, hi, lo, cl, last_bar, book, acct, pos, costs, snap, qh,
     for t in range(t0, t1):
         if _full(led, room) or _financing_full(acct, led, pos.shape[0]):
             return t
-        convert(t, fx, acct, pos, costs)
+        convert(2 * t, fx, acct, pos, costs)              # the rate known at the open
         charge_financing(t, op[t], sched, funding, acct, pos, costs, led)
         # resting orders match only on tradable bars (open and close both present)
         tradable_prices(op[t], op[t], cl[t], op_t)
         match_resting(t, op_t, hi[t], lo[t], book, acct, pos, costs, led)
         if acct[0].has_moving_stops:       # trailing / break-even stops were ever placed
             move_stops(t, op_t, hi[t], lo[t], book)
+        convert(2 * t + 1, fx, acct, pos, costs)          # marked at the close's rate
         end_of_bar(t, cl[t], last_bar, acct, pos, costs, book, snap, qh, led,
                    t != delist_later)
     return t1

@@ -204,7 +204,7 @@ class Simulator:
                 if acct.has_pending and acct.settings.execute_at_open:
                     st = acct.state
                     if acct.converts:     # bar t's conversion rates before its open fills
-                        K.convert(t, st.fx, st.acct, st.pos, st.costs)
+                        K.convert(2 * t, st.fx, st.acct, st.pos, st.costs)   # the rate known at the open
                     if acct.finances:     # held into bar t: charged before its open fills
                         st.ensure_room(K.room_needed(st.n_assets, 0))
                         K.charge_financing(t, u.bars.open[t], st.sched, st.funding, st.acct, st.pos,

@@ -111,7 +111,12 @@ class EngineState:
         asset's column (-1: quoted in the account's currency); ``kernels.convert`` applies them."""
         if fx is None:
             return
-        self.fx = np.ascontiguousarray(fx, dtype=np.float64)
+        # two rows per bar: at the open the rate known then (the previous close), at the close its own
+        rates = np.empty((2 * fx.shape[0], fx.shape[1]))
+        rates[1::2] = fx
+        rates[2::2] = fx[:-1]
+        rates[0] = fx[0]
+        self.fx = np.ascontiguousarray(rates)
         self.costs["fx_col"] = cols
         self.acct[0]["has_conversion"] = True
 
