@@ -214,22 +214,39 @@ def _loss_of(buf: np.ndarray, q: float) -> float:
 
 
 @nb.njit(cache=True)
-def quantile_loss(pnl: np.ndarray, q: float) -> float:
-    """Minus the linear-interpolation ``q`` quantile of ``pnl`` (``-np.quantile(pnl, q)``), by
-    partial sort; 0 without scenarios."""
-    return _loss_of(pnl.copy(), q)
+def _shortfall_of(buf: np.ndarray, q: float) -> float:
+    """Expected shortfall: minus the mean of the scenarios at or below the linear ``q`` quantile."""
+    if len(buf) == 0:
+        return 0.0
+    level = -_loss_of(buf, q)
+    total = 0.0
+    n = 0
+    for v in buf:
+        if v <= level:
+            total += v
+            n += 1
+    return -total / n
 
 
 @nb.njit(cache=True)
-def _loss_at(base: np.ndarray, extra: np.ndarray, k: float, q: float, buf: np.ndarray) -> float:
+def quantile_loss(pnl: np.ndarray, q: float, cvar: bool = False) -> float:
+    """Minus the linear-interpolation ``q`` quantile of ``pnl`` (``-np.quantile(pnl, q)``), by
+    partial sort, or with ``cvar`` the expected shortfall beyond it; 0 without scenarios."""
+    buf = pnl.copy()
+    return _shortfall_of(buf, q) if cvar else _loss_of(buf, q)
+
+
+@nb.njit(cache=True)
+def _loss_at(base: np.ndarray, extra: np.ndarray, k: float, q: float, buf: np.ndarray,
+             cvar: bool) -> float:
     for s in range(len(base)):
         buf[s] = base[s] + k * extra[s]
-    return _loss_of(buf, q)
+    return _shortfall_of(buf, q) if cvar else _loss_of(buf, q)
 
 
 @nb.njit(cache=True)
-def var_factor(base: np.ndarray, extra: np.ndarray, limit: float, q: float) -> float:
-    """The largest k in [0, 1] (to 1e-9) with quantile_loss(base + k extra, q) <= limit: on a grid of
+def var_factor(base: np.ndarray, extra: np.ndarray, limit: float, q: float, cvar: bool = False) -> float:
+    """The largest k in [0, 1] (to 1e-9) with quantile_loss(base + k extra, q, cvar) <= limit: on a grid of
     17 points, then above the largest feasible one by false position (Illinois), bisecting whenever
     the bracket does not halve (the loss is piecewise linear in k: it mostly lands on the root at
     once); without any feasible grid point, the grid's k of least loss."""
@@ -238,7 +255,7 @@ def var_factor(base: np.ndarray, extra: np.ndarray, limit: float, q: float) -> f
     gs = np.empty(n_grid)
     j = -1
     for i in range(n_grid):
-        gs[i] = _loss_at(base, extra, i / (n_grid - 1), q, buf) - limit
+        gs[i] = _loss_at(base, extra, i / (n_grid - 1), q, buf, cvar) - limit
         if gs[i] <= 0.0:
             j = i
     if j < 0:
@@ -259,7 +276,7 @@ def var_factor(base: np.ndarray, extra: np.ndarray, limit: float, q: float) -> f
         k = lo - w_lo * width / (w_hi - w_lo)
         if not (lo < k < hi):
             k = 0.5 * (lo + hi)
-        g = _loss_at(base, extra, k, q, buf) - limit
+        g = _loss_at(base, extra, k, q, buf, cvar) - limit
         if g <= 0.0:
             lo, g_lo, w_lo = k, g, g
             if side == -1:
@@ -272,7 +289,7 @@ def var_factor(base: np.ndarray, extra: np.ndarray, limit: float, q: float) -> f
             side = 1
         if hi - lo > 0.5 * width:          # slow progress: bisect once
             k = 0.5 * (lo + hi)
-            g = _loss_at(base, extra, k, q, buf) - limit
+            g = _loss_at(base, extra, k, q, buf, cvar) - limit
             if g <= 0.0:
                 lo, g_lo, w_lo = k, g, g
             else:
@@ -313,13 +330,15 @@ def ring_pnl(close: np.ndarray, h: int, t0: int, ring: np.ndarray, ring_bar: np.
 @nb.njit(cache=True)
 def var_screen(close: np.ndarray, h: int, positions: np.ndarray, price: np.ndarray, asset: np.ndarray,
                change: np.ndarray, opening: np.ndarray, px: np.ndarray, limit: float, q: float,
-               t0: int, ring: np.ndarray, ring_bar: np.ndarray) -> tuple[float, float, float]:
+               t0: int, ring: np.ndarray, ring_bar: np.ndarray, cvar: bool = False
+               ) -> tuple[float, float, float]:
     """One ``var_limit`` decision: the book after a batch (``positions`` x ``price`` held, plus each
     order's reducing part ``change - opening`` and its opening part, valued at ``px``), its P&L
     scenarios under ``h``-bar returns of the ``close`` window (bars ``t0``..; kept in ``ring`` between
     calls, see :func:`ring_pnl`; an empty ring computes them afresh), and (before, k, after): the loss
     of the whole batch, the factor of :func:`var_factor` on the opening parts (1 when the batch holds
-    the limit) and the loss at that factor. NaN prices count 0."""
+    the limit) and the loss at that factor (VaR, or with ``cvar`` the expected shortfall). NaN prices
+    count 0."""
     n = len(positions)
     base = np.empty(n)
     extra = np.zeros(n)
@@ -344,8 +363,8 @@ def var_screen(close: np.ndarray, h: int, positions: np.ndarray, price: np.ndarr
         pb, pe = ring_pnl(close, h, t0, ring, ring_bar, cols, base[cols], extra[cols])
     else:
         pb, pe = horizon_pnl(close, h, cols, base[cols], extra[cols])
-    before = quantile_loss(pb + pe, q)
+    before = quantile_loss(pb + pe, q, cvar)
     if before <= limit:
         return before, 1.0, before
-    k = var_factor(pb, pe, limit, q)
-    return before, k, quantile_loss(pb + k * pe, q)
+    k = var_factor(pb, pe, limit, q, cvar)
+    return before, k, quantile_loss(pb + k * pe, q, cvar)

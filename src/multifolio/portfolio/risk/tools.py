@@ -1,5 +1,5 @@
-"""Figures the order-screening rules share: trailing returns, correlations, historical VaR, and the
-cut of an order's opening part.
+"""Figures the order-screening rules share: trailing returns, correlations, and the cut of an order's
+opening part (the compiled VaR search is in ``fast``).
 
 All of them read only the causal history a rule's view gives (``view.history("close", n)``, rows
 ending at the decision bar).
@@ -8,8 +8,6 @@ ending at the decision bar).
 >>> r = np.array([[0.01, 0.02], [-0.01, -0.02], [0.03, 0.05]])
 >>> round(float(correlations(r, [0], [1])[0, 0]), 6)
 0.996616
->>> round(historical_var(np.array([-5.0, -1.0, 0.0, 1.0, 2.0]), 80.0), 12)
-1.8
 """
 
 from __future__ import annotations
@@ -20,8 +18,7 @@ from typing import Any
 import numpy as np
 
 __all__ = ["check_fraction", "check_percent", "check_positive_int", "correlations", "cut_opening",
-           "cut_opening_many", "historical_cvar", "historical_var", "horizon_returns", "kept_opening",
-           "linear_quantile", "symbol_array", "trailing_returns"]
+           "cut_opening_many", "horizon_returns", "kept_opening", "symbol_array", "trailing_returns"]
 
 _SYMBOLS: dict[int, tuple[list[str], np.ndarray]] = {}
 
@@ -120,37 +117,6 @@ def correlations(returns: np.ndarray, rows: Sequence[int], cols: Sequence[int]) 
             if den > 0:
                 out[i, k] = min(1.0, max(-1.0, float((x * y).sum() / den)))
     return out
-
-
-def historical_var(pnl: np.ndarray, confidence: float) -> float:
-    """Historical value at risk: minus the (100 - confidence) % quantile of the P&L scenarios
-    (linear interpolation between order statistics); 0 without scenarios."""
-    if len(pnl) == 0:
-        return 0.0
-    return float(-linear_quantile(pnl, 1.0 - confidence / 100.0))
-
-
-def linear_quantile(x: np.ndarray, q: float) -> np.ndarray | float:
-    """``np.quantile(x, q, axis=-1)`` (linear interpolation), by partial sort: the same figure, faster.
-
-    >>> float(linear_quantile(np.array([3.0, 1.0, 2.0, 10.0]), 0.5))
-    2.5
-    """
-    n = x.shape[-1]
-    h = (n - 1) * q
-    lo = int(np.floor(h))
-    hi = min(lo + 1, n - 1)
-    part = np.partition(x, [lo, hi] if hi != lo else [lo], axis=-1)
-    a, b = part[..., lo], part[..., hi]
-    return a + (h - lo) * (b - a)
-
-
-def historical_cvar(pnl: np.ndarray, confidence: float) -> float:
-    """Expected shortfall: minus the mean of the P&L scenarios at or below the VaR quantile."""
-    if len(pnl) == 0:
-        return 0.0
-    q = linear_quantile(pnl, 1.0 - confidence / 100.0)
-    return float(-pnl[pnl <= q].mean())
 
 
 def symbol_array(view: Any) -> np.ndarray:

@@ -7,16 +7,13 @@ from typing import Any
 import numpy as np
 
 from multifolio.portfolio.risk.base import RiskRule
-from multifolio.portfolio.risk.fast import horizon_pnl, var_factor, var_screen
+from multifolio.portfolio.risk.fast import var_screen
 from multifolio.portfolio.risk.tools import (
     check_fraction,
     check_percent,
     check_positive_int,
     cut_opening_many,
-    historical_cvar,
-    historical_var,
     kept_opening,
-    linear_quantile,
 )
 
 MEASURES = ("var", "cvar")
@@ -58,65 +55,6 @@ class VarLimit(RiskRule):
     def init(self, ctx: Any) -> None:
         self._kept = None               # the scenario returns of the last run (see _ring)
         self._h_view = self._h = None
-
-    def risk(self, pnl: np.ndarray) -> float:
-        """The rule's measure of a vector of P&L scenarios (a positive loss)."""
-        if self.measure == "cvar":
-            return historical_cvar(pnl, self.confidence)
-        return historical_var(pnl, self.confidence)
-
-    def _risks(self, pnl: np.ndarray) -> np.ndarray:
-        """The measure of each row of a K x S matrix of P&L scenarios."""
-        if self.measure == "var":
-            return -linear_quantile(pnl, 1.0 - self.confidence / 100.0)
-        return np.array([self.risk(row) for row in pnl])
-
-    def _factor(self, base: np.ndarray, extra: np.ndarray, limit: float) -> float:
-        """The largest k in [0, 1] (to 1e-9) with risk(base + k extra) <= limit, found on a grid of
-        17 points, then above the largest feasible one by false position (Illinois) with bisection
-        steps whenever the bracket does not halve (the risk is piecewise linear in k, so it mostly
-        lands on the root at once); without any feasible point, the k of the grid with the least risk."""
-        if self.measure == "var":                      # the same search, compiled
-            return float(var_factor(base, extra, limit, 1.0 - self.confidence / 100.0))
-        ks = np.linspace(0.0, 1.0, 17)
-        risks = self._risks(base[None, :] + ks[:, None] * extra[None, :]) - limit
-        ok = np.flatnonzero(risks <= 0.0)
-        if len(ok) == 0:
-            return float(ks[int(np.argmin(risks))])
-        j = int(ok[-1])
-        if j == len(ks) - 1:
-            return 1.0
-        lo, hi = float(ks[j]), float(ks[j + 1])
-        glo, ghi = float(risks[j]), float(risks[j + 1])
-        tol = 1e-12 * max(1.0, abs(limit))
-        side = 0
-        for _ in range(200):
-            width = hi - lo
-            if width <= 1e-9 or glo >= -tol:
-                break
-            k = lo - glo * width / (ghi - glo)
-            if not lo < k < hi:
-                k = 0.5 * (lo + hi)
-            g = self.risk(base + k * extra) - limit
-            if g <= 0.0:
-                lo, glo = k, g
-                if side == -1:
-                    ghi *= 0.5
-                side = -1
-            else:
-                hi, ghi = k, g
-                if side == 1:
-                    glo *= 0.5
-                side = 1
-            if hi - lo > 0.5 * width:          # slow progress: bisect once
-                k = 0.5 * (lo + hi)
-                g = self.risk(base + k * extra) - limit
-                if g <= 0.0:
-                    lo, glo = k, g
-                else:
-                    hi, ghi = k, g
-                side = 0
-        return lo
 
     def pre_trade(self, view: Any, batch: Any) -> None:
         self._screen(view, batch, batch.price, batch.equity)
@@ -160,25 +98,12 @@ class VarLimit(RiskRule):
         change = np.where(batch.keep, want, 0.0)
         limit = self.limit / 100.0 * equity
         q = 1.0 - self.confidence / 100.0
-        if self.measure == "var":                    # one compiled pass: book, scenarios, search
-            t0, ring, ring_bar = self._ring(view, len(close))
-            before, k, after = var_screen(close, h, view.positions, view.price, batch.asset, change,
-                                          opening, px, limit, q, t0, ring, ring_bar)
-            if before <= limit:
-                return
-        else:
-            px = np.nan_to_num(px)
-            base = view.positions * np.nan_to_num(view.price)             # currency per asset
-            np.add.at(base, batch.asset, (change - opening) * px)          # held + reducing parts
-            extra = np.zeros_like(base)
-            np.add.at(extra, batch.asset, opening * px)
-            cols = np.flatnonzero((base != 0.0) | (extra != 0.0))
-            pnl_base, pnl_extra = horizon_pnl(close, h, cols, base[cols], extra[cols])
-            before = self.risk(pnl_base + pnl_extra)
-            if before <= limit:
-                return
-            k = self._factor(pnl_base, pnl_extra, limit)
-            after = self.risk(pnl_base + k * pnl_extra)
+        # one compiled pass: book, scenarios, search (VaR or expected shortfall)
+        t0, ring, ring_bar = self._ring(view, len(close))
+        before, k, after = var_screen(close, h, view.positions, view.price, batch.asset, change, opening, px,
+                                      limit, q, t0, ring, ring_bar, self.measure == "cvar")
+        if before <= limit:
+            return
         if after > limit:
             view.log_event("var_limit_breach", var_before=before, var_after=after, limit=limit,
                            limit_pct=self.limit, factor=k, measure=self.measure)
