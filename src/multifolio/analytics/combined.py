@@ -44,11 +44,7 @@ def transfers_table(events: pd.DataFrame) -> pd.DataFrame:
 
 def portfolio_returns(result: Any) -> pd.Series:
     """A portfolio's bar returns, time-weighted when cash was moved in or out."""
-    equity = result.equity
-    snaps = result.snapshots
-    if "transfers" in snaps.columns:
-        equity = R.time_weighted_equity(equity, snaps["transfers"], float(result.initial_capital))
-    return R.bar_returns(equity, initial=float(result.initial_capital))
+    return R.bar_returns(R.performance_equity(result), initial=float(result.initial_capital))
 
 
 def book_summary(portfolios: Mapping[str, Any], combined: Any) -> dict[str, Any]:

@@ -175,9 +175,8 @@ def compute_metrics(result: Any, close: pd.DataFrame | None = None) -> dict[str,
     snaps = getattr(result, "snapshots", None)
     flows = snaps["transfers"] if snaps is not None and "transfers" in snaps.columns else None
     account_equity = equity
-    if flows is not None:
-        # capital moved by an allocator is not performance: returns, drawdown and CAGR are time-weighted
-        equity = R.time_weighted_equity(equity, flows, cap)
+    # capital moved by an allocator is not performance: returns, drawdown and CAGR are time-weighted
+    equity = R.performance_equity(result)
     index = pd.DatetimeIndex(equity.index)
     freq = R.infer_freq(index, getattr(result, "freq", None))
     final = float(equity.iloc[-1]) if len(equity) else cap

@@ -21,6 +21,7 @@ Conventions (the README quotes them):
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -117,6 +118,15 @@ def time_weighted_equity(equity: pd.Series, flows: pd.Series, initial: float) ->
     with np.errstate(divide="ignore", invalid="ignore"):
         growth = np.where(prev > 0, (e - f) / prev, 1.0)
     return pd.Series(float(initial) * np.cumprod(growth), index=equity.index, name=equity.name)
+
+
+def performance_equity(result: Any) -> pd.Series:
+    """A result's equity as performance sees it: time-weighted when its snapshots record cash moved in or
+    out (an allocator's transfers are not gains or losses), else the equity itself."""
+    snaps = getattr(result, "snapshots", None)
+    if snaps is None or "transfers" not in snaps.columns:
+        return result.equity
+    return time_weighted_equity(result.equity, snaps["transfers"], float(result.initial_capital))
 
 
 def total_return_pct(final: float, initial: float) -> float:

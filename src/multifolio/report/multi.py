@@ -21,7 +21,7 @@ from rich.table import Table
 
 from multifolio.analytics.drawdown import drawdown_series
 from multifolio.analytics.five_answers import five_answers
-from multifolio.analytics.returns import time_weighted_equity
+from multifolio.analytics.returns import performance_equity
 from multifolio.report.json_report import result_to_dict, to_jsonable
 from multifolio.report.terminal import fmt
 
@@ -107,10 +107,7 @@ def _figures(multi: Any) -> list[go.Figure]:
     eq.update_layout(title="Combined equity, each portfolio stacked", height=420)
     dd = go.Figure()
     for pid, r in [*multi.portfolios.items(), ("combined", multi.combined)]:
-        equity = r.equity
-        if "transfers" in r.snapshots.columns:      # cash moved in or out is not a loss or a gain
-            equity = time_weighted_equity(equity, r.snapshots["transfers"], float(r.initial_capital))
-        s = drawdown_series(equity, float(r.initial_capital))
+        s = drawdown_series(performance_equity(r), float(r.initial_capital))
         dd.add_trace(go.Scatter(x=s.index, y=s.to_numpy(), name=str(pid), mode="lines"))
     dd.update_layout(title="Drawdown % (combined and each portfolio, time-weighted)", height=320)
     corr = multi.book["correlation"]
