@@ -19,13 +19,12 @@ Conventions (as in :mod:`multifolio.analytics.returns` and :mod:`multifolio.anal
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from multifolio.analytics.drawdown import drawdown_episodes
-from multifolio.analytics.returns import bar_returns, check_equity, infer_freq
+from multifolio.analytics.returns import check_equity, infer_freq
 
 __all__ = [
     "calendar_returns",
@@ -193,18 +192,3 @@ def top_drawdowns(
     out.attrs["unit"] = unit
     return out
 
-
-def returns_summary(
-    equity: pd.Series, initial: float | None, ppy: float, level: float = 0.95
-) -> dict[str, Any]:
-    """Bar-return tail figures for a report: ``var_pct``, ``cvar_pct`` at ``level``, best and worst bar."""
-    r = bar_returns(equity, initial) if len(equity) else pd.Series(dtype=float)
-    var, cvar = var_cvar(r, level) if len(r) else (math.nan, math.nan)
-    return {
-        "level": level,
-        "var_pct": var,
-        "cvar_pct": cvar,
-        "best_bar_pct": float(r.max() * 100) if len(r) else math.nan,
-        "worst_bar_pct": float(r.min() * 100) if len(r) else math.nan,
-        "ppy": ppy,
-    }

@@ -175,7 +175,6 @@ class WalkForwardResult:
     summary: dict[str, dict[str, float]]
     final_params: dict[str, dict[str, dict[str, Any]]]
     evaluations: dict[str, int] = field(default_factory=dict)
-    base_per_asset: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def per_asset_yaml(self, mode: str | None = None) -> str:
         """The ``per_asset:`` block of ``mode``'s final parameters (default: per-asset mode when run),
@@ -507,7 +506,7 @@ def walk_forward(run: RunFn, spec: RunSpec, data: MarketData, grid: Mapping[str,
         n_combinations=len(combos), n_invalid=n_invalid, constraints=tuple(str(c) for c in cons),
         capital=capital, windows=windows_frame, choices=pd.DataFrame(choice_rows),
         table=pd.DataFrame(rows), equity=equity, summary=summary, final_params=final,
-        evaluations=counts, base_per_asset=per_asset)
+        evaluations=counts)
 
 
 def _window_row(w: Window) -> dict[str, Any]:

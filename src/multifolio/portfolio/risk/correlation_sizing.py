@@ -17,19 +17,6 @@ from multifolio.portfolio.risk.tools import (
 )
 
 
-def correlation_factor(c: float, threshold: float, max_reduction: float) -> float:
-    """1 - r (c - t) / (1 - t) when c > t, else 1.
-
-    >>> correlation_factor(0.9, 0.7, 0.5)
-    0.6666666666666666
-    >>> correlation_factor(0.5, 0.7, 0.5)
-    1.0
-    """
-    if not c > threshold:
-        return 1.0
-    return 1.0 - max_reduction * (c - threshold) / (1.0 - threshold)
-
-
 class CorrelationSizing(RiskRule):
     """Scale the opening part of an order by ``1 - r (c - t) / (1 - t)`` when ``c > t``.
 
