@@ -71,8 +71,7 @@ def book_summary(portfolios: Mapping[str, Any], combined: Any) -> dict[str, Any]
     rets = {}
     for pid, r in portfolios.items():
         m = r.metrics
-        flows = float(r.snapshots["transfers"].sum()) if "transfers" in r.snapshots.columns else 0.0
-        fin = float(r.equity.iloc[-1]) if len(r.equity) else float(r.initial_capital)
+        fin, flows = m["final_equity"], m["net_transfers"]
         pnl = fin - float(r.initial_capital) - flows
         per[pid] = {"capital": float(r.initial_capital), "final_equity": fin, "net_transfers": flows,
                     "pnl": pnl, "contribution_pct": pnl / cap * 100.0,
