@@ -50,13 +50,13 @@ from multifolio.sweep.checkpoint import Checkpoint, data_fingerprint, evaluation
 from multifolio.sweep.grid import expand_grid
 from multifolio.sweep.overfit import block_stats, deflated_sharpe_ratio, pbo_from_blocks, return_moments
 from multifolio.sweep.runner import run_sweep
+from multifolio.sweep.sizing import RunFn
 from multifolio.sweep.windows import Window, make_windows
 
 __all__ = ["MODES", "Constraint", "WalkForwardResult", "evaluate", "parse_constraint", "parse_objective",
            "walk_forward"]
 
 MODES = ("per-asset", "portfolio")
-RunFn = Callable[[RunSpec, MarketData], Any]
 
 _OPS: dict[str, Callable[[float, float], bool]] = {"<=": operator.le, ">=": operator.ge,
                                                    "<": operator.lt, ">": operator.gt}
@@ -141,11 +141,6 @@ def evaluate(data: MarketData, run: RunFn, spec: RunSpec, n_blocks: int = 8,
         out["equity"] = values.tolist()
         out["times"] = equity.index.asi8.tolist()
     return out
-
-
-def _evaluate_task(data: MarketData, run: RunFn, spec: RunSpec, n_blocks: int, keep_equity: bool
-                   ) -> dict[str, Any]:
-    return evaluate(data, run, spec, n_blocks, keep_equity)
 
 
 @dataclass(frozen=True)
@@ -400,7 +395,7 @@ def walk_forward(run: RunFn, spec: RunSpec, data: MarketData, grid: Mapping[str,
             params = [{"run": run, "spec": todo[k].spec, "n_blocks": int(n_blocks),
                        "keep_equity": todo[k].keep_equity} for k in todo_keys]
             if params:
-                run_sweep(_evaluate_task, params, workers=workers, backend=backend, progress=report,
+                run_sweep(evaluate, params, workers=workers, backend=backend, progress=report,
                           shared=data, on_result=keep, **backend_options)
             elif progress is not None:
                 progress(done_before, total)

@@ -53,7 +53,8 @@ class RiskPerTrade(RiskRule):
             rets = trailing_returns(view, self.window)
             if len(rets) < 2:
                 return
-            vol = np.nanstd(rets[:, batch.asset[new]], axis=0, ddof=1) if len(rets) > 1 else None
+            vol = np.nanstd(rets[:, batch.asset[new]], axis=0, ddof=1)
+        requested = batch.requested()      # set_qty(i) changes order i alone
         for k, i in enumerate(new):
             p = float(batch.price[i])
             if not p > 0:
@@ -70,7 +71,7 @@ class RiskPerTrade(RiskRule):
                     continue
                 base = budget / v
                 figures["volatility"] = v
-            want = float(batch.requested()[i])
+            want = float(requested[i])
             if abs(want) * p <= base * (1 + 1e-12):
                 continue
             batch.set_qty(int(i), float(np.sign(want)) * base / p, rule=self.name,

@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["check_fraction", "check_percent", "check_positive_int", "correlations", "cut_opening",
-           "cut_opening_many", "horizon_returns", "kept_opening", "symbol_array", "trailing_returns"]
+__all__ = ["check_fraction", "check_percent", "check_positive_int", "correlations", "cut_opening_many",
+           "kept_opening", "symbol_array", "trailing_returns"]
 
 _SYMBOLS: dict[int, tuple[list[str], np.ndarray]] = {}
 
@@ -71,20 +71,6 @@ def trailing_returns(view: Any, window: int, assets: Any = None) -> np.ndarray:
         return np.empty((0, close.shape[1]))
     with np.errstate(divide="ignore", invalid="ignore"):
         return close[1:] / close[:-1] - 1.0
-
-
-def horizon_returns(view: Any, window: int, horizon: int, assets: Any = None) -> np.ndarray:
-    """Overlapping ``horizon``-bar returns (close[s] / close[s - horizon] - 1) for the last ``window``
-    values of s ending at the decision bar; missing closes count as no move (0). With ``assets``,
-    those columns only."""
-    close = view.history("close", window + horizon)
-    if assets is not None:
-        close = close[:, assets]
-    if len(close) <= horizon:
-        return np.empty((0, close.shape[1]))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        r = close[horizon:] / close[:-horizon] - 1.0
-    return np.where(np.isfinite(r), r, 0.0)
 
 
 def correlations(returns: np.ndarray, rows: Sequence[int], cols: Sequence[int]) -> np.ndarray:
@@ -153,12 +139,3 @@ def cut_opening_many(batch: Any, idx: Any, factor: Any, *, rule: str, reason: st
     allowed[np.abs(allowed) < 1e-12 * np.maximum(1.0, np.abs(want))] = 0.0
     batch.set_qty_many(idx, allowed, rule=rule, reason=reason,
                        factor=f.copy() if f.ndim else float(f), **figures)
-
-
-def cut_opening(batch: Any, i: int, factor: float, *, rule: str, reason: str,
-                want: float | None = None, opening: float | None = None, **figures: Any) -> None:
-    """Scale the opening part of order ``i`` by ``factor`` in [0, 1] (the reducing part passes)."""
-    w = None if want is None else np.full(len(batch), float(want))
-    o = None if opening is None else np.full(len(batch), float(opening))
-    cut_opening_many(batch, np.array([int(i)]), float(factor), rule=rule, reason=reason, want=w,
-                     opening=o, **figures)
