@@ -7,9 +7,9 @@ import math
 import pandas as pd
 import pytest
 
-from multifolio.cli.sweep_cmd import answer_lines, sweep_payload
+from multifolio.cli.sweep_cmd import sweep_payload
 from multifolio.sweep import max_assets_per_capital
-from multifolio.sweep.sizing import _parse_list
+from multifolio.sweep.sizing import _parse_list, answer_lines
 
 
 def table() -> pd.DataFrame:

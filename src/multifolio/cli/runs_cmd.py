@@ -126,7 +126,8 @@ def runs_show(
             highlight=False,
         )
         if saved.kind == "sweep":
-            from multifolio.cli.sweep_cmd import answer_lines, render_sweep
+            from multifolio.cli.sweep_cmd import render_sweep
+            from multifolio.sweep.sizing import answer_lines
 
             max_dd = float(saved.summary["max_dd_pct"])
             console.print(render_sweep(saved.frames["table"], saved.frames["answer"], max_dd))

@@ -79,18 +79,6 @@ def render_sweep(table: pd.DataFrame, answer: pd.DataFrame, max_dd: float) -> Ta
     return t
 
 
-def answer_lines(answer: pd.DataFrame, max_dd: float) -> list[str]:
-    """One sentence per capital: the most assets it can carry under the rule."""
-    lines = []
-    for row in answer.itertuples(index=False):
-        if row.max_assets > 0:
-            lines.append(f"capital {row.capital:,.0f}: at most {row.max_assets} assets "
-                         f"(max drawdown {row.max_drawdown_pct:.1f}% <= {max_dd:g}%)")
-        else:
-            lines.append(f"capital {row.capital:,.0f}: no tested asset count meets the rule")
-    return lines
-
-
 def sweep(
     config: Path = typer.Argument(..., help="YAML run configuration", show_default=False),
     capital: str = typer.Option("1000,5000,10000", "--capital", help="capitals to test, comma-separated"),
@@ -115,7 +103,7 @@ def sweep(
     """Capital sizing sweep: every capital x asset-count pair on one shared pool, run in parallel."""
     with guard(debug, CONFIG_SPELLING):
         from multifolio.cli.config import load_config, sweep_config
-        from multifolio.sweep.sizing import max_assets_per_capital
+        from multifolio.sweep.sizing import answer_lines, max_assets_per_capital
 
         caps = _number_list(capital, "--capital", integer=False)
         counts = _number_list(n_assets, "--n-assets", integer=True)

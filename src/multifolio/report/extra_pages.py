@@ -15,6 +15,7 @@ import pandas as pd
 
 from multifolio.report.page import LOG_TOGGLE, Section, line, para, render_page, table
 from multifolio.report.terminal import fmt
+from multifolio.sweep.sizing import answer_lines
 
 __all__ = ["compare_html", "markdown_summary", "sweep_html"]
 
@@ -82,16 +83,7 @@ def sweep_html(table_: pd.DataFrame, answer: pd.DataFrame, max_dd: float, title:
         showlegend=True,
         legend={"orientation": "h", "y": -0.2},
     )
-    answers = []
-    for row in answer.itertuples(index=False):
-        if row.max_assets > 0:
-            answers.append(
-                f"capital {row.capital:,.0f}: at most {row.max_assets} assets (max drawdown "
-                f"{row.max_drawdown_pct:.1f}% <= {max_dd:g}%)"
-            )
-        else:
-            answers.append(f"capital {row.capital:,.0f}: no tested asset count meets the rule")
-    items = "".join(f"<li>{html.escape(a)}</li>" for a in answers)
+    items = "".join(f"<li>{html.escape(a)}</li>" for a in answer_lines(answer, max_dd))
     cols = [c for c in table_.columns]
     rows = [
         [fmt(v, "{:,.2f}") if isinstance(v, float) else str(v) for v in r]

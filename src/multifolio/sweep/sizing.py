@@ -33,7 +33,7 @@ from multifolio.sweep.runner import run_sweep
 #: this layer), or any function of the same shape.
 RunFn = Callable[[RunSpec, MarketData], Any]
 
-__all__ = ["sizing_sweep", "max_assets_per_capital", "summarize_result", "SIZING_COLUMNS"]
+__all__ = ["sizing_sweep", "max_assets_per_capital", "answer_lines", "summarize_result", "SIZING_COLUMNS"]
 
 SIZING_COLUMNS = ("capital", "n_assets", "max_drawdown_pct", "total_return_pct", "peak_margin_ratio",
                   "kill_switch_triggers", "rejected_margin", "rejected_min_notional", "liquidations",
@@ -161,3 +161,15 @@ def max_assets_per_capital(table: pd.DataFrame, max_dd: float = 30.0) -> pd.Data
         else:
             rows.append({"capital": capital, "max_assets": 0, "max_drawdown_pct": float("nan")})
     return pd.DataFrame(rows, columns=["capital", "max_assets", "max_drawdown_pct"])
+
+
+def answer_lines(answer: pd.DataFrame, max_dd: float) -> list[str]:
+    """One sentence per capital: the most assets it can carry under the rule."""
+    lines = []
+    for row in answer.itertuples(index=False):
+        if row.max_assets > 0:
+            lines.append(f"capital {row.capital:,.0f}: at most {row.max_assets} assets "
+                         f"(max drawdown {row.max_drawdown_pct:.1f}% <= {max_dd:g}%)")
+        else:
+            lines.append(f"capital {row.capital:,.0f}: no tested asset count meets the rule")
+    return lines
