@@ -39,14 +39,19 @@ def compare_config(config: Any, *, days: float | None = None, start: Any = None,
                            "has a portfolios: list"])
     from multifolio.cli.config import load_data
 
-    symbols = list(cfg.data.symbols) if cfg.data.symbols else list(load_data(cfg).symbols)
+    data = None
+    if cfg.data.symbols:
+        symbols = list(cfg.data.symbols)
+    else:                     # all the source's symbols: read once, and the run uses what was read
+        data = load_data(cfg)
+        symbols = list(data.symbols)
     share = float(cfg.capital) / len(symbols)
     shared = PortfolioConfig(id="shared", capital=cfg.capital, symbols=symbols, strategy=cfg.strategy,
                              risk=cfg.risk)
     alone = [PortfolioConfig(id=s, capital=share, symbols=[s], strategy=cfg.strategy, risk=cfg.risk)
              for s in symbols]
     multi_cfg = cfg.model_copy(update={"strategy": None, "risk": [], "portfolios": [shared, *alone]})
-    multi = run_portfolios(multi_cfg, days=days, start=start, end=end, progress=progress)
+    multi = run_portfolios(multi_cfg, days=days, start=start, end=end, progress=progress, data=data)
     parts = dict(multi.portfolios)
     comparison = shared_vs_isolated(parts.pop("shared"), parts)
     return multi, comparison
@@ -96,8 +101,8 @@ def compare(
             raise BadInput(f"--days must be > 0, got {days}")
         with ProgressReporter(progress_enabled(quiet) and not json_out) as progress:
             multi, cmp = compare_config(config, days=days, start=start, end=end, progress=progress)
-        payload = to_jsonable({"comparison": cmp, **multi.to_dict()})
         if output is not None:
+            payload = to_jsonable({"comparison": cmp, **multi.to_dict()})
             output.parent.mkdir(parents=True, exist_ok=True)
             output.write_text(jsonlib.dumps(payload, indent=2, allow_nan=False) + "\n", encoding="utf-8")
         if html is not None:

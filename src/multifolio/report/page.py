@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from multifolio.analytics.five_answers import five_answers
-from multifolio.analytics.periodic import duration_unit
+from multifolio.analytics.periodic import duration_unit, top_drawdowns
 from multifolio.analytics.returns import bar_returns, infer_freq, periods_per_year
 from multifolio.report.json_report import result_metrics, result_per_asset
 
@@ -52,6 +52,10 @@ class Section:
     title: str
     parts: list[Any] = field(default_factory=list)
     anchor: str = ""
+
+
+#: How many drawdown periods a report shows.
+N_DRAWDOWNS = 5
 
 
 @dataclass(eq=False)
@@ -95,6 +99,11 @@ class ReportContext:
     @cached_property
     def unit(self) -> tuple[str, pd.Timedelta]:
         return duration_unit(self.freq)
+
+    @cached_property
+    def drawdown_periods(self) -> pd.DataFrame:
+        """The ``N_DRAWDOWNS`` deepest drawdown periods (the equity chart shades them, a table lists them)."""
+        return top_drawdowns(self.equity, self.initial, N_DRAWDOWNS, self.freq)
 
     @cached_property
     def ppy(self) -> float:

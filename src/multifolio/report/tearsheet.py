@@ -33,6 +33,7 @@ from multifolio.analytics.periodic import (
 )
 from multifolio.report.page import (
     LOG_TOGGLE,
+    N_DRAWDOWNS,
     ReportContext,
     Section,
     line,
@@ -45,7 +46,6 @@ from multifolio.report.page import (
 )
 from multifolio.report.terminal import fmt
 
-N_DRAWDOWNS = 5
 VAR_LEVEL = 0.95
 #: Assets drawn one by one in the contribution chart; the rest are summed into one "others" area.
 MAX_STACKED_ASSETS = 25
@@ -151,7 +151,7 @@ def equity_section(ctx: ReportContext) -> Section:
             row=2,
             col=1,
         )
-    top = top_drawdowns(r.equity, ctx.initial, N_DRAWDOWNS, ctx.freq)
+    top = ctx.drawdown_periods
     for i, d in top.iterrows():
         end = d["recovery"] if not pd.isna(d["recovery"]) else r.equity.index[-1]
         fig.add_vrect(
@@ -201,7 +201,7 @@ def equity_section(ctx: ReportContext) -> Section:
 
 def drawdowns_section(ctx: ReportContext) -> Section:
     """The top drawdown periods: start (peak), trough, recovery, depth and lengths."""
-    top = top_drawdowns(ctx.result.equity, ctx.initial, N_DRAWDOWNS, ctx.freq)
+    top = ctx.drawdown_periods
     unit = top.attrs["unit"]
     if len(top) == 0:
         return Section(f"Top {N_DRAWDOWNS} drawdowns", [para("The equity never fell below its peak.")])

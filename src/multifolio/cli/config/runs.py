@@ -210,9 +210,11 @@ def portfolios_of(cfg: RunConfig, md: MarketData) -> tuple[list[Portfolio], Any]
 
 
 def run_portfolios(cfg: RunConfig, *, days: float | None = None, start: Any = None, end: Any = None,
-                   progress: Callable[[int, int], None] | None = None) -> MultiResult:
-    """Run a ``portfolios:`` configuration: every portfolio on one clock, in one pass over the data."""
-    md = load_data(cfg, cfg.data.symbols)
+                   progress: Callable[[int, int], None] | None = None,
+                   data: MarketData | None = None) -> MultiResult:
+    """Run a ``portfolios:`` configuration: every portfolio on one clock, in one pass over the data
+    (``data``: the configuration's candles when the caller has loaded them already)."""
+    md = data if data is not None else load_data(cfg, cfg.data.symbols)
     dc = cfg.data
     if start is None and end is None and days is None:
         start, end, days = dc.start, dc.end, dc.days
