@@ -28,6 +28,7 @@ from multifolio.engine.strategy import Strategy, decision_mask
 from multifolio.strategies._params import positive_int
 from multifolio.strategies._params import schedule as check_schedule
 from multifolio.strategies.allocation import Constraints, RebalanceRule, make_covariance, make_model
+from multifolio.strategies.top_n import momentum, top_k_weights
 
 
 class Allocate(Strategy):
@@ -123,22 +124,12 @@ class Allocate(Strategy):
             if self.score is not None:
                 self._scores = ctx.data.field(self.score)
             else:
-                close = ctx.data.close
-                mom = np.full(close.shape, np.nan)
-                k = self.lookback
-                if close.shape[0] > k:
-                    mom[k:] = close[k:] / close[:-k] - 1.0
-                self._scores = mom                     # row t uses closes up to t: causal
+                self._scores = momentum(ctx.data.close, self.lookback)   # row t: closes up to t
 
     def _universe(self, ctx: Any) -> np.ndarray:
         mask = np.asarray(ctx.tradable, dtype=bool).copy()
         if self.top_n is not None and self._scores is not None:
-            s = np.where(mask, self._scores[ctx.bar], np.nan)
-            ok = np.isfinite(s)
-            keyed = np.where(ok, s, -np.inf)
-            top = np.argsort(-keyed, kind="stable")[: min(self.top_n, int(ok.sum()))]
-            mask = np.zeros_like(mask)
-            mask[top] = True
+            mask = top_k_weights(np.where(mask, self._scores[ctx.bar], np.nan), self.top_n) > 0
         return mask
 
     def current_weights(self, ctx: Any) -> np.ndarray:
