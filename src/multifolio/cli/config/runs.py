@@ -45,15 +45,7 @@ def with_kill_switch(config: RunConfig, *, pct: float | None = None, window: flo
         raise ConfigError([f"kill switch threshold must be in (0, 100) %, got {pct}"])
     if window is not None and not window > 0:
         raise ConfigError([f"kill switch window must be > 0 hours, got {window}"])
-    update = {k: v for k, v in (("threshold", pct), ("window", window), ("mode", mode)) if v is not None}
-    rules = list(config.risk)
-    for i, rule in enumerate(rules):
-        if rule.name == "kill_switch":
-            rules[i] = RiskRuleConfig(name="kill_switch", params={**rule.params, **update})
-            break
-    else:
-        rules.append(RiskRuleConfig(name="kill_switch", params=update))
-    return config.model_copy(update={"risk": rules})
+    return with_rule(config, "kill_switch", threshold=pct, window=window, mode=mode)
 
 
 def with_rule(config: RunConfig, name: str, **params: Any) -> RunConfig:
