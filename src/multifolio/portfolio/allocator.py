@@ -28,6 +28,7 @@ import pandas as pd
 
 from multifolio.engine.account import AccountView
 from multifolio.engine.strategy import SCHEDULES, decision_mask
+from multifolio.strategies.allocation.rebalance import weight_drift
 
 __all__ = ["CapitalAllocator"]
 
@@ -103,7 +104,7 @@ class CapitalAllocator:
             return []
         # unbound (called directly): a scheduled rebalance
         scheduled = self._scheduled is None or bool(self._scheduled[t])
-        if not scheduled and np.max(np.abs(equity / total - self.weights)) <= (self.drift or 0.0):
+        if not scheduled and weight_drift(equity / total, self.weights) <= (self.drift or 0.0):
             return []
         reason = "rebalance" if scheduled else "drift"
         gap = self.weights * total - equity                       # + short of target, - above it
