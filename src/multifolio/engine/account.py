@@ -129,12 +129,22 @@ class Account:
         self.log_event("transfer", None, {"from": src, "to": dst, "amount": abs(amount), "reason": reason})
 
     @property
+    def has_ticks(self) -> bool:
+        """Does any instrument round order levels to a price tick?"""
+        return self._ticks is not None
+
+    @property
     def has_pending(self) -> bool:
         return bool(self._pending)
 
     def log_event(self, kind: str, symbol: str | None, details: dict[str, Any]) -> dict[str, Any]:
         self.events.append((self.bar, kind, symbol, details))
         return details
+
+    def reason_code(self, name: str) -> int:
+        """The code of a named reason (``take_profit``, ...) or else of a user tag (``grid``)."""
+        code = C.REASON_CODES.get(name)
+        return code if code is not None else self.tag_code(name)
 
     def tag_code(self, name: str) -> int:
         if name not in self.tags:

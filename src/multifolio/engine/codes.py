@@ -61,6 +61,8 @@ REASON_NAMES = {
     SHORT_NOT_ALLOWED: "short_not_allowed", NO_POSITION: "no_position", USER_CANCEL: "cancelled",
 }
 USER_TAG_BASE = 1000
+#: A reason's code by its name (the inverse of ``REASON_NAMES``).
+REASON_CODES = {name: code for code, name in REASON_NAMES.items() if name}
 
 # Engine events (the records' layouts are in ``records``)
 EV_SCALED, EV_LIQUIDATION, EV_DELISTED = 1, 2, 3

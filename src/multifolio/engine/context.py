@@ -20,7 +20,6 @@ if TYPE_CHECKING:
     from multifolio.data.market_data import MarketData
     from multifolio.engine.account import Account
 
-_NAMED_REASONS = {name: code for code, name in C.REASON_NAMES.items() if name}
 
 
 class Context:
@@ -143,7 +142,7 @@ class Context:
     def rejections(self, reason: str) -> np.ndarray:
         """Rejections so far per asset for one reason (e.g. ``"insufficient_margin"``)."""
         rej = self._acct.state.rejections()
-        code = _NAMED_REASONS[reason]
+        code = C.REASON_CODES[reason]
         return np.bincount(rej["asset"][rej["reason"] == code], minlength=self.n_assets)
 
     def recent_fills(self) -> dict[str, np.ndarray]:
@@ -377,10 +376,7 @@ class Context:
         return out                  # infinite and (without shorting) negative values: refused on submission
 
     def _reason(self, name: str) -> int:
-        code = _NAMED_REASONS.get(name)
-        if code is not None:
-            return code
-        return self._acct.tag_code(name)
+        return self._acct.reason_code(name)
 
 
 def _stop_moves(verb: str, trailing_stop: float | None, trailing_pct: float | None,

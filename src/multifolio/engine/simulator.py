@@ -18,6 +18,7 @@ import numpy as np
 from multifolio.data.market_data import MarketData
 from multifolio.engine import kernels as K
 from multifolio.engine.account import Account, AccountView
+from multifolio.engine.compiled import BarRun
 from multifolio.engine.context import Context
 from multifolio.engine.instruments import conversion_rates
 from multifolio.engine.raw import RawRun
@@ -70,6 +71,7 @@ class PortfolioUnit:
     px: np.ndarray                       # execution prices of one bar, NaN where not tradable
     decide: list[bool] = field(default_factory=list)
     python_bars: list[int] = field(default_factory=list)
+    run: BarRun | None = None           # set when the strategy runs its bars compiled (``run_bars``)
     _k: int = 0          # python_bars[_k] is the next one (the clock only moves forward)
 
     def next_python_bar(self, t: int, n: int) -> int:
@@ -171,6 +173,12 @@ class Simulator:
             src.account.transfer(t, -amount, src.bars.close[t], counterparty=dst.id, reason=reason)
             dst.account.transfer(t, amount, dst.bars.close[t], counterparty=src.id, reason=reason)
 
+    def _compiles(self, u: PortfolioUnit, decide: np.ndarray) -> bool:
+        """Can the unit's strategy run its bars compiled, with the result Python would give? Only where
+        nothing else needs Python on a bar: no risk rules, no allocator, no tick rounding of levels."""
+        return (callable(getattr(u.strategy, "run_bars", None)) and not u.rules and self.allocator is None
+                and not u.account.has_ticks and bool(decide.any()))
+
     # -- the loop ---------------------------------------------------------------------------------
     def run(self, progress: ProgressFn | None = None) -> list[RawRun]:
         data = self.data
@@ -193,12 +201,25 @@ class Simulator:
             u.strategy.init(u.ctx)
             for rule in u.rules:
                 rule.init(u.ctx)
-        allocating = set(alloc_bars)
+            if self._compiles(u, decide):
+                u.run = BarRun(u.account, u.bars, u.last_bar, decide)
+                u.account.bar = int(np.flatnonzero(decide)[-1])     # the last decision, as in Python
+        units = [u for u in self.units if u.run is None]            # the ones Python drives bar by bar
+        compiled = [u for u in self.units if u.run is not None]
         step = max(1, n // 200)
+        if compiled:
+            # isolated and without an allocator: each runs on its own, in spans (progress between them)
+            span = step if progress is not None and not units else n
+            for t0 in range(0, n, span):
+                for u in compiled:
+                    u.strategy.run_bars(u.run, t0, min(n, t0 + span))
+                if progress is not None and not units:
+                    progress(min(n, t0 + span), n)
+        allocating = set(alloc_bars)
         next_report = 0
-        t = 0
+        t = 0 if units else n
         while t < n:
-            for u in self.units:
+            for u in units:
                 acct = u.account
                 acct.fills_mark = acct.state.n_fills   # later fills: "since the last decision"
                 if acct.has_pending and acct.settings.execute_at_open:
@@ -210,22 +231,22 @@ class Simulator:
                         K.charge_financing(t, u.bars.open[t], st.sched, st.funding, st.acct, st.pos,
                                            st.costs, st.ledgers)
                     acct.execute_pending(t, u.tradable(u.bars.open[t], t))
-            due = [u.next_python_bar(t, n) for u in self.units]
+            due = [u.next_python_bar(t, n) for u in units]
             nxt = min(due)
             if nxt > t:
-                for u in self.units:
+                for u in units:
                     self._span(u, t, nxt)
                 t = nxt
                 continue
             deciding = [bar == t for bar in due]
-            for u, d in zip(self.units, deciding, strict=True):
+            for u, d in zip(units, deciding, strict=True):
                 if d:
                     self._mark(u, t)
                 else:
                     self._span(u, t, t + 1)
             if t in allocating:
                 self._allocate(t)
-            for u, d in zip(self.units, deciding, strict=True):
+            for u, d in zip(units, deciding, strict=True):
                 if d:
                     self._act(u, t)
             t += 1

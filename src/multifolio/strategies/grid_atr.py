@@ -33,8 +33,11 @@ check runs at fill time, on the filled quantity x fill price). A level rejected 
 on the next bar; the count of such rejections is what a capital sweep reads to see that a capital is too
 small for that many assets. Rejected fills (for margin or minimum notional) never count as filled levels.
 
-The per-bar work runs in one numba kernel (exits, level bookkeeping and the level arrays for all assets);
-Python is called once per bar, plus once per asset that exits on that bar.
+The per-bar work runs in one numba kernel (exits, level bookkeeping and the level arrays for all assets).
+Where nothing else needs Python (no risk rules, no allocator, no price tick) the simulator does not call
+``on_bar`` at all: ``run_bars`` runs whole spans of bars in one compiled call that takes the same steps
+through the engine's compiled bar functions (``multifolio.engine.compiled``), with the same result to the
+bit. Otherwise Python is called once per bar, plus once per asset that exits on that bar.
 
 >>> GridATR(ma_period=24, atr_period=14, num_levels=4).num_levels
 4
@@ -50,6 +53,9 @@ import numba as nb
 import numpy as np
 import pandas as pd
 
+from multifolio.engine import codes as C
+from multifolio.engine import compiled as E
+from multifolio.engine.compiled import BarRun
 from multifolio.engine.strategy import Strategy
 from multifolio.strategies.indicators import atr, sma
 
@@ -321,6 +327,51 @@ class GridATR(Strategy):
         if k:
             ctx.place_limits(self._out_idx[:k], self._out[0, :k], self._out[1, :k], tag="grid")
         ctx.record(n_filled_levels=n_filled)
+
+    def run_bars(self, run: BarRun, t0: int, t1: int) -> None:
+        """Bars t0..t1-1 without Python: ``on_bar``'s steps, compiled (see ``multifolio.engine.compiled``)."""
+        reasons = np.array([run.reason("take_profit"), run.reason("stop_loss"), run.reason("grid")])
+        record = run.record("n_filled_levels")
+        run.advance(lambda t: _grid_run(t, t1, run.decide, run.at_open, self._out_idx.shape[0], run.market,
+                                        run.arrays(), self._centre, self._atr, self._close, self._offsets,
+                                        self._pa, self._last_pos, self._st, self._placed, self._out_idx,
+                                        self._out, record, reasons),
+                    t0, t1, new_rows=self._out_idx.shape[0])
+
+
+@nb.njit(cache=True)
+def _grid_run(t0, t1, decide, at_open, new_rows, mk, a, centre2d, atr2d, close2d, offsets, pa, last_pos,
+              st, placed, out_idx, out, record, reasons):  # pragma: no cover - numba
+    """Bars t0..t1-1: the engine's bar, then on decision bars ``on_bar``'s steps (exits closed in one
+    batch per reason, the grid cancelled and re-placed, the filled-level count recorded). Returns the
+    first bar not processed (earlier than t1 when the ledgers or the book need room)."""
+    n = a.pos.shape[0]
+    which = np.zeros(n, dtype=np.bool_)
+    no_mask = np.zeros(1, dtype=np.bool_)
+    exit_codes = st[_ST_EXIT]
+    for t in range(t0, t1):
+        deciding = decide[t]
+        if not E.begin_bar(t, at_open, deciding, new_rows, mk, a):
+            return t
+        if not deciding:
+            continue
+        k, n_exit, n_filled = _grid_step(t, centre2d, atr2d, close2d, a.pos.qty, a.pos.avg_price, offsets,
+                                         pa, last_pos, st, placed, out_idx, out)
+        E.cancel_resting(a, no_mask, True, True)
+        if n_exit:
+            for e, code in ((_EXIT_TP, 0), (_EXIT_SL, 1)):
+                count = 0
+                for j in range(n):
+                    which[j] = exit_codes[j] == e
+                    count += which[j]
+                if count:
+                    E.cancel_resting(a, which, False, False)
+                    E.queue_targets(t, a, which, C.TARGET_QTY, 0.0, reasons[code])
+        if k:
+            E.place_limits(t, a, out_idx[:k], out[0, :k], out[1, :k], reasons[2])
+        record[t] = n_filled
+        E.end_decision(t, at_open, mk, a)
+    return t1
 
 
 @nb.njit(cache=True)

@@ -1,0 +1,215 @@
+"""Bars without Python: the engine's steps of one bar as compiled functions a strategy's kernel calls.
+
+A strategy whose whole decision is compiled (a grid's: indicators precomputed, levels and exits from
+numbers alone) need not return to Python on every bar. It provides ``run_bars(run, t0, t1)``, which calls
+its own numba kernel once for a span of bars; that kernel calls, for each bar t:
+
+* :func:`begin_bar` -- room check, the pending market orders at the open (``next_open`` mode), then the
+  bar up to its close (resting orders matched, marked, liquidation, delisting) exactly as the
+  simulator's Python loop does it;
+* on a decision bar, its own decision, expressed through :func:`cancel_resting`, :func:`queue_targets`
+  and :func:`place_limits` (the compiled twins of ``ctx.cancel_all``, ``ctx.close_positions`` and
+  ``ctx.place_limits``: same book, same order ids, same pending queue);
+* :func:`end_decision` -- in ``close`` mode, the pending orders at this close, the re-mark and the
+  delisting closes.
+
+The simulator takes this path only where it is the same as the Python one: the portfolio has no risk
+rules, no allocator moves its cash and its account has no price tick. ``tests/engine/test_compiled.py``
+holds the two paths equal, bit for bit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import NamedTuple
+
+import numba as nb
+import numpy as np
+
+from multifolio.engine import codes as C
+from multifolio.engine import kernels as K
+from multifolio.engine.records import Ledgers, MarketOrders
+
+__all__ = ["AccountArrays", "BarRun", "Market", "begin_bar", "cancel_resting", "end_decision",
+           "place_limits", "queue_targets"]
+
+# slots of the integer state a kernel carries between calls (``BarRun.counters``)
+BOOK_ROWS, NEXT_ID, N_PENDING, DECIDED_AT = range(4)
+
+
+class Market(NamedTuple):
+    """One portfolio's view of the market: T x N bars, each asset's last bar and the rate tables."""
+
+    open: np.ndarray
+    high: np.ndarray
+    low: np.ndarray
+    close: np.ndarray
+    last_bar: np.ndarray
+    sched: np.ndarray
+    funding: np.ndarray
+    fx: np.ndarray
+
+
+class AccountArrays(NamedTuple):
+    """One account's state arrays, its order book (all rows, used or not), its pending market orders
+    (capacity n assets) and scratch buffers. Rebuilt by :meth:`BarRun.arrays` after any growth."""
+
+    acct: np.ndarray
+    pos: np.ndarray
+    costs: np.ndarray
+    snap: np.ndarray
+    qh: np.ndarray
+    led: Ledgers
+    book: np.ndarray
+    counters: np.ndarray
+    pending: MarketOrders
+    prices: np.ndarray
+    filled: np.ndarray
+
+
+@nb.njit(cache=True)
+def _execute_pending(t, prices, a):
+    """The pending market orders at bar t's ``prices`` (NaN where the bar is not tradable)."""
+    k = a.counters[N_PENDING]
+    if k == 0:
+        return
+    p = a.pending
+    orders = MarketOrders(p.asset[:k], p.kind[:k], p.value[:k], p.order_id[:k], p.reason[:k])
+    K.execute_batch(t, prices, orders, a.counters[DECIDED_AT], a.acct, a.pos, a.costs, a.led,
+                    a.filled[:k])
+    a.counters[N_PENDING] = 0
+
+
+@nb.njit(cache=True)
+def begin_bar(t, at_open, deciding, new_rows, mk, a):
+    """Bar t up to its close for a portfolio (deciding at t or not). Returns False, having done nothing,
+    when a ledger or the book (``new_rows`` more rows) needs room first: the caller returns t and the
+    Python side grows them."""
+    n = a.pos.shape[0]
+    m = a.counters[BOOK_ROWS]
+    room = 3 * K.room_needed(n, m + new_rows) + 4 * n
+    if K._full(a.led, room) or K._financing_full(a.acct, a.led, n):
+        return False
+    if m + new_rows > a.book.shape[0]:
+        m = K.book_compact(a.book, m)
+        a.counters[BOOK_ROWS] = m
+        if m + new_rows > a.book.shape[0]:
+            return False
+    if at_open and a.counters[N_PENDING] > 0:
+        if a.acct[0].has_conversion:    # bar t's conversion rates before its open fills
+            K.convert(2 * t, mk.fx, a.acct, a.pos, a.costs)
+        if a.acct[0].has_financing:     # held into bar t: charged before its open fills
+            K.charge_financing(t, mk.open[t], mk.sched, mk.funding, a.acct, a.pos, a.costs, a.led)
+        _execute_pending(t, K.tradable_prices(mk.open[t], mk.open[t], mk.close[t], a.prices), a)
+    # in close mode a deciding portfolio trades at this close before delisted assets are closed out
+    delist_later = t if deciding and not at_open else -1
+    done = K.run_span(t, t + 1, mk.open, mk.high, mk.low, mk.close, mk.last_bar, a.book[:m], a.acct, a.pos,
+                      a.costs, a.snap, a.qh, a.led, delist_later, mk.sched, mk.funding, mk.fx)
+    if done != t + 1:
+        raise RuntimeError("begin_bar: a ledger filled up inside a bar")
+    return True
+
+
+@nb.njit(cache=True)
+def end_decision(t, at_open, mk, a):
+    """After a decision at bar t: in ``close`` mode its orders execute at this close, the bar is marked
+    again and delisted assets are closed out (``next_open`` mode: nothing, they wait for the open)."""
+    if at_open:
+        return
+    m = a.counters[BOOK_ROWS]
+    cl = mk.close[t]
+    if a.counters[N_PENDING] > 0:
+        _execute_pending(t, K.tradable_prices(cl, mk.open[t], cl, a.prices), a)
+        K.snapshot(t, cl, a.acct, a.pos, a.costs, a.book[:m], a.snap, a.qh)
+    K.close_delisted(t, cl, mk.last_bar, a.acct, a.pos, a.costs, a.book[:m], a.snap, a.qh, a.led)
+
+
+@nb.njit(cache=True)
+def cancel_resting(a, mask, all_assets, keep_brackets):
+    """``ctx.cancel_all()`` / the cancel of ``ctx.close_positions``: live orders of the flagged assets
+    (or all) are cancelled; bracket children of open positions stay with ``keep_brackets``."""
+    m = a.counters[BOOK_ROWS]
+    if m == 0:
+        return
+    live = K.book_cancel(a.book, m, mask, all_assets, keep_brackets)
+    if live * 2 < m and m > 64:
+        a.counters[BOOK_ROWS] = K.book_compact(a.book, m)
+
+
+@nb.njit(cache=True)
+def queue_targets(t, a, which, kind, value, reason):
+    """``ctx.close_positions``-style target orders: one ``kind`` order of ``value`` for each flagged asset
+    (in asset order), with the next order ids, queued for the next execution."""
+    k = a.counters[N_PENDING]
+    p = a.pending
+    for j in range(which.shape[0]):
+        if which[j]:
+            p.asset[k] = j
+            p.kind[k] = kind
+            p.value[k] = value
+            p.order_id[k] = a.counters[NEXT_ID]
+            p.reason[k] = reason
+            a.counters[NEXT_ID] += 1
+            k += 1
+    a.counters[N_PENDING] = k
+    a.counters[DECIDED_AT] = t
+
+
+@nb.njit(cache=True)
+def place_limits(t, a, assets, qty, price, reason):
+    """``ctx.place_limits``: resting limit orders from bar t (room was made by :func:`begin_bar`)."""
+    m = a.counters[BOOK_ROWS]
+    m1 = K.book_add(a.book, m, assets, C.LIMIT, qty, price, reason, t, a.counters[NEXT_ID], C.OPEN, 0)
+    a.counters[NEXT_ID] += m1 - m
+    a.counters[BOOK_ROWS] = m1
+
+
+class BarRun:
+    """One portfolio's bars run by its strategy's kernel: the arrays it works on and the growth between
+    calls. Built by the simulator; the strategy's ``run_bars(run, t0, t1)`` reads :attr:`market`,
+    :meth:`arrays`, :attr:`decide`, :attr:`at_open` and :meth:`record`, :meth:`reason`."""
+
+    def __init__(self, account, bars, last_bar: np.ndarray, decide: np.ndarray) -> None:
+        st = account.state
+        self.account = account
+        self.market = Market(bars.open, bars.high, bars.low, bars.close, last_bar, st.sched, st.funding,
+                             st.fx)
+        self.decide = decide
+        self.at_open = bool(account.settings.execute_at_open)
+        n = st.n_assets
+        self.counters = np.zeros(4, dtype=np.int64)
+        self.pending = MarketOrders(np.zeros(n, np.int64), np.zeros(n, np.int64), np.zeros(n),
+                                    np.zeros(n, np.int64), np.zeros(n, np.int64))
+        self._prices = np.empty(n)
+        self._filled = np.empty(n)
+
+    def arrays(self) -> AccountArrays:
+        """The account's arrays as they are now (the book's row count and next id into the counters)."""
+        st, book = self.account.state, self.account.book
+        self.counters[BOOK_ROWS] = book.m
+        self.counters[NEXT_ID] = book.next_id
+        return AccountArrays(st.acct, st.pos, st.costs, st.snap, st.qh, st.ledgers, book.orders,
+                             self.counters, self.pending, self._prices, self._filled)
+
+    def advance(self, step: Callable[[int], int], t0: int, t1: int, new_rows: int) -> None:
+        """Run ``step(t)`` (a kernel call from bar t on :meth:`arrays`, returning the first bar it did not
+        process) until bar t1, making room between calls; ``new_rows``: the most book rows one bar adds."""
+        book, st = self.account.book, self.account.state
+        t = t0
+        while t < t1:
+            book.reserve(new_rows)
+            st.ensure_room(3 * K.room_needed(st.n_assets, book.m + new_rows) + 4 * st.n_assets)
+            t = step(t)
+            book.m = int(self.counters[BOOK_ROWS])       # the kernel's book rows and ids, back to the book
+            book.next_id = int(self.counters[NEXT_ID])
+
+    def record(self, name: str) -> np.ndarray:
+        """The per-bar array of a recorded value (``ctx.record``), for the kernel to write."""
+        records = self.account.records
+        if name not in records:
+            records[name] = np.full(len(self.account.index), np.nan)
+        return records[name]
+
+    def reason(self, name: str) -> int:
+        """The reason code of a tag or a named reason, as ``ctx`` gives it."""
+        return self.account.reason_code(name)
