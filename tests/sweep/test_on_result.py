@@ -33,3 +33,20 @@ def test_on_result_is_not_called_for_a_failing_run():
         run_sweep(square_or_fail, [{"x": 1}, {"x": -1}, {"x": 2}], workers=1,
                   on_result=lambda i, v: seen.append(i))
     assert seen == [0, 2]
+
+
+def test_many_short_runs_travel_in_chunks_and_keep_their_order():
+    # 300 runs on 2 workers go as chunks of 9 (16 chunks per worker at least): the results, the
+    # on_result indices and the progress counts are still per run
+    from multifolio.sweep.runner import _chunks
+
+    chunks = _chunks(300, 2)
+    assert [i for c in chunks for i in c] == list(range(300)) and max(len(c) for c in chunks) == 9
+    assert max(len(c) for c in _chunks(100_000, 2)) == 64
+    assert _chunks(5, 2) == [range(i, i + 1) for i in range(5)]
+    seen: dict[int, int] = {}
+    done: list[int] = []
+    out = run_sweep(square_or_fail, [{"x": x} for x in range(300)], workers=2,
+                    on_result=lambda i, v: seen.__setitem__(i, v[0]), progress=lambda d, n: done.append(d))
+    assert [v for v, _ in out] == [x * x for x in range(300)] and seen == {x: x * x for x in range(300)}
+    assert done == list(range(301))

@@ -132,7 +132,9 @@ def cancel_resting(a, mask, all_assets, keep_brackets):
     if m == 0:
         return
     live = K.book_cancel(a.book, m, mask, all_assets, keep_brackets)
-    if live * 2 < m and m > 64:
+    if live == 0:       # nothing left: every row is dead (the usual case of a grid re-placed each bar)
+        a.counters[BOOK_ROWS] = 0
+    elif live * 2 < m and m > 64:
         a.counters[BOOK_ROWS] = K.book_compact(a.book, m)
 
 

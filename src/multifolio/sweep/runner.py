@@ -52,8 +52,21 @@ def _set_worker_shared(shared: Any) -> None:
     _WORKER_SHARED = shared
 
 
-def _call_in_worker(fn: Callable[..., Any], params: Mapping[str, Any]) -> tuple[bool, Any]:
-    return _call(fn, params, _WORKER_SHARED)
+def _call_many(fn: Callable[..., Any], chunk: Sequence[Mapping[str, Any]], shared: Any = _NOTHING
+               ) -> list[tuple[bool, Any]]:
+    return [_call(fn, p, shared) for p in chunk]
+
+
+def _call_many_in_worker(fn: Callable[..., Any], chunk: Sequence[Mapping[str, Any]]
+                         ) -> list[tuple[bool, Any]]:
+    return _call_many(fn, chunk, _WORKER_SHARED)
+
+
+def _chunks(n_runs: int, n_workers: int) -> list[range]:
+    """Runs grouped into tasks: a short run (a few ms) costs about as much to send to a worker as to do,
+    so runs travel in chunks: at least 16 per worker for balance, at most 64 runs each."""
+    size = max(1, min(64, n_runs // (16 * n_workers)))
+    return [range(i, min(n_runs, i + size)) for i in range(0, n_runs, size)]
 
 
 def _default_workers(n_runs: int) -> int:
@@ -105,10 +118,14 @@ def run_sweep(fn: Callable[..., Any], params_list: Sequence[Mapping[str, Any]], 
             outcomes = [None] * total
             init = {} if shared is _NOTHING else {"initializer": _set_worker_shared, "initargs": (shared,)}
             with ProcessPoolExecutor(max_workers=n_workers, **init) as pool:
-                futures = {pool.submit(_call_in_worker, fn, p): i for i, p in enumerate(params_list)}
-                for done, fut in enumerate(as_completed(futures), start=1):
-                    outcomes[futures[fut]] = fut.result()
-                    report(done, total, futures[fut], outcomes[futures[fut]])
+                futures = {pool.submit(_call_many_in_worker, fn, [params_list[i] for i in chunk]): chunk
+                           for chunk in _chunks(total, n_workers)}
+                done = 0
+                for fut in as_completed(futures):
+                    for i, outcome in zip(futures[fut], fut.result(), strict=True):
+                        outcomes[i] = outcome
+                        done += 1
+                        report(done, total, i, outcome)
     else:
         outcomes = _run_dask(fn, params_list, n_workers, client, address, report, shared)
 
@@ -143,17 +160,21 @@ def _gather(client: Any, fn: Callable[..., Any], params_list: list[dict[str, Any
     from dask.distributed import as_completed as dask_completed
 
     n = len(params_list)
+    chunks = _chunks(n, max(1, len(client.scheduler_info().get("workers", {})) or 1))
     # the shared object travels to each worker once; tasks refer to it by its future. hash=False: a
     # fresh key per sweep, or a second sweep on the same client would share the first one's key and
     # lose its data when the first sweep's future is released ("lost dependencies").
-    extra = [] if shared is _NOTHING else [[client.scatter(shared, broadcast=True, hash=False)] * n]
+    extra = [] if shared is _NOTHING else [[client.scatter(shared, broadcast=True, hash=False)] * len(chunks)]
     # pure=False: identical parameter sets are still separate runs (and dask would otherwise hash
     # every argument, specs included, to deduplicate them).
-    futures = client.map(_call, [fn] * n, params_list, *extra, pure=False)
-    position = {f.key: i for i, f in enumerate(futures)}
-    outcomes: list[Any] = [None] * len(futures)
-    for done, fut in enumerate(dask_completed(futures), start=1):
-        i = position[fut.key]
-        outcomes[i] = fut.result()
-        report(done, len(futures), i, outcomes[i])
+    futures = client.map(_call_many, [fn] * len(chunks), [[params_list[i] for i in c] for c in chunks],
+                         *extra, pure=False)
+    position = {f.key: c for f, c in zip(futures, chunks, strict=True)}
+    outcomes: list[Any] = [None] * n
+    done = 0
+    for fut in dask_completed(futures):
+        for i, outcome in zip(position[fut.key], fut.result(), strict=True):
+            outcomes[i] = outcome
+            done += 1
+            report(done, n, i, outcome)
     return outcomes
