@@ -15,6 +15,8 @@ from tests.engine.mf_testdata import random_market
 
 import multifolio as mf
 from multifolio.strategies.grid_atr import GridATR
+from multifolio.strategies.sma_cross import SmaCross
+from multifolio.strategies.top_n import TopN
 
 
 class PythonGrid(GridATR):
@@ -117,3 +119,43 @@ def test_progress_is_reported_across_a_compiled_run():
                 progress=lambda done, total: seen.append((done, total)))
     assert seen[-1] == (data.n_bars, data.n_bars)
     assert len(seen) > 10 and [d for d, _ in seen] == sorted(d for d, _ in seen)
+
+
+class PythonTopN(TopN):
+    """Top-N driven bar by bar through ``on_bar``."""
+
+    run_bars = None
+
+
+@pytest.mark.parametrize("execution", ["next_open", "close"])
+@pytest.mark.parametrize("schedule", ["every_bar", "weekly", 5])
+def test_compiled_top_n_equals_the_python_path(execution, schedule):
+    o, h, lo, c = random_market(11, n_bars=300, n_assets=8, freq="D", delisting=True)
+    data = mf.MarketData.from_frames(c, open=o, high=h, low=lo)
+    a = mf.backtest(data, TopN(k=3, lookback=10, schedule=schedule), cash=10_000.0, fees=0.001,
+                    execution=execution, start=data.index[15])
+    b = mf.backtest(data, PythonTopN(k=3, lookback=10, schedule=schedule), cash=10_000.0, fees=0.001,
+                    execution=execution, start=data.index[15])
+    assert len(a.fills) > 30
+    _same(a, b)
+
+
+def test_compiled_portfolios_equal_the_python_ones_beside_python_portfolios():
+    # compiled and Python-driven portfolios on one clock: each equals its Python-driven twin
+    o, h, lo, c = random_market(12, n_bars=250, n_assets=6, freq="h", delisting=True)
+    data = mf.MarketData.from_frames(c, open=o, high=h, low=lo)
+    syms = list(data.symbols)
+
+    def book(grid_cls, top_cls):
+        return mf.backtest_portfolios(data, [
+            mf.Portfolio("grid", grid_cls(**BASE), capital=10_000.0, symbols=syms[:4]),
+            mf.Portfolio("top", top_cls(k=2, lookback=8, schedule="every_bar"), capital=5_000.0,
+                         symbols=syms[2:]),
+            mf.Portfolio("sma", SmaCross(fast=3, slow=9), capital=5_000.0)],
+            fees=0.001)
+
+    mixed, python = book(GridATR, PythonTopN), book(PythonGrid, PythonTopN)
+    compiled = book(GridATR, TopN)
+    for pid in ("grid", "top", "sma"):
+        _same(mixed.portfolios[pid], python.portfolios[pid])
+        _same(compiled.portfolios[pid], python.portfolios[pid])

@@ -31,7 +31,7 @@ from multifolio.engine import kernels as K
 from multifolio.engine.records import Ledgers, MarketOrders
 
 __all__ = ["AccountArrays", "BarRun", "Market", "begin_bar", "cancel_resting", "end_decision",
-           "place_limits", "queue_targets"]
+           "place_limits", "queue_present", "queue_targets", "run_target_rows"]
 
 # slots of the integer state a kernel carries between calls (``BarRun.counters``)
 BOOK_ROWS, NEXT_ID, N_PENDING, DECIDED_AT = range(4)
@@ -67,7 +67,7 @@ class AccountArrays(NamedTuple):
     filled: np.ndarray
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def _execute_pending(t, prices, a):
     """The pending market orders at bar t's ``prices`` (NaN where the bar is not tradable)."""
     k = a.counters[N_PENDING]
@@ -80,7 +80,7 @@ def _execute_pending(t, prices, a):
     a.counters[N_PENDING] = 0
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def begin_bar(t, at_open, deciding, new_rows, mk, a):
     """Bar t up to its close for a portfolio (deciding at t or not). Returns False, having done nothing,
     when a ledger or the book (``new_rows`` more rows) needs room first: the caller returns t and the
@@ -102,15 +102,12 @@ def begin_bar(t, at_open, deciding, new_rows, mk, a):
             K.charge_financing(t, mk.open[t], mk.sched, mk.funding, a.acct, a.pos, a.costs, a.led)
         _execute_pending(t, K.tradable_prices(mk.open[t], mk.open[t], mk.close[t], a.prices), a)
     # in close mode a deciding portfolio trades at this close before delisted assets are closed out
-    delist_later = t if deciding and not at_open else -1
-    done = K.run_span(t, t + 1, mk.open, mk.high, mk.low, mk.close, mk.last_bar, a.book[:m], a.acct, a.pos,
-                      a.costs, a.snap, a.qh, a.led, delist_later, mk.sched, mk.funding, mk.fx)
-    if done != t + 1:
-        raise RuntimeError("begin_bar: a ledger filled up inside a bar")
+    K.bar_step(t, a.prices, mk.open, mk.high, mk.low, mk.close, mk.last_bar, a.book[:m], a.acct, a.pos,
+               a.costs, a.snap, a.qh, a.led, not (deciding and not at_open), mk.sched, mk.funding, mk.fx)
     return True
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def end_decision(t, at_open, mk, a):
     """After a decision at bar t: in ``close`` mode its orders execute at this close, the bar is marked
     again and delisted assets are closed out (``next_open`` mode: nothing, they wait for the open)."""
@@ -124,7 +121,7 @@ def end_decision(t, at_open, mk, a):
     K.close_delisted(t, cl, mk.last_bar, a.acct, a.pos, a.costs, a.book[:m], a.snap, a.qh, a.led)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def cancel_resting(a, mask, all_assets, keep_brackets):
     """``ctx.cancel_all()`` / the cancel of ``ctx.close_positions``: live orders of the flagged assets
     (or all) are cancelled; bracket children of open positions stay with ``keep_brackets``."""
@@ -138,7 +135,7 @@ def cancel_resting(a, mask, all_assets, keep_brackets):
         a.counters[BOOK_ROWS] = K.book_compact(a.book, m)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def queue_targets(t, a, which, kind, value, reason):
     """``ctx.close_positions``-style target orders: one ``kind`` order of ``value`` for each flagged asset
     (in asset order), with the next order ids, queued for the next execution."""
@@ -157,7 +154,43 @@ def queue_targets(t, a, which, kind, value, reason):
     a.counters[DECIDED_AT] = t
 
 
+@nb.njit(cache=True, inline="always")
+def queue_present(t, a, values, kind, reason):
+    """``ctx.target_weights(values)`` / ``ctx.target_qty(values)``: one ``kind`` order per given (not NaN)
+    value, in asset order, with the next order ids (values already valid: finite, and not negative
+    without shorting)."""
+    k = a.counters[N_PENDING]
+    p = a.pending
+    for j in range(values.shape[0]):
+        v = values[j]
+        if v == v:
+            p.asset[k] = j
+            p.kind[k] = kind
+            p.value[k] = v
+            p.order_id[k] = a.counters[NEXT_ID]
+            p.reason[k] = reason
+            a.counters[NEXT_ID] += 1
+            k += 1
+    a.counters[N_PENDING] = k
+    a.counters[DECIDED_AT] = t
+
+
 @nb.njit(cache=True)
+def run_target_rows(t0, t1, decide, at_open, mk, a, rows, kind, reason):
+    """Bars t0..t1-1 of a strategy whose decisions are rows of a T x N target matrix (weights or
+    quantities; NaN = leave that asset alone): at each decision bar, row t's targets. Returns the first
+    bar not processed."""
+    for t in range(t0, t1):
+        deciding = decide[t]
+        if not begin_bar(t, at_open, deciding, 0, mk, a):
+            return t
+        if deciding:
+            queue_present(t, a, rows[t], kind, reason)
+            end_decision(t, at_open, mk, a)
+    return t1
+
+
+@nb.njit(cache=True, inline="always")
 def place_limits(t, a, assets, qty, price, reason):
     """``ctx.place_limits``: resting limit orders from bar t (room was made by :func:`begin_bar`)."""
     m = a.counters[BOOK_ROWS]

@@ -751,17 +751,25 @@ def run_span(t0, t1, op, hi, lo, cl, last_bar, book, acct, pos, costs, snap, qh,
     for t in range(t0, t1):
         if _full(led, room) or _financing_full(acct, led, pos.shape[0]):
             return t
-        convert(2 * t, fx, acct, pos, costs)              # the rate known at the open
-        charge_financing(t, op[t], sched, funding, acct, pos, costs, led)
-        # resting orders match only on tradable bars (open and close both present)
-        tradable_prices(op[t], op[t], cl[t], op_t)
-        match_resting(t, op_t, hi[t], lo[t], book, acct, pos, costs, led)
-        if acct[0].has_moving_stops:       # trailing / break-even stops were ever placed
-            move_stops(t, op_t, hi[t], lo[t], book)
-        convert(2 * t + 1, fx, acct, pos, costs)          # marked at the close's rate
-        end_of_bar(t, cl[t], last_bar, acct, pos, costs, book, snap, qh, led,
-                   t != delist_later)
+        bar_step(t, op_t, op, hi, lo, cl, last_bar, book, acct, pos, costs, snap, qh, led, t != delist_later,
+                 sched, funding, fx)
     return t1
+
+
+@nb.njit(cache=True)
+def bar_step(t, op_t, op, hi, lo, cl, last_bar, book, acct, pos, costs, snap, qh, led, delist, sched,
+             funding, fx):
+    """Bar t of ``run_span`` (room checked by the caller; ``op_t`` an N-buffer): financing, resting
+    orders matched, stops moved, marked at the close, liquidation and (``delist``) delisting closes."""
+    convert(2 * t, fx, acct, pos, costs)              # the rate known at the open
+    charge_financing(t, op[t], sched, funding, acct, pos, costs, led)
+    # resting orders match only on tradable bars (open and close both present)
+    tradable_prices(op[t], op[t], cl[t], op_t)
+    match_resting(t, op_t, hi[t], lo[t], book, acct, pos, costs, led)
+    if acct[0].has_moving_stops:       # trailing / break-even stops were ever placed
+        move_stops(t, op_t, hi[t], lo[t], book)
+    convert(2 * t + 1, fx, acct, pos, costs)          # marked at the close's rate
+    end_of_bar(t, cl[t], last_bar, acct, pos, costs, book, snap, qh, led, delist)
 
 
 @nb.njit(cache=True)

@@ -1,4 +1,8 @@
-"""Top-N: hold the k assets with the highest score (momentum by default) at 1/k each."""
+"""Top-N: hold the k assets with the highest score (momentum by default) at 1/k each.
+
+The whole weight matrix is known after ``init`` (each row ranks that row's scores only), so where nothing
+else needs Python the simulator runs the bars compiled (``run_bars``), with the result ``on_bar`` gives.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from multifolio.engine import codes as C
+from multifolio.engine.compiled import BarRun, run_target_rows
 from multifolio.engine.strategy import Strategy
 from multifolio.strategies._params import positive_int
 from multifolio.strategies._params import schedule as check_schedule
@@ -98,3 +104,10 @@ class TopN(Strategy):
         if np.isnan(row[0]):
             return
         ctx.target_weights(row)
+
+    def run_bars(self, run: BarRun, t0: int, t1: int) -> None:
+        """Bars t0..t1-1 without Python: the decisions are rows of the weight matrix made in ``init``
+        (a row without any score is all NaN: no order, as in ``on_bar``)."""
+        reason = run.reason("rebalance")
+        run.advance(lambda t: run_target_rows(t, t1, run.decide, run.at_open, run.market, run.arrays(),
+                                              self._weights, C.TARGET_WEIGHT, reason), t0, t1, new_rows=0)
