@@ -219,9 +219,9 @@ def run_spec(spec: RunSpec, data: MarketData, *, capital: float | None = None,
     if spec.per_asset:
         check_symbols(list(spec.per_asset), list(data.symbols), "strategy.per_asset")
     keep = symbols + _conversion_series(spec.account, symbols, list(data.symbols))
-    md = data if keep == list(data.symbols) else data.select(keep)
-    md, start = trading_window(md, start=spec.start, end=spec.end, days=spec.days,
-                               warmup_bars=spec.warmup_bars)
+    md, start = trading_window(data, start=spec.start, end=spec.end, days=spec.days,
+                               warmup_bars=spec.warmup_bars,
+                               symbols=None if keep == list(data.symbols) else keep)
     account = spec.account if capital is None else spec.account.replace(capital=capital)
     return _backtest(md, build_strategy(spec, symbols), account.settings_for(symbols), risk=build_rules(spec),
                      start=start, progress=progress, crash_pct=spec.crash_pct,

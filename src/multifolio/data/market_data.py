@@ -342,12 +342,35 @@ class MarketData:
                             date_format=date_format, epoch_unit=epoch_unit)
 
     # -- selection -------------------------------------------------------------------------------
-    def _take(self, rows: slice | np.ndarray, cols: list[int] | slice) -> MarketData:
-        return MarketData(self.index[rows], np.asarray(self.symbols, dtype=object)[cols].tolist(),
-                          self.open[rows][:, cols], self.high[rows][:, cols], self.low[rows][:, cols],
-                          self.close[rows][:, cols], self.volume[rows][:, cols],
-                          {k: v[rows][:, cols] for k, v in self.fields.items()},
-                          self.tradable[rows][:, cols])
+    def _take(self, rows: slice, cols: list[int] | slice) -> MarketData:
+        """Rows and columns of data already checked: nothing to validate again (a sweep takes a window
+        of one asset thousands of times), only the bar spacing is the subset's own."""
+        out = object.__new__(MarketData)
+        out.index = self.index[rows]
+        out.symbols = np.asarray(self.symbols, dtype=object)[cols].tolist()
+
+        def take(a: np.ndarray) -> np.ndarray:
+            return np.ascontiguousarray(a[rows][:, cols])
+
+        out.open, out.high, out.low, out.close = (take(a) for a in (self.open, self.high, self.low,
+                                                                      self.close))
+        out.volume = take(self.volume)
+        out.fields = {k: take(v) for k, v in self.fields.items()}
+        out.tradable = take(self.tradable)
+        diffs = np.diff(out.index.asi8)
+        out.freq = pd.Timedelta(int(np.median(diffs)), unit="ns") if len(diffs) else None
+        return out
+
+    def window(self, symbols: Iterable[str] | None = None, start: object = None,
+               end: object = None) -> MarketData:
+        """``select(symbols).slice(start, end)`` in one copy (either part optional)."""
+        return self._take(self._rows(start, end), slice(None) if symbols is None else self._cols(symbols))
+
+    def _cols(self, symbols: Iterable[str]) -> list[int]:
+        cols = [self.symbol_index(s) for s in symbols]
+        if len(set(cols)) != len(cols):
+            raise MarketDataError("duplicate symbols", source="MarketData")
+        return cols
 
     def slice(self, start: object = None, end: object = None) -> MarketData:
         """Bars with start <= timestamp <= end (either bound optional).
@@ -356,6 +379,9 @@ class MarketData:
         includes that whole day, as a configuration's ``data.end`` does; a Timestamp or a string with a
         time (``"2024-01-03 00:00"``) is that instant.
         """
+        return self._take(self._rows(start, end), slice(None))
+
+    def _rows(self, start: object, end: object) -> slice:
         lo = 0 if start is None else int(self.index.searchsorted(_ts(start), side="left"))
         if end is None:
             hi = self.n_bars
@@ -367,12 +393,11 @@ class MarketData:
             available = f"{self.index[0]} .. {self.index[-1]}" if self.n_bars else "no bars at all"
             raise MarketDataError(f"no bars between {start} and {end}; available: {available}",
                                   timestamp=start if start is not None else end)
-        return self._take(slice(lo, hi), slice(None))
+        return slice(lo, hi)
 
     def select(self, symbols: Iterable[str]) -> MarketData:
         """Only the given symbols, in the given order."""
-        cols = [self.symbol_index(s) for s in symbols]
-        return self._take(slice(None), cols)
+        return self._take(slice(None), self._cols(symbols))
 
 
 _DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")

@@ -89,10 +89,11 @@ def select_window(index: pd.DatetimeIndex, *, start: Any = None, end: Any = None
 
 
 def trading_window(md: MarketData, *, start: Any = None, end: Any = None, days: float | None = None,
-                   warmup_bars: int = 0) -> tuple[MarketData, pd.Timestamp]:
-    """The data a run needs — its period plus up to ``warmup_bars`` bars before it — and its first
-    traded timestamp (the bars before it are warm-up: seen by indicators, never traded)."""
+                   warmup_bars: int = 0, symbols: list[str] | None = None) -> tuple[MarketData, pd.Timestamp]:
+    """The data a run needs — its period plus up to ``warmup_bars`` bars before it, of ``symbols``
+    (default all) — and its first traded timestamp (the bars before it are warm-up: seen by
+    indicators, never traded)."""
     s, e = select_window(md.index, start=start, end=end, days=days)
     i0 = int(md.index.searchsorted(s, side="left"))
     w0 = md.index[max(0, i0 - int(warmup_bars))]
-    return md.slice(w0, e), s
+    return md.window(symbols, w0, e), s
