@@ -21,7 +21,7 @@ from multifolio.engine import codes as C
 from multifolio.engine import kernels as K
 from multifolio.engine.batch import Interventions, LimitBatch, OrderBatch
 from multifolio.engine.book import OrderBook, StopMoves
-from multifolio.engine.raw import RawRun
+from multifolio.engine.raw import RawRun, orders_frame
 from multifolio.engine.records import MarketOrders
 from multifolio.engine.settings import AccountSettings
 from multifolio.engine.state import EngineState
@@ -360,7 +360,8 @@ class Account:
         st = book.orders["status"][rows]
         rows = rows[(st == C.OPEN) | (st == C.PENDING)]
         if len(rows):
-            self._cancelled.append(self._orders_frame(rows, "cancelled"))
+            self._cancelled.append(orders_frame(book.orders[rows], self.index, self.symbols,
+                                                self._tag_names(), "cancelled", self.index[self.bar]))
             book.cancel_rows(rows)
 
     def _log_interventions(self, log: list[Interventions]) -> None:
@@ -376,40 +377,16 @@ class Account:
             np.maximum.accumulate(idx, out=idx)
             filled = np.where(np.maximum.accumulate(valid), filled[idx], np.nan)
             records[name] = filled
-        return RawRun(index=self.index, symbols=list(self.symbols), state=self.state,
-                      start_bar=start_bar, freq=freq, events=self.events, records=records,
-                      tag_names={code: name for name, code in self.tags.items()},
-                      open_orders=self._open_orders(), close=close,
-                      flows=self.flows if self.flows.any() else None)
-
-    def _open_orders(self) -> pd.DataFrame | None:
-        """Orders still resting at the end, and orders the strategy cancelled by id."""
         status = self.book.live["status"]
         live = (status == C.OPEN) | (status == C.PENDING)
-        frames = list(self._cancelled)
-        if live.any():
-            frames.append(self._orders_frame(np.nonzero(live)[0], None))
-        if not frames:
-            return None
-        return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+        return RawRun(index=self.index, symbols=list(self.symbols), state=self.state,
+                      start_bar=start_bar, freq=freq, events=self.events, records=records,
+                      tag_names=self._tag_names(), resting=self.book.live[live].copy(),
+                      cancelled=list(self._cancelled), close=close,
+                      flows=self.flows if self.flows.any() else None)
 
-    def _orders_frame(self, rows: np.ndarray, status: str | None) -> pd.DataFrame:
-        o = self.book.orders[rows]
-        symbols = np.array(self.symbols, dtype=object)
-        names = {code: name for name, code in self.tags.items()}
-        return pd.DataFrame({
-            "order_id": o["id"],
-            "timestamp": self.index[o["placed"]],
-            "symbol": symbols[o["asset"]],
-            "kind": [C.KIND_NAMES[int(k)] for k in o["kind"]],
-            "qty": o["qty"],
-            "price": o["price"],
-            "status": status if status is not None else [C.STATUS_NAMES[int(s)] for s in o["status"]],
-            "reason": [C.REASON_NAMES.get(int(r), names.get(int(r), "")) for r in o["reason"]],
-            "filled_qty": 0.0,
-            "fill_price": np.nan,
-            "fill_time": pd.NaT if status is None else self.index[self.bar],
-        })
+    def _tag_names(self) -> dict[int, str]:
+        return {code: name for name, code in self.tags.items()}
 
 
 def _only_reducing(batch: OrderBatch) -> None:
