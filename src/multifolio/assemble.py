@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from functools import cached_property
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
+from multifolio.analytics.metrics import LedgerFigures
+from multifolio.analytics.per_asset import MARGIN_REASONS, MIN_NOTIONAL_REASONS
 from multifolio.engine import codes as C
 from multifolio.engine.batch import event_rows
 from multifolio.engine.kernels import build_trades
@@ -107,29 +110,56 @@ def _financing_per_trade(raw: RawRun, asset: np.ndarray, entry: np.ndarray, exit
     return paid
 
 
-def build_trades_frame(raw: RawRun) -> pd.DataFrame:
+class _RoundTrips(NamedTuple):
+    """The round trips of a raw run, one entry per trade (``kernels.build_trades``), with the financing
+    each paid and its net PnL."""
+
+    asset: np.ndarray
+    direction: np.ndarray
+    entry: np.ndarray
+    exit: np.ndarray               # -1 while open
+    qty: np.ndarray                # peak |qty|
+    entry_price: np.ndarray
+    exit_price: np.ndarray
+    fees: np.ndarray
+    financing: np.ndarray
+    net_pnl: np.ndarray            # gross PnL - fees - financing
+    reason: np.ndarray             # exit reason code
+
+
+def _round_trips(raw: RawRun) -> _RoundTrips:
     (asset, direction, entry, exit_, peak, epx, xpx, pnl, fees, reason) = build_trades(
         raw.state.fills(), len(raw.symbols))
-    closed = exit_ >= 0
-    exit_times = raw.index[np.maximum(exit_, 0)].where(closed)
     financing = _financing_per_trade(raw, asset, entry, exit_)
-    net = pnl - fees - financing
-    basis = epx * peak
+    return _RoundTrips(asset=asset, direction=direction, entry=entry, exit=exit_, qty=peak,
+                       entry_price=epx, exit_price=xpx, fees=fees, financing=financing,
+                       net_pnl=pnl - fees - financing, reason=reason)
+
+
+#: The names of a trade's exit reason: a trade still open at the end shows "open" (code -1).
+_EXIT_REASON_NAMES = {**C.REASON_NAMES, -1: "open"}
+
+
+def build_trades_frame(raw: RawRun) -> pd.DataFrame:
+    trips = _round_trips(raw)
+    closed = trips.exit >= 0
+    exit_times = raw.index[np.maximum(trips.exit, 0)].where(closed)
+    net = trips.net_pnl
+    basis = trips.entry_price * trips.qty
     frame = pd.DataFrame({
-        "symbol": _symbols(raw.symbols, asset),
-        "direction": np.where(direction > 0, "long", "short"),
-        "entry_time": raw.index[entry],
+        "symbol": _symbols(raw.symbols, trips.asset),
+        "direction": np.where(trips.direction > 0, "long", "short"),
+        "entry_time": raw.index[trips.entry],
         "exit_time": exit_times,
-        "qty": peak,
-        "entry_price": epx,
-        "exit_price": xpx,
+        "qty": trips.qty,
+        "entry_price": trips.entry_price,
+        "exit_price": trips.exit_price,
         "pnl": net,
         "return_pct": np.where(basis > 0, net / np.where(basis > 0, basis, 1.0) * 100.0, np.nan),
-        "fees": fees,
-        "financing": financing,
-        "exit_reason": _map_names(np.where(closed, reason, -1), {**C.REASON_NAMES, -1: "open"},
-                                  raw.tag_names),
-        "bars_held": np.where(closed, exit_ - entry, len(raw.index) - 1 - entry),
+        "fees": trips.fees,
+        "financing": trips.financing,
+        "exit_reason": _map_names(np.where(closed, trips.reason, -1), _EXIT_REASON_NAMES, raw.tag_names),
+        "bars_held": np.where(closed, trips.exit - trips.entry, len(raw.index) - 1 - trips.entry),
     }, columns=TRADE_COLUMNS)
     return frame
 
@@ -139,16 +169,7 @@ def build_orders(raw: RawRun) -> pd.DataFrame:
     parts = []
     f = raw.state.fills()
     if len(f):
-        ids = f["order_id"].copy()
-        # forced closes (liquidation, delisting, end of data) carry id -1: give each its own id
-        forced = ids < 0
-        if forced.any():
-            top = max(int(ids.max()), _max_id(raw)) + 1
-            ids[forced] = np.arange(top, top + int(forced.sum()))
-        order = np.argsort(ids, kind="stable")
-        sid = ids[order]
-        uniq, first = np.unique(sid, return_index=True)
-        last = np.append(first[1:], len(sid)) - 1
+        uniq, order, first, last = _fills_by_order(raw)
         head = f[order[first]]            # each order's first fill
         tail = f[order[last]]             # and its last
         qty = f["qty"][order]
@@ -191,9 +212,75 @@ def build_orders(raw: RawRun) -> pd.DataFrame:
     return orders.sort_values(["timestamp", "order_id"], kind="stable").reset_index(drop=True)
 
 
+def _fills_by_order(raw: RawRun) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The fills grouped by order: ``(ids, order, first, last)`` where ``fills[order]`` sorts the fills
+    by order id, ``ids`` are the orders' ids and ``first`` / ``last`` the positions in that sorted order
+    of each order's first and last fill."""
+    ids = raw.state.fills()["order_id"].copy()
+    # forced closes (liquidation, delisting, end of data) carry id -1: give each its own id
+    forced = ids < 0
+    if forced.any():
+        top = max(int(ids.max()), _max_id(raw)) + 1
+        ids[forced] = np.arange(top, top + int(forced.sum()))
+    order = np.argsort(ids, kind="stable")
+    uniq, first = np.unique(ids[order], return_index=True)
+    last = np.append(first[1:], len(order)) - 1
+    return uniq, order, first, last
+
+
 def _max_id(raw: RawRun) -> int:
     rej = raw.state.rejections()
     return int(rej["order_id"].max()) if len(rej) else 0
+
+
+def _codes_named(names: dict[int, str], wanted: frozenset[str]) -> np.ndarray:
+    """The codes whose name (in ``names``) is one of ``wanted``."""
+    return np.array([code for code, name in names.items() if name in wanted], dtype=np.int64)
+
+
+def raw_ledger_figures(raw: RawRun) -> LedgerFigures:
+    """The figures ``metrics.ledger_figures`` reads from the fills, orders, events and trades frames,
+    counted and summed on the raw ledgers instead: building the frames costs far more than the metrics,
+    which an optimiser computes for thousands of runs. The same operations in the same order, so the
+    figures are equal to the bit (a test holds the two definitions together)."""
+    f = raw.state.fills()
+    reasons = {**C.REASON_NAMES, **raw.tag_names}
+    margin = _codes_named(reasons, MARGIN_REASONS)
+    min_notional = _codes_named(reasons, MIN_NOTIONAL_REASONS)
+
+    # orders: one per order id among the fills (each forced close its own), each rejection, each still
+    # open; a fill-made order shows its last fill's status and its first fill's reason
+    rejected_reasons = [raw.state.rejections()["reason"]]
+    n_orders = len(raw.state.rejections())
+    if len(f):
+        _, order, first, last = _fills_by_order(raw)
+        n_orders += len(first)
+        scrapped = f["status"][order[last]] == C.REJECTED
+        rejected_reasons.append(f["reason"][order[first]][scrapped])
+    rejected_codes = np.concatenate(rejected_reasons)
+    n_rejected = len(rejected_codes)
+    n_margin = int(np.isin(rejected_codes, margin).sum())
+    n_min_notional = int(np.isin(rejected_codes, min_notional).sum())
+    # orders still resting at the end (open or pending) and those cancelled by id: none is rejected
+    n_orders += (len(raw.resting) if raw.resting is not None else 0) + sum(len(c) for c in raw.cancelled)
+
+    liquidations = int((raw.state.kernel_events()["kind"] == C.EV_LIQUIDATION).sum())
+    logged = [e for e in raw.events if e[1] == C.EVENT_NAMES[C.EV_LIQUIDATION]]
+    liquidations += sum(1 for _ in event_rows(logged))
+
+    trips = _round_trips(raw)
+    # as closed_trades reads the frame: an exit, and an exit reason other than "open"
+    closed = (trips.exit >= 0) & ~np.isin(trips.reason, _codes_named(reasons, frozenset({"open"})))
+    # the fills frame's columns, contiguous like the frame's, so the sums add up in the same order
+    fee = np.ascontiguousarray(f["fee"])
+    value = np.ascontiguousarray(f["qty"] * f["price"] * f["mult"])
+    return LedgerFigures(
+        n_fills=len(f),
+        fees_paid=float(fee.sum()) if len(f) else 0.0,
+        traded_notional=float(np.abs(value).sum()) if len(f) else 0.0,
+        n_orders=n_orders, orders_rejected=n_rejected, rejected_margin=n_margin,
+        rejected_min_notional=n_min_notional, liquidations=liquidations,
+        closed_trade_pnl=trips.net_pnl[closed])
 
 
 #: What the three figures of an engine event are, by its kind.
@@ -210,13 +297,28 @@ def build_events(raw: RawRun) -> pd.DataFrame:
         details = dict(zip(_EVENT_FIGURES[kind], figures, strict=False))
         rows.append((int(e["bar"]), C.EVENT_NAMES[kind], raw.symbols[asset] if asset >= 0 else None, details))
     rows.extend(event_rows(raw.events))
-    rows.sort(key=lambda r: r[0])
+    if not rows:
+        # most runs log no event: copying the empty frame costs a twentieth of building it
+        return _NO_EVENTS.copy()
+    return _events_frame(raw.index, rows)
+
+
+def _events_frame(index: pd.DatetimeIndex, rows: list[tuple[int, str, str | None, dict]]) -> pd.DataFrame:
+    """The events frame of ``(bar, kind, symbol, details)`` rows, in time order."""
+    rows = sorted(rows, key=lambda r: r[0])
     return pd.DataFrame({
-        "timestamp": raw.index[[r[0] for r in rows]] if rows else pd.DatetimeIndex([], tz="UTC"),
+        "timestamp": index[[r[0] for r in rows]] if rows else pd.DatetimeIndex([], tz="UTC"),
         "kind": [r[1] for r in rows],
         "symbol": [r[2] for r in rows],
         "details": [r[3] for r in rows],
     }, columns=EVENT_COLUMNS)
+
+
+_NO_EVENTS = _events_frame(pd.DatetimeIndex([], tz="UTC"), [])
+
+
+#: The snapshot fields that are counts (the records hold them as floats).
+_COUNT_COLUMNS = ("n_open_positions", "n_assets_with_positions", "n_open_orders")
 
 
 class LazyResult(Result):
@@ -243,14 +345,15 @@ class LazyResult(Result):
         snap_rec = raw.state.snap
         # every snapshot field is a float64: the records read as a T x 11 matrix without a copy
         table = snap_rec.view(np.float64).reshape(len(snap_rec), len(SNAPSHOT_COLUMNS))[s0:]
-        snap = pd.DataFrame(table, index=self._index, columns=list(SNAPSHOT_COLUMNS), copy=False)
-        for col in ("n_open_positions", "n_assets_with_positions", "n_open_orders"):
-            snap[col] = snap[col].astype(np.int64)
+        columns = {name: table[:, k].astype(np.int64) if name in _COUNT_COLUMNS else table[:, k]
+                   for k, name in enumerate(SNAPSHOT_COLUMNS)}
         for name, values in raw.records.items():
-            snap[name] = values[s0:]
+            columns[name] = values[s0:].copy()
         if raw.flows is not None:
-            snap["transfers"] = raw.flows[s0:]      # net cash moved in at each bar (time-weighted returns)
-        return snap
+            # net cash moved in at each bar (time-weighted returns)
+            columns["transfers"] = raw.flows[s0:].copy()
+        # built in one go: converting columns of a finished frame costs several times more
+        return pd.DataFrame(columns, index=self._index, copy=False)
 
     @cached_property
     def positions(self) -> pd.DataFrame:  # type: ignore[override]
@@ -283,6 +386,10 @@ class LazyResult(Result):
     @cached_property
     def financing(self) -> pd.DataFrame:  # type: ignore[override]
         return build_financing(self._raw)
+
+    @cached_property
+    def ledger_figures(self) -> LedgerFigures:  # type: ignore[override]
+        return raw_ledger_figures(self._raw)
 
 
 def assemble(raw: RawRun, info: RunInfo) -> Result:
@@ -352,7 +459,7 @@ class CombinedResult(Result):
         snap[:, at["margin_ratio"]] = snap[:, at["margin_used"]] / self.initial_capital
         snap[:, at["n_assets_with_positions"]] = (self.positions.to_numpy() != 0.0).sum(axis=1)
         frame = pd.DataFrame(snap, index=index, columns=list(SNAPSHOT_COLUMNS))
-        for col in ("n_open_positions", "n_assets_with_positions", "n_open_orders"):
+        for col in _COUNT_COLUMNS:
             frame[col] = frame[col].astype(np.int64)
         return frame
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from multifolio.engine.run_info import RunInfo
+
+if TYPE_CHECKING:
+    from multifolio.analytics.metrics import LedgerFigures
 
 
 @dataclass(eq=False)
@@ -42,6 +45,13 @@ class Result:
         from multifolio.analytics.metrics import compute_metrics
 
         return compute_metrics(self)
+
+    @cached_property
+    def ledger_figures(self) -> LedgerFigures:
+        """The counts and sums of the ledgers that the metrics read (fills, orders, events, trades)."""
+        from multifolio.analytics.metrics import ledger_figures
+
+        return ledger_figures(self)
 
     @cached_property
     def per_asset(self) -> pd.DataFrame:

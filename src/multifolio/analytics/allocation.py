@@ -20,7 +20,7 @@ asset return ``r_i,t = close_i,t / close_i,t-1 - 1``; contribution ``c_i,t = w_i
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -58,11 +58,27 @@ def conditional_value_at_risk(returns: np.ndarray | pd.Series, cutoff: float = 0
 
 
 def daily_returns(equity: pd.Series) -> pd.Series:
-    """Returns of the last equity of each UTC day (bar returns for daily bars)."""
+    """Returns of the last equity of each UTC day (bar returns for daily bars).
+
+    ``equity.groupby(day).last().pct_change().dropna()``, computed on the arrays (a groupby costs more
+    than the rest of the risk metrics): a day's close is its last non-missing equity (NaN when it has
+    none), its return is close / previous day's close - 1, and undefined returns are left out.
+    """
     if len(equity) == 0:
         return pd.Series(dtype=float)
-    day = equity.groupby(pd.DatetimeIndex(equity.index).normalize()).last()
-    return day.pct_change().dropna()
+    days = pd.DatetimeIndex(equity.index).normalize()
+    order = np.argsort(days.asi8, kind="stable")
+    day_keys = days.asi8[order]
+    values = equity.to_numpy(dtype=float)[order]
+    starts = np.flatnonzero(np.concatenate([[True], day_keys[1:] != day_keys[:-1]]))
+    last_valid = np.maximum.reduceat(np.where(np.isnan(values), -1, np.arange(len(values))), starts)
+    close = np.where(last_valid >= 0, values[last_valid], np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = close[1:] / close[:-1] - 1.0
+    keep = ~np.isnan(r)
+    # groupby's index of days: the normalised index itself when it has a frequency (one bar a day)
+    day_index = days if days.freq is not None else days[order[starts]]
+    return pd.Series(r[keep], index=day_index[1:][keep], name=equity.name)
 
 
 def rolling_var_cvar(equity: pd.Series, window: int = 252, cutoff: float = 0.05) -> pd.DataFrame:
@@ -78,28 +94,44 @@ def rolling_var_cvar(equity: pd.Series, window: int = 252, cutoff: float = 0.05)
     return pd.DataFrame({"var": var, "cvar": cvar})
 
 
-def _weights_and_returns(result: Any) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+class _Holdings(NamedTuple):
+    """End-of-bar held weights (T x N) and the assets' bar returns (T-1 x N) on the bars of ``close``,
+    NaN and inf read as 0. The arrays are laid out column by column, as a DataFrame holds its values,
+    so that sums over bars add up in the order they did when these were frames."""
+
+    weights: np.ndarray
+    returns: np.ndarray
+    close: pd.DataFrame
+
+
+def _forward_filled(values: np.ndarray) -> np.ndarray:
+    """``DataFrame.ffill()`` on a T x N array: each NaN takes the last value above it (none: stays NaN)."""
+    rows = np.where(np.isnan(values), 0, np.arange(len(values))[:, None])
+    np.maximum.accumulate(rows, axis=0, out=rows)
+    return values[rows, np.arange(values.shape[1])]
+
+
+def _weights_and_returns(result: Any) -> _Holdings | None:
     close = getattr(result, "close", None)
     if close is None or len(close) < 2:
         return None
-    pos = result.positions.reindex(index=close.index, columns=close.columns).fillna(0.0)
-    px = close.ffill()
+    pos = result.positions.reindex(index=close.index, columns=close.columns).to_numpy(dtype=float,
+                                                                                        na_value=0.0)
+    px = _forward_filled(close.to_numpy(dtype=float))
     eq = result.equity.reindex(close.index).to_numpy(dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
-        w = (pos.to_numpy() * px.fillna(0.0).to_numpy()) / eq[:, None]
-        r = px.to_numpy()[1:] / px.to_numpy()[:-1] - 1.0
-    w = pd.DataFrame(np.nan_to_num(w), index=close.index, columns=close.columns)
-    r = pd.DataFrame(np.nan_to_num(r), index=close.index[1:], columns=close.columns)
-    return w, r
+        w = (pos * np.where(np.isnan(px), 0.0, px)) / eq[:, None]
+        r = px[1:] / px[:-1] - 1.0
+    return _Holdings(np.asfortranarray(np.nan_to_num(w)), np.asfortranarray(np.nan_to_num(r)), close)
 
 
 def contributions(result: Any) -> pd.DataFrame | None:
     """Per-bar contributions ``w_i,t-1 x r_i,t`` (T-1 x N), or None without prices."""
-    wr = _weights_and_returns(result)
-    if wr is None:
+    held = _weights_and_returns(result)
+    if held is None:
         return None
-    w, r = wr
-    return pd.DataFrame(w.to_numpy()[:-1] * r.to_numpy(), index=r.index, columns=r.columns)
+    return pd.DataFrame(held.weights[:-1] * held.returns, index=held.close.index[1:],
+                        columns=held.close.columns)
 
 
 def return_contributions(result: Any) -> pd.Series | None:
@@ -121,11 +153,14 @@ def ex_post_risk_contributions(result: Any) -> pd.Series | None:
     return pd.Series(cc.T @ (rp - rp.mean()) / (len(rp) - 1) / var, index=c.columns)
 
 
+_NO_REBALANCES = pd.DataFrame(columns=["timestamp", "details"])
+
+
 def rebalances(result: Any) -> pd.DataFrame:
     """The ``rebalance`` events (timestamp, details) that carry weights and a covariance."""
     ev = getattr(result, "events", None)
     if ev is None or len(ev) == 0 or not {"kind", "details", "timestamp"} <= set(ev.columns):
-        return pd.DataFrame(columns=["timestamp", "details"])
+        return _NO_REBALANCES.copy()      # a tenth of the cost of building the empty frame
     ev = ev[ev["kind"] == "rebalance"]
     ok = np.array([isinstance(d, dict) and "cov" in d and "weights" in d for d in ev["details"]], dtype=bool)
     return ev.loc[ok, ["timestamp", "details"]]
@@ -155,12 +190,11 @@ def ex_ante_diversification(result: Any) -> pd.Series | None:
 
 def ex_post_diversification(result: Any) -> float:
     """Realised diversification ratio: time-average held weights, the period's sample covariance."""
-    wr = _weights_and_returns(result)
-    if wr is None or len(wr[1]) < 2:
+    held = _weights_and_returns(result)
+    if held is None or len(held.returns) < 2:
         return math.nan
-    w, r = wr
-    cov = np.atleast_2d(np.cov(r.to_numpy(), rowvar=False))
-    return diversification_ratio(w.to_numpy()[:-1].mean(axis=0), cov)
+    cov = np.atleast_2d(np.cov(held.returns, rowvar=False))
+    return diversification_ratio(held.weights[:-1].mean(axis=0), cov)
 
 
 def correlation_matrix(result: Any) -> pd.DataFrame | None:

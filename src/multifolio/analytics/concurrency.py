@@ -24,6 +24,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from multifolio.analytics.returns import rolling_max
+
 DEFAULT_CRASH_PCT = 10.0
 DEFAULT_CRASH_WINDOW_HOURS = 24.0
 
@@ -56,10 +58,11 @@ def crash_bars(close: pd.DataFrame, crash_pct: float = DEFAULT_CRASH_PCT,
     if int(window_bars) != window_bars or window_bars < 1:
         raise ValueError(f"crash_bars: window_bars must be an integer >= 1, got {window_bars}")
     idx = equal_weight_index(close)
-    peak = idx.rolling(int(window_bars) + 1, min_periods=1).max()
-    drop = (1.0 - idx / peak) * 100.0
+    values = idx.to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        drop = (1.0 - values / rolling_max(values, int(window_bars) + 1)) * 100.0
     # a hair of tolerance so that an exact 15% fall counts as "down >= 15%" despite float rounding
-    return (drop >= crash_pct - 1e-9).rename("crash")
+    return pd.Series(drop >= crash_pct - 1e-9, index=idx.index, name="crash")
 
 
 def window_to_bars(hours: float, freq: pd.Timedelta | None) -> int:
@@ -76,9 +79,10 @@ def concurrency_distribution(snapshots: pd.DataFrame,
     """Number of bars at each value of ``column`` (0..max, zeros included), e.g. ``{0: 10, 1: 4}``."""
     if column not in snapshots.columns:
         raise KeyError(f"concurrency_distribution: snapshots have no column {column!r}")
-    counts = snapshots[column].fillna(0).astype(int).value_counts()
-    top = int(counts.index.max()) if len(counts) else 0
-    return {k: int(counts.get(k, 0)) for k in range(top + 1)}
+    values = snapshots[column].fillna(0).astype(int).to_numpy()
+    top = int(values.max()) if len(values) else 0
+    counts = np.bincount(values[values >= 0], minlength=max(top + 1, 0))
+    return {k: int(counts[k]) for k in range(top + 1)}
 
 
 def fill_concurrency(result: Any, close: pd.DataFrame | None = None, *,
@@ -108,20 +112,21 @@ def fill_concurrency(result: Any, close: pd.DataFrame | None = None, *,
     if close is None:
         close = getattr(result, "close", None)
 
-    def col(name: str) -> pd.Series:
+    def col(name: str) -> np.ndarray:
         if name in snaps.columns:
-            return snaps[name].fillna(0).astype(float)
-        return pd.Series(0.0, index=snaps.index)
+            return snaps[name].to_numpy(dtype=float, na_value=0.0)
+        return np.zeros(len(snaps))
 
     n_pos, n_assets = col("n_open_positions"), col("n_assets_with_positions")
     out: dict[str, Any] = {
         "n_assets": len(getattr(result, "symbols", []) or []),
         "peak_concurrent_positions": int(n_pos.max()) if len(n_pos) else 0,
         "peak_concurrent_assets": int(n_assets.max()) if len(n_assets) else 0,
-        "peak_concurrent_assets_time": n_assets.idxmax() if len(n_assets) and n_assets.max() > 0 else None,
+        "peak_concurrent_assets_time": snaps.index[int(np.argmax(n_assets))]
+        if len(n_assets) and n_assets.max() > 0 else None,
         "mean_concurrent_assets": float(n_assets.mean()) if len(n_assets) else 0.0,
         # strategies that record filled grid levels (ctx.record(n_filled_levels=...)) get their peak
-        "peak_filled_levels": int(snaps["n_filled_levels"].fillna(0).max())
+        "peak_filled_levels": int(col("n_filled_levels").max())
         if "n_filled_levels" in snaps.columns and len(snaps) else None,
         "distribution": concurrency_distribution(snaps) if "n_assets_with_positions" in snaps else {},
         "crash_pct": float(crash_pct), "crash_window_hours": float(window_hours),
@@ -140,13 +145,13 @@ def fill_concurrency(result: Any, close: pd.DataFrame | None = None, *,
     crash = crash.astype(bool).to_numpy()
     normal = ~crash
 
-    def mean(s: pd.Series, mask: np.ndarray) -> float | None:
-        return float(s.to_numpy()[mask].mean()) if mask.any() else None
+    def mean(s: np.ndarray, mask: np.ndarray) -> float | None:
+        return float(s[mask].mean()) if mask.any() else None
 
     out.update({
         "crash_bars": int(crash.sum()),
         "crash_mean_assets": mean(n_assets, crash), "normal_mean_assets": mean(n_assets, normal),
-        "crash_peak_assets": int(n_assets.to_numpy()[crash].max()) if crash.any() else None,
+        "crash_peak_assets": int(n_assets[crash].max()) if crash.any() else None,
         "crash_mean_positions": mean(n_pos, crash), "normal_mean_positions": mean(n_pos, normal),
     })
     return out

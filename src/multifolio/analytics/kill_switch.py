@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from multifolio.analytics.returns import check_equity, infer_freq
+from multifolio.analytics.returns import check_equity, infer_freq, rolling_max
 
 DEFAULT_WINDOW_HOURS = 24.0
 DEFAULT_THRESHOLD_PCT = 30.0
@@ -68,15 +68,24 @@ def kill_switch_episodes(equity: pd.Series, window: float | str | pd.Timedelta =
     trigger to the episode's last breach bar), ``end_time`` (last breach bar), ``depth_at_trigger_pct``,
     ``depth_pct`` (deepest rolling depth during the episode) and ``n_bars``.
     """
+    rows = _episode_rows(equity, window, threshold_pct, freq)
+    if not rows:
+        return pd.DataFrame(columns=_EPISODE_COLUMNS)
+    return pd.DataFrame(rows, columns=_EPISODE_COLUMNS)
+
+
+def _episode_rows(equity: pd.Series, window: float | str | pd.Timedelta, threshold_pct: float,
+                  freq: pd.Timedelta | None) -> list[dict[str, Any]]:
+    """The rows of ``kill_switch_episodes`` (an equity curve that never breaches makes none)."""
     check_equity(equity, "kill_switch_episodes")
     if not 0 < threshold_pct <= 100:
         raise ValueError(f"kill_switch_episodes: threshold_pct must be in (0, 100], got {threshold_pct}")
     n = len(equity)
     if n == 0:
-        return pd.DataFrame(columns=_EPISODE_COLUMNS)
+        return []
     w = _window_bars(window, infer_freq(pd.DatetimeIndex(equity.index), freq))
     values = equity.to_numpy(dtype=float)
-    peak = equity.rolling(w + 1, min_periods=1).max().to_numpy()
+    peak = rolling_max(values, w + 1)
     with np.errstate(divide="ignore", invalid="ignore"):
         depth = np.where(peak > 0, (1.0 - values / peak) * 100.0, 0.0)
     breach = depth >= threshold_pct - 1e-9
@@ -96,7 +105,7 @@ def kill_switch_episodes(equity: pd.Series, window: float | str | pd.Timedelta =
                 "depth_at_trigger_pct": float(depth[a]), "depth_pct": float(depth[a:b + 1].max()),
                 "n_bars": int(b - a + 1),
             })
-    return pd.DataFrame(rows, columns=_EPISODE_COLUMNS)
+    return rows
 
 
 def kill_switch_events(events: pd.DataFrame | None) -> pd.DataFrame:
@@ -129,6 +138,20 @@ def kill_switch_config(result: Any) -> dict[str, Any]:
     (``result.info.rule("kill_switch")``); unconfigured runs get the defaults (24 h, 30 %) with
     ``configured=False``.
     """
+    return _config(result, kill_switch_events(getattr(result, "events", None)))
+
+
+def _fired_events(result: Any) -> pd.DataFrame | None:
+    """``kill_switch_events`` of the Result, None when the rule never fired (most runs: no frame to
+    build then)."""
+    events = getattr(result, "events", None)
+    if events is None or len(events) == 0 or "kind" not in events.columns:
+        return None
+    return kill_switch_events(events) if bool((events["kind"] == KILL_SWITCH).any()) else None
+
+
+def _config(result: Any, evs: pd.DataFrame | None) -> dict[str, Any]:
+    """``kill_switch_config`` with the run's kill-switch events (``kill_switch_events``) at hand."""
     out: dict[str, Any] = {"configured": False, "window_hours": DEFAULT_WINDOW_HOURS,
                            "threshold_pct": DEFAULT_THRESHOLD_PCT, "mode": None}
     info = getattr(result, "info", None)
@@ -139,8 +162,7 @@ def kill_switch_config(result: Any) -> dict[str, Any]:
         out["window_hours"] = float(p.get("window", out["window_hours"]))
         out["threshold_pct"] = float(p.get("threshold", out["threshold_pct"]))
         out["mode"] = p.get("mode", out["mode"])
-    evs = kill_switch_events(getattr(result, "events", None))
-    if len(evs):
+    if evs is not None and len(evs):
         first = evs.iloc[0]
         out["configured"] = True
         if first["window_hours"] is not None:
@@ -161,22 +183,28 @@ def kill_switch_summary(result: Any) -> dict[str, Any]:
     ``rule_triggers`` (events, None without the rule), ``independent_triggers`` (episodes of the equity
     curve), ``worst_depth_pct``, ``actions`` (count per action) and ``events`` (list of dicts).
     """
-    cfg = kill_switch_config(result)
-    evs = kill_switch_events(getattr(result, "events", None))
-    episodes = kill_switch_episodes(result.equity, cfg["window_hours"], cfg["threshold_pct"],
-                                    freq=getattr(result, "freq", None))
-    rule = len(evs) if cfg["configured"] else None
-    depths = [float(d) for d in evs["depth_pct"] if d is not None and not _isnan(d)]
-    if not cfg["configured"]:
-        depths = episodes["depth_pct"].astype(float).tolist()
+    evs = _fired_events(result)
+    cfg = _config(result, evs)
+    episodes = _episode_rows(result.equity, cfg["window_hours"], cfg["threshold_pct"],
+                             freq=getattr(result, "freq", None))
+    if evs is None:
+        rule = 0 if cfg["configured"] else None
+        depths = [] if cfg["configured"] else [ep["depth_pct"] for ep in episodes]
+        actions: dict[str, int] = {}
+        records: list[dict[str, Any]] = []
+    else:                                   # events make the rule configured
+        rule = len(evs)
+        depths = [float(d) for d in evs["depth_pct"] if d is not None and not _isnan(d)]
+        actions = {str(k): int(v) for k, v in evs["action"].value_counts().items()}
+        records = evs.to_dict(orient="records")
     return {
         **cfg,
         "triggers": rule if rule is not None else len(episodes),
         "rule_triggers": rule,
         "independent_triggers": len(episodes),
         "worst_depth_pct": max(depths) if depths else None,
-        "actions": {str(k): int(v) for k, v in evs["action"].value_counts().items()} if len(evs) else {},
-        "events": evs.to_dict(orient="records"),
+        "actions": actions,
+        "events": records,
     }
 
 

@@ -45,6 +45,7 @@ Notes
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -58,12 +59,54 @@ from multifolio.analytics.kill_switch import kill_switch_summary
 from multifolio.analytics.per_asset import MARGIN_REASONS, MIN_NOTIONAL_REASONS, closed_trades
 
 
-def _trade_stats(trades: pd.DataFrame) -> dict[str, Any]:
-    n = len(trades)
+@dataclass(frozen=True, eq=False)
+class LedgerFigures:
+    """What ``compute_metrics`` reads from the fills, orders, events and trades ledgers: counts, sums and
+    the net PnL of each closed round trip (in the trades' order). ``ledger_figures`` defines them on the
+    Result's frames; a Result built from a raw run computes the same numbers from its arrays."""
+
+    n_fills: int
+    fees_paid: float                  # sum of fill fees
+    traded_notional: float            # sum of |fill value| (|qty| x price without a value column)
+    n_orders: int
+    orders_rejected: int
+    rejected_margin: int              # rejected for a reason in per_asset.MARGIN_REASONS
+    rejected_min_notional: int        # ... in per_asset.MIN_NOTIONAL_REASONS
+    liquidations: int                 # liquidation events
+    closed_trade_pnl: np.ndarray
+
+
+def ledger_figures(result: Any) -> LedgerFigures:
+    """The ledger figures of a Result, read from its ``fills``, ``orders``, ``events`` and ``trades``."""
+    fills = result.fills
+    value = fills["value"] if "value" in fills.columns else fills["qty"] * fills["price"]
+    orders = result.orders
+    if len(orders) and "status" in orders.columns:
+        rejected = orders[orders["status"] == "rejected"]
+        reasons = rejected["reason"] if "reason" in rejected.columns else pd.Series(dtype=object)
+        n_rejected = len(rejected)
+        n_margin = int(reasons.isin(MARGIN_REASONS).sum())
+        n_min_notional = int(reasons.isin(MIN_NOTIONAL_REASONS).sum())
+    else:
+        n_rejected = n_margin = n_min_notional = 0
+    events = result.events
+    trades = closed_trades(result.trades)
+    return LedgerFigures(
+        n_fills=len(fills),
+        fees_paid=float(fills["fee"].sum()) if len(fills) else 0.0,
+        traded_notional=float(value.abs().sum()) if len(fills) else 0.0,
+        n_orders=len(orders), orders_rejected=n_rejected, rejected_margin=n_margin,
+        rejected_min_notional=n_min_notional,
+        liquidations=int((events["kind"] == "liquidation").sum()) if len(events) else 0,
+        closed_trade_pnl=trades["pnl"].to_numpy(dtype=float) if len(trades) else np.zeros(0))
+
+
+def _trade_stats(pnl: np.ndarray) -> dict[str, Any]:
+    """Figures of the closed round trips' net PnL."""
+    n = len(pnl)
     if n == 0:
         return {"total_trades": 0, "win_rate": math.nan, "profit_factor": math.nan,
                 "avg_trade_pnl": math.nan, "best_trade_pnl": math.nan, "worst_trade_pnl": math.nan}
-    pnl = trades["pnl"].to_numpy(dtype=float)
     gross_win = float(pnl[pnl > 0].sum())
     gross_loss = float(-pnl[pnl < 0].sum())
     if gross_loss > 0:
@@ -113,13 +156,20 @@ def _margin_figures(result: Any, equity: pd.Series) -> dict[str, Any]:
                            "peak_margin_equity_pct": math.nan, "peak_exposure_pct": math.nan,
                            "peak_exposure_time": None}
     if "margin_ratio" in snaps.columns and len(snaps) and snaps["margin_ratio"].notna().any():
-        mr = snaps["margin_ratio"].astype(float)
-        out.update({"peak_margin_ratio": float(mr.max()), "peak_margin_pct": float(mr.max() * 100.0),
-                    "peak_margin_time": mr.idxmax() if mr.max() > 0 else None})
+        # Series.max() and idxmax() as pandas computes them (NaN read as -inf), on the array: the
+        # Series methods cost more than the rest of these figures
+        mr = snaps["margin_ratio"].astype(float).to_numpy()
+        mr = np.where(np.isnan(mr), -np.inf, mr)
+        k, peak = int(mr.argmax()), mr.max()
+        out.update({"peak_margin_ratio": float(peak), "peak_margin_pct": float(peak * 100.0),
+                    "peak_margin_time": snaps.index[k] if peak > 0 else None})
         t = out["peak_margin_time"]
         if t is not None and "margin_used" in snaps.columns:
-            eq_t = float(equity.loc[t]) if t in equity.index else math.nan
-            mu_t = float(snaps.loc[t, "margin_used"])
+            if snaps.index.is_unique and equity.index.equals(snaps.index):
+                eq_t, mu_t = float(equity.iloc[k]), float(snaps["margin_used"].iloc[k])
+            else:
+                eq_t = float(equity.loc[t]) if t in equity.index else math.nan
+                mu_t = float(snaps.loc[t, "margin_used"])
             out["peak_margin_equity_pct"] = mu_t / eq_t * 100.0 if eq_t > 0 else math.nan
     if "gross_exposure" in snaps.columns and len(snaps) and len(equity) == len(snaps):
         gross = snaps["gross_exposure"].astype(float).to_numpy()
@@ -206,32 +256,20 @@ def compute_metrics(result: Any, close: pd.DataFrame | None = None) -> dict[str,
                               "max_drawdown_trough_time", "max_drawdown_recovery_time",
                               "time_underwater_pct")},
     }
-    out.update(_trade_stats(closed_trades(result.trades)))
-
-    fills = result.fills
-    value = fills["value"] if "value" in fills.columns else fills["qty"] * fills["price"]
-    notional = float(value.abs().sum()) if len(fills) else 0.0
+    # a Result holds its figures (cached; computed from the raw arrays when it has them)
+    ledger = result.ledger_figures if hasattr(result, "ledger_figures") else ledger_figures(result)
+    out.update(_trade_stats(ledger.closed_trade_pnl))
     mean_equity = float(account_equity.mean()) if len(account_equity) else cap
     out.update({
-        "fees_paid": float(fills["fee"].sum()) if len(fills) else 0.0,
-        "traded_notional": notional,
-        "turnover": notional / mean_equity if mean_equity > 0 else math.nan,
+        "fees_paid": ledger.fees_paid,
+        "traded_notional": ledger.traded_notional,
+        "turnover": ledger.traded_notional / mean_equity if mean_equity > 0 else math.nan,
         "exposure_pct": _exposure_pct(result),
-        "n_fills": len(fills),
+        "n_fills": ledger.n_fills,
+        "n_orders": ledger.n_orders, "orders_rejected": ledger.orders_rejected,
+        "rejected_margin": ledger.rejected_margin, "rejected_min_notional": ledger.rejected_min_notional,
+        "liquidations": ledger.liquidations,
     })
-
-    orders = result.orders
-    if len(orders) and "status" in orders.columns:
-        rejected = orders[orders["status"] == "rejected"]
-        reasons = rejected["reason"] if "reason" in rejected.columns else pd.Series(dtype=object)
-        out.update({"n_orders": len(orders), "orders_rejected": len(rejected),
-                    "rejected_margin": int(reasons.isin(MARGIN_REASONS).sum()),
-                    "rejected_min_notional": int(reasons.isin(MIN_NOTIONAL_REASONS).sum())})
-    else:
-        out.update({"n_orders": len(orders), "orders_rejected": 0, "rejected_margin": 0,
-                    "rejected_min_notional": 0})
-    events = result.events
-    out["liquidations"] = int((events["kind"] == "liquidation").sum()) if len(events) else 0
 
     out.update(_margin_figures(result, equity))
 
