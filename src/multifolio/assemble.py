@@ -388,6 +388,12 @@ class LazyResult(Result):
         return build_financing(self._raw)
 
     @cached_property
+    def cash_flows(self) -> pd.Series | None:  # type: ignore[override]
+        flows = self._raw.flows
+        return None if flows is None else pd.Series(flows[self._raw.start_bar:], index=self._index,
+                                                    name="transfers")
+
+    @cached_property
     def ledger_figures(self) -> LedgerFigures:  # type: ignore[override]
         return raw_ledger_figures(self._raw)
 

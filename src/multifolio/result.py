@@ -47,6 +47,14 @@ class Result:
         return compute_metrics(self)
 
     @cached_property
+    def cash_flows(self) -> pd.Series | None:
+        """Cash an allocator moved in (+) or out (-) at each bar (the snapshots' ``transfers``); None
+        when none ever moved."""
+        from multifolio.analytics.returns import snapshot_flows
+
+        return snapshot_flows(self.snapshots)
+
+    @cached_property
     def ledger_figures(self) -> LedgerFigures:
         """The counts and sums of the ledgers that the metrics read (fills, orders, events, trades)."""
         from multifolio.analytics.metrics import ledger_figures

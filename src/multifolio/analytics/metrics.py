@@ -45,6 +45,7 @@ Notes
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -211,22 +212,95 @@ def margin_peak_summary(metrics: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def compute_metrics(result: Any, close: pd.DataFrame | None = None) -> dict[str, Any]:
-    """All metrics of a Result (keys and definitions in the module docstring).
+#: Every metric key, by the group that computes it (``compute_metrics(result, keys=...)`` computes only
+#: the groups of the keys asked for: an optimiser ranking thousands of runs by one key needs one group).
+METRIC_GROUPS: dict[str, tuple[str, ...]] = {
+    "returns": ("initial_capital", "final_equity", "net_transfers", "start", "end", "n_bars", "period_days",
+                "periods_per_year", "total_return_pct", "cagr_pct", "volatility_pct", "sharpe", "sortino",
+                "calmar", "max_drawdown_pct", "max_drawdown_duration_hours",
+                "deepest_drawdown_duration_hours", "max_drawdown_peak_time", "max_drawdown_trough_time",
+                "max_drawdown_recovery_time", "time_underwater_pct", "notes"),
+    "trades": ("total_trades", "win_rate", "profit_factor", "avg_trade_pnl", "best_trade_pnl",
+               "worst_trade_pnl", "fees_paid", "traded_notional", "turnover", "exposure_pct", "n_fills",
+               "n_orders", "orders_rejected", "rejected_margin", "rejected_min_notional", "liquidations"),
+    "margin": ("margin_account", "peak_margin_ratio", "peak_margin_pct", "peak_margin_time",
+               "peak_margin_equity_pct", "peak_exposure_pct", "peak_exposure_time"),
+    "concurrency": ("peak_concurrent_positions", "peak_concurrent_assets", "peak_filled_levels",
+                    "crash_bars", "crash_mean_assets", "normal_mean_assets"),
+    "kill_switch": ("kill_switch_triggers", "kill_switch_window_hours", "kill_switch_threshold_pct"),
+    "risk": ("var_95_pct", "cvar_95_pct", "diversification_ratio", "diversification_ratio_ex_ante"),
+}
+_GROUP_OF = {key: group for group, keys in METRIC_GROUPS.items() for key in keys}
+
+
+def metric_groups(keys: Iterable[str]) -> set[str]:
+    """The groups that compute ``keys``; an unknown key is a ``ValueError`` naming the known ones.
+
+    >>> sorted(metric_groups(["sharpe", "max_drawdown_pct", "peak_margin_pct"]))
+    ['margin', 'returns']
+    """
+    out = set()
+    for k in keys:
+        if k not in _GROUP_OF:
+            raise ValueError(f"{k!r} is not a metric; metrics: {', '.join(sorted(_GROUP_OF))}")
+        out.add(_GROUP_OF[k])
+    return out
+
+
+def compute_metrics(result: Any, close: pd.DataFrame | None = None,
+                    keys: Iterable[str] | None = None) -> dict[str, Any]:
+    """All metrics of a Result (keys and definitions in the module docstring), or with ``keys`` those
+    of the groups (``METRIC_GROUPS``) that hold them: the same values, fewer computed.
 
     ``close`` (wide close prices) enables the crash-bar concurrency figures; it defaults to
     ``result.close`` when the Result carries it.
     """
+    groups = set(METRIC_GROUPS) if keys is None else metric_groups(keys)
     equity: pd.Series = result.equity
     R.check_equity(equity, "compute_metrics")
     cap = float(result.initial_capital)
     if not cap > 0:
         raise ValueError(f"compute_metrics: initial_capital must be > 0, got {cap}")
-    snaps = getattr(result, "snapshots", None)
-    flows = snaps["transfers"] if snaps is not None and "transfers" in snaps.columns else None
     account_equity = equity
     # capital moved by an allocator is not performance: returns, drawdown and CAGR are time-weighted
     equity = R.performance_equity(result)
+    out: dict[str, Any] = {}
+    if "returns" in groups:
+        out.update(_return_metrics(result, equity, account_equity, cap))
+    if "trades" in groups:
+        # a Result holds its figures (cached; computed from the raw arrays when it has them)
+        ledger = result.ledger_figures if hasattr(result, "ledger_figures") else ledger_figures(result)
+        mean_equity = float(account_equity.mean()) if len(account_equity) else cap
+        out.update(_trade_stats(ledger.closed_trade_pnl))
+        out.update({
+            "fees_paid": ledger.fees_paid,
+            "traded_notional": ledger.traded_notional,
+            "turnover": ledger.traded_notional / mean_equity if mean_equity > 0 else math.nan,
+            "exposure_pct": _exposure_pct(result),
+            "n_fills": ledger.n_fills,
+            "n_orders": ledger.n_orders, "orders_rejected": ledger.orders_rejected,
+            "rejected_margin": ledger.rejected_margin, "rejected_min_notional": ledger.rejected_min_notional,
+            "liquidations": ledger.liquidations,
+        })
+    if "margin" in groups:
+        out.update(_margin_figures(result, equity))
+    if "concurrency" in groups:
+        conc = fill_concurrency(result, close)
+        out.update({k: conc[k] for k in METRIC_GROUPS["concurrency"]})
+    if "kill_switch" in groups:
+        ks = kill_switch_summary(result)
+        out.update({"kill_switch_triggers": ks["triggers"], "kill_switch_window_hours": ks["window_hours"],
+                    "kill_switch_threshold_pct": ks["threshold_pct"]})
+    if "risk" in groups:
+        out.update(risk_metrics(result))
+    if "notes" in out:
+        out["notes"] = out.pop("notes")          # last, after every figure it may explain
+    return out
+
+
+def _return_metrics(result: Any, equity: pd.Series, account_equity: pd.Series, cap: float) -> dict[str, Any]:
+    """The ``returns`` group: returns, risk-adjusted ratios and drawdowns of the (time-weighted) equity."""
+    flows = R.cash_flows(result)
     index = pd.DatetimeIndex(equity.index)
     freq = R.infer_freq(index, getattr(result, "freq", None))
     final = float(equity.iloc[-1]) if len(equity) else cap
@@ -235,8 +309,12 @@ def compute_metrics(result: Any, close: pd.DataFrame | None = None) -> dict[str,
     rets = R.bar_returns(equity, initial=cap)
     dd = drawdown_summary(equity, initial=cap, freq=freq)
     cagr = R.cagr_pct(final, cap, days)
-
-    out: dict[str, Any] = {
+    total = R.total_return_pct(final, cap)
+    notes = []
+    if math.isnan(cagr) and days > 0 and final > 0:
+        notes.append(f"cagr_pct: not reported, a {total:+.2f}% return over {days:.4g} days cannot be "
+                     "annualised (the compounded figure overflows); calmar likewise")
+    return {
         "initial_capital": cap,
         "final_equity": float(account_equity.iloc[-1]) if len(account_equity) else cap,
         "net_transfers": float(flows.sum()) if flows is not None else 0.0,
@@ -245,7 +323,7 @@ def compute_metrics(result: Any, close: pd.DataFrame | None = None) -> dict[str,
         "n_bars": len(equity),
         "period_days": days,
         "periods_per_year": ppy,
-        "total_return_pct": R.total_return_pct(final, cap),
+        "total_return_pct": total,
         "cagr_pct": cagr,
         "volatility_pct": R.volatility_pct(rets, ppy),
         "sharpe": R.sharpe_ratio(rets, ppy),
@@ -255,39 +333,8 @@ def compute_metrics(result: Any, close: pd.DataFrame | None = None) -> dict[str,
                               "deepest_drawdown_duration_hours", "max_drawdown_peak_time",
                               "max_drawdown_trough_time", "max_drawdown_recovery_time",
                               "time_underwater_pct")},
+        "notes": notes,
     }
-    # a Result holds its figures (cached; computed from the raw arrays when it has them)
-    ledger = result.ledger_figures if hasattr(result, "ledger_figures") else ledger_figures(result)
-    out.update(_trade_stats(ledger.closed_trade_pnl))
-    mean_equity = float(account_equity.mean()) if len(account_equity) else cap
-    out.update({
-        "fees_paid": ledger.fees_paid,
-        "traded_notional": ledger.traded_notional,
-        "turnover": ledger.traded_notional / mean_equity if mean_equity > 0 else math.nan,
-        "exposure_pct": _exposure_pct(result),
-        "n_fills": ledger.n_fills,
-        "n_orders": ledger.n_orders, "orders_rejected": ledger.orders_rejected,
-        "rejected_margin": ledger.rejected_margin, "rejected_min_notional": ledger.rejected_min_notional,
-        "liquidations": ledger.liquidations,
-    })
-
-    out.update(_margin_figures(result, equity))
-
-    conc = fill_concurrency(result, close)
-    out.update({k: conc[k] for k in ("peak_concurrent_positions", "peak_concurrent_assets",
-                                     "peak_filled_levels", "crash_bars", "crash_mean_assets",
-                                     "normal_mean_assets")})
-    ks = kill_switch_summary(result)
-    out.update({"kill_switch_triggers": ks["triggers"], "kill_switch_window_hours": ks["window_hours"],
-                "kill_switch_threshold_pct": ks["threshold_pct"]})
-    out.update(risk_metrics(result))
-    notes = []
-    if math.isnan(cagr) and days > 0 and final > 0:
-        notes.append(f"cagr_pct: not reported, a {out['total_return_pct']:+.2f}% return over "
-                     f"{days:.4g} days cannot be annualised (the compounded figure overflows); "
-                     "calmar likewise")
-    out["notes"] = notes
-    return out
 
 
 def _calmar(cagr: float, mdd: float) -> float:

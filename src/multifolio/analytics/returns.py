@@ -142,13 +142,26 @@ def time_weighted_equity(equity: pd.Series, flows: pd.Series, initial: float) ->
     return pd.Series(float(initial) * np.cumprod(growth), index=equity.index, name=equity.name)
 
 
+def cash_flows(result: Any) -> pd.Series | None:
+    """The cash an allocator moved in (+) or out (-) per bar, or None when none moved (a Result says it
+    without building its snapshots; a Result-like view, from its snapshots' ``transfers``)."""
+    if hasattr(result, "cash_flows"):
+        return result.cash_flows
+    return snapshot_flows(getattr(result, "snapshots", None))
+
+
+def snapshot_flows(snapshots: pd.DataFrame | None) -> pd.Series | None:
+    """The ``transfers`` column of a run's snapshots (None without one)."""
+    return snapshots["transfers"] if snapshots is not None and "transfers" in snapshots.columns else None
+
+
 def performance_equity(result: Any) -> pd.Series:
     """A result's equity as performance sees it: time-weighted when its snapshots record cash moved in or
     out (an allocator's transfers are not gains or losses), else the equity itself."""
-    snaps = getattr(result, "snapshots", None)
-    if snaps is None or "transfers" not in snaps.columns:
+    flows = cash_flows(result)
+    if flows is None:
         return result.equity
-    return time_weighted_equity(result.equity, snaps["transfers"], float(result.initial_capital))
+    return time_weighted_equity(result.equity, flows, float(result.initial_capital))
 
 
 def total_return_pct(final: float, initial: float) -> float:

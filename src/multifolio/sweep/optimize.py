@@ -43,6 +43,7 @@ import pandas as pd
 import yaml
 
 from multifolio.analytics.drawdown import max_drawdown_pct
+from multifolio.analytics.metrics import compute_metrics, metric_groups
 from multifolio.data.market_data import MarketData
 from multifolio.data.window import select_window
 from multifolio.portfolio.spec import RunSpec, build_strategy
@@ -117,10 +118,11 @@ def parse_objective(objective: str) -> tuple[str, float]:
 
 
 def evaluate(data: MarketData, run: RunFn, spec: RunSpec, n_blocks: int = 8,
-             keep_equity: bool = False) -> dict[str, Any]:
+             keep_equity: bool = False, metric_keys: Sequence[str] | None = None) -> dict[str, Any]:
     """One evaluation: ``run(spec, data)`` reduced to what the optimisation needs (JSON-able).
 
-    ``metrics``: the Result's numeric metrics; ``moments``: per-bar return moments
+    ``metrics``: the Result's numeric metrics (with ``metric_keys``, those of the metric groups holding
+    them: a train run is ranked by its objective and constraints only); ``moments``: per-bar return moments
     (:func:`~multifolio.sweep.overfit.return_moments`); ``blocks``: the returns' block sums for CSCV;
     with ``keep_equity`` the equity values and their timestamps (ns since the epoch).
     """
@@ -132,7 +134,8 @@ def evaluate(data: MarketData, run: RunFn, spec: RunSpec, n_blocks: int = 8,
     with np.errstate(invalid="ignore", divide="ignore"):
         returns = np.where(prev > 0, values / prev - 1.0, 0.0)
     metrics = {}
-    for k, v in result.metrics.items():
+    computed = result.metrics if metric_keys is None else compute_metrics(result, keys=metric_keys)
+    for k, v in computed.items():
         if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_)):
             metrics[k] = float(v)
     out: dict[str, Any] = {"metrics": metrics, "moments": return_moments(returns),
@@ -226,6 +229,7 @@ class _Task:
     combo: int            # train runs: the combination's index; else -1
     spec: RunSpec
     keep_equity: bool = False
+    metric_keys: tuple[str, ...] | None = None     # None: every metric
 
 
 def _modes(mode: str | Sequence[str]) -> tuple[str, ...]:
@@ -301,6 +305,9 @@ def walk_forward(run: RunFn, spec: RunSpec, data: MarketData, grid: Mapping[str,
     modes = _modes(mode)
     key, sign = parse_objective(objective)
     cons = tuple(parse_constraint(c) for c in constraints)
+    # train runs are ranked by these alone; an unknown one is refused before anything runs
+    ranked_by = tuple(dict.fromkeys([key, *(c.metric for c in cons)]))
+    metric_groups(ranked_by)
     if isinstance(n_blocks, bool) or int(n_blocks) < 2 or int(n_blocks) % 2:
         raise ValueError(f"n_blocks must be an even number >= 2, got {n_blocks!r}")
     symbols = list(spec.symbols) if spec.symbols else list(data.symbols)
@@ -347,7 +354,7 @@ def walk_forward(run: RunFn, spec: RunSpec, data: MarketData, grid: Mapping[str,
             for ci, c in enumerate(combos):
                 train_tasks.append(_Task("train", "portfolio", w.number, None, ci,
                                          span(base.replace(params={**spec.params, **c}), w.train_start,
-                                              w.train_end)))
+                                              w.train_end), metric_keys=ranked_by))
     single_account = spec.account.replace(capital=capital / n)
     for w in windows:
         if "per-asset" in modes:
@@ -356,7 +363,7 @@ def walk_forward(run: RunFn, spec: RunSpec, data: MarketData, grid: Mapping[str,
                     alone = base.replace(symbols=(a,), params={**spec.params, **c}, account=single_account,
                                          per_asset={a: per_asset[a]} if a in per_asset else {})
                     train_tasks.append(_Task("train", "per-asset", w.number, a, ci,
-                                             span(alone, w.train_start, w.train_end)))
+                                             span(alone, w.train_start, w.train_end), metric_keys=ranked_by))
     n_test = len(windows) * (len(modes) + ("per-asset" in modes))
     total = len(train_tasks) + n_test
     fingerprint = data_fingerprint(data)
@@ -372,7 +379,8 @@ def walk_forward(run: RunFn, spec: RunSpec, data: MarketData, grid: Mapping[str,
         backend_options = {**backend_options, "client": Client(cluster)}
     try:
         def execute(tasks: list[_Task], offset: int) -> list[dict[str, Any]]:
-            keys = [evaluation_key(t.spec, int(n_blocks), t.keep_equity, fingerprint) for t in tasks]
+            keys = [evaluation_key(t.spec, int(n_blocks), t.keep_equity, fingerprint, t.metric_keys)
+                    for t in tasks]
             found = store.get_many(keys) if store is not None else {}
             todo: dict[str, _Task] = {}
             for k, t in zip(keys, tasks, strict=True):
@@ -393,7 +401,8 @@ def walk_forward(run: RunFn, spec: RunSpec, data: MarketData, grid: Mapping[str,
                     progress(done_before + done, total)
 
             params = [{"run": run, "spec": todo[k].spec, "n_blocks": int(n_blocks),
-                       "keep_equity": todo[k].keep_equity} for k in todo_keys]
+                       "keep_equity": todo[k].keep_equity, "metric_keys": todo[k].metric_keys}
+                      for k in todo_keys]
             if params:
                 run_sweep(evaluate, params, workers=workers, backend=backend, progress=report,
                           shared=data, on_result=keep, **backend_options)
