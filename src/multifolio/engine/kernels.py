@@ -184,7 +184,7 @@ def charge_financing(t, op, sched, funding, acct, pos, costs, led):
                 _finance(t, j, C.FIN_FUNDING, q, p, fr, 0.0, -fr * q * p * costs[j].mult, acct, led)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def tradable_prices(prices, op, cl, out):
     """``out[j]`` = ``prices[j]`` where bar j is tradable, else NaN; returns ``out``.
 
@@ -229,7 +229,7 @@ def _slipped(p, q, costs, j):
     return px
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def convert(t, fx, acct, pos, costs):
     """Conversion rates become each converted instrument's ``mult`` (contract size x rate). ``fx`` has
     two rows per bar: row 2t the rate known at bar t's open (the previous close), row 2t + 1 its close,
@@ -652,7 +652,7 @@ def close_positions(t, prices, which, reason, acct, pos, costs, led):
         _apply_fill(t, j, -q, p, px, -1, reason, C.MARKET, C.FILLED, t, np.nan, acct, pos, costs, led)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def snapshot(t, cl, acct, pos, costs, book, snap, qh):
     """Mark every position at the close (last known close where no bar) and write snapshot row t."""
     n_assets = pos.shape[0]
@@ -695,7 +695,7 @@ def snapshot(t, cl, acct, pos, costs, book, snap, qh):
     return equity, mu
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def end_of_bar(t, cl, last_bar, acct, pos, costs, book, snap, qh, led, delist=True):
     """Mark at the close, liquidate below maintenance margin, close delisted assets, snapshot row t."""
     equity, mu = snapshot(t, cl, acct, pos, costs, book, snap, qh)
@@ -712,7 +712,7 @@ def end_of_bar(t, cl, last_bar, acct, pos, costs, book, snap, qh, led, delist=Tr
         close_delisted(t, cl, last_bar, acct, pos, costs, book, snap, qh, led)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def close_delisted(t, cl, last_bar, acct, pos, costs, book, snap, qh, led):
     """At an asset's last bar (data ends before the run does): close its position, cancel its orders."""
     n_assets = pos.shape[0]
@@ -761,15 +761,17 @@ def bar_step(t, op_t, op, hi, lo, cl, last_bar, book, acct, pos, costs, snap, qh
              funding, fx):
     """Bar t of ``run_span`` (room checked by the caller; ``op_t`` an N-buffer): financing, resting
     orders matched, stops moved, marked at the close, liquidation and (``delist``) delisting closes."""
+    # the bar's rows, taken once (each view of an array costs two atomic reference counts)
+    o_t, h_t, l_t, c_t = op[t], hi[t], lo[t], cl[t]
     convert(2 * t, fx, acct, pos, costs)              # the rate known at the open
-    charge_financing(t, op[t], sched, funding, acct, pos, costs, led)
+    charge_financing(t, o_t, sched, funding, acct, pos, costs, led)
     # resting orders match only on tradable bars (open and close both present)
-    tradable_prices(op[t], op[t], cl[t], op_t)
-    match_resting(t, op_t, hi[t], lo[t], book, acct, pos, costs, led)
+    tradable_prices(o_t, o_t, c_t, op_t)
+    match_resting(t, op_t, h_t, l_t, book, acct, pos, costs, led)
     if acct[0].has_moving_stops:       # trailing / break-even stops were ever placed
-        move_stops(t, op_t, hi[t], lo[t], book)
+        move_stops(t, op_t, h_t, l_t, book)
     convert(2 * t + 1, fx, acct, pos, costs)          # marked at the close's rate
-    end_of_bar(t, cl[t], last_bar, acct, pos, costs, book, snap, qh, led, delist)
+    end_of_bar(t, c_t, last_bar, acct, pos, costs, book, snap, qh, led, delist)
 
 
 @nb.njit(cache=True)

@@ -349,14 +349,15 @@ def _grid_run(t0, t1, decide, at_open, new_rows, mk, a, centre2d, atr2d, close2d
     which = np.zeros(n, dtype=np.bool_)
     no_mask = np.zeros(1, dtype=np.bool_)
     exit_codes = st[_ST_EXIT]
+    qty, avg = a.pos.qty, a.pos.avg_price        # views taken once: the positions are never reallocated
     for t in range(t0, t1):
         deciding = decide[t]
         if not E.begin_bar(t, at_open, deciding, new_rows, mk, a):
             return t
         if not deciding:
             continue
-        k, n_exit, n_filled = _grid_step(t, centre2d, atr2d, close2d, a.pos.qty, a.pos.avg_price, offsets,
-                                         pa, last_pos, st, placed, out_idx, out)
+        k, n_exit, n_filled = _grid_step(t, centre2d, atr2d, close2d, qty, avg, offsets, pa, last_pos, st,
+                                         placed, out_idx, out)
         E.cancel_resting(a, no_mask, True, True)
         if n_exit:
             for e, code in ((_EXIT_TP, 0), (_EXIT_SL, 1)):
