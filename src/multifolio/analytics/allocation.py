@@ -30,6 +30,7 @@ from multifolio.strategies.allocation.risk import (
     efficient_frontier,
     risk_contributions,
 )
+from multifolio.strategies.indicators import forward_filled
 
 
 def value_at_risk(returns: np.ndarray | pd.Series, cutoff: float = 0.05) -> float:
@@ -104,20 +105,13 @@ class _Holdings(NamedTuple):
     close: pd.DataFrame
 
 
-def _forward_filled(values: np.ndarray) -> np.ndarray:
-    """``DataFrame.ffill()`` on a T x N array: each NaN takes the last value above it (none: stays NaN)."""
-    rows = np.where(np.isnan(values), 0, np.arange(len(values))[:, None])
-    np.maximum.accumulate(rows, axis=0, out=rows)
-    return values[rows, np.arange(values.shape[1])]
-
-
 def _weights_and_returns(result: Any) -> _Holdings | None:
     close = getattr(result, "close", None)
     if close is None or len(close) < 2:
         return None
     pos = result.positions.reindex(index=close.index, columns=close.columns).to_numpy(dtype=float,
                                                                                         na_value=0.0)
-    px = _forward_filled(close.to_numpy(dtype=float))
+    px = forward_filled(close.to_numpy(dtype=float))
     eq = result.equity.reindex(close.index).to_numpy(dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         w = (pos * np.where(np.isnan(px), 0.0, px)) / eq[:, None]

@@ -51,13 +51,12 @@ from typing import Any
 
 import numba as nb
 import numpy as np
-import pandas as pd
 
 from multifolio.engine import codes as C
 from multifolio.engine import compiled as E
 from multifolio.engine.compiled import BarRun
 from multifolio.engine.strategy import Strategy
-from multifolio.strategies.indicators import atr, sma
+from multifolio.strategies.indicators import atr, forward_filled, sma
 
 __all__ = ["GridATR"]
 
@@ -254,7 +253,7 @@ class GridATR(Strategy):
         self._atr = np.full((data.n_bars, n), np.nan)
         # A missing bar counts as an unchanged close for the centre, so that a one-hour gap does not
         # blank the grid (and its exits) for ma_period bars; bars without a price still trade nothing.
-        filled = pd.DataFrame(data.close).ffill().to_numpy()
+        filled = forward_filled(data.close)
         for period in {p["ma_period"] for p in params}:
             cols = [j for j, p in enumerate(params) if p["ma_period"] == period]
             self._centre[:, cols] = sma(filled[:, cols], period)

@@ -16,7 +16,7 @@ import numba as nb
 import numpy as np
 import pandas as pd
 
-__all__ = ["sma", "true_range", "atr", "rolling_max", "first_valid_row"]
+__all__ = ["sma", "true_range", "atr", "rolling_max", "first_valid_row", "forward_filled"]
 
 
 def _as_2d(a: np.ndarray) -> np.ndarray:
@@ -29,6 +29,17 @@ def _check_period(period: int) -> int:
     if p < 1:
         raise ValueError(f"period must be >= 1, got {period}")
     return p
+
+
+def forward_filled(values: np.ndarray) -> np.ndarray:
+    """``DataFrame.ffill()`` on a T x N array: each NaN takes the last value above it (none: stays NaN).
+
+    >>> forward_filled(np.array([[np.nan, 1.0], [2.0, np.nan], [np.nan, 3.0]])).tolist()
+    [[nan, 1.0], [2.0, 1.0], [2.0, 3.0]]
+    """
+    rows = np.where(np.isnan(values), 0, np.arange(len(values))[:, None])
+    np.maximum.accumulate(rows, axis=0, out=rows)
+    return values[rows, np.arange(values.shape[1])]
 
 
 def sma(values: np.ndarray, period: int) -> np.ndarray:
@@ -51,7 +62,8 @@ def true_range(high: np.ndarray, low: np.ndarray, close: np.ndarray) -> np.ndarr
     range is high - low.
     """
     h, lo, c = _as_2d(high), _as_2d(low), _as_2d(close)
-    prev = pd.DataFrame(c).ffill().shift(1).to_numpy()
+    prev = np.full(c.shape, np.nan)
+    prev[1:] = forward_filled(c)[:-1]
     hl = h - lo
     with np.errstate(invalid="ignore"):
         tr = np.fmax(hl, np.fmax(np.abs(h - prev), np.abs(lo - prev)))
