@@ -136,22 +136,27 @@ def cancel_resting(a, mask, all_assets, keep_brackets):
 
 
 @nb.njit(cache=True, inline="always")
+def _queue(t, a, j, kind, value, reason):
+    """One market-type order for asset j with the next order id, decided at bar t."""
+    k = a.counters[N_PENDING]
+    p = a.pending
+    p.asset[k] = j
+    p.kind[k] = kind
+    p.value[k] = value
+    p.order_id[k] = a.counters[NEXT_ID]
+    p.reason[k] = reason
+    a.counters[NEXT_ID] += 1
+    a.counters[N_PENDING] = k + 1
+    a.counters[DECIDED_AT] = t
+
+
+@nb.njit(cache=True, inline="always")
 def queue_targets(t, a, which, kind, value, reason):
     """``ctx.close_positions``-style target orders: one ``kind`` order of ``value`` for each flagged asset
     (in asset order), with the next order ids, queued for the next execution."""
-    k = a.counters[N_PENDING]
-    p = a.pending
     for j in range(which.shape[0]):
         if which[j]:
-            p.asset[k] = j
-            p.kind[k] = kind
-            p.value[k] = value
-            p.order_id[k] = a.counters[NEXT_ID]
-            p.reason[k] = reason
-            a.counters[NEXT_ID] += 1
-            k += 1
-    a.counters[N_PENDING] = k
-    a.counters[DECIDED_AT] = t
+            _queue(t, a, j, kind, value, reason)
 
 
 @nb.njit(cache=True, inline="always")
@@ -159,20 +164,9 @@ def queue_present(t, a, values, kind, reason):
     """``ctx.target_weights(values)`` / ``ctx.target_qty(values)``: one ``kind`` order per given (not NaN)
     value, in asset order, with the next order ids (values already valid: finite, and not negative
     without shorting)."""
-    k = a.counters[N_PENDING]
-    p = a.pending
     for j in range(values.shape[0]):
-        v = values[j]
-        if v == v:
-            p.asset[k] = j
-            p.kind[k] = kind
-            p.value[k] = v
-            p.order_id[k] = a.counters[NEXT_ID]
-            p.reason[k] = reason
-            a.counters[NEXT_ID] += 1
-            k += 1
-    a.counters[N_PENDING] = k
-    a.counters[DECIDED_AT] = t
+        if values[j] == values[j]:
+            _queue(t, a, j, kind, values[j], reason)
 
 
 @nb.njit(cache=True)
