@@ -40,6 +40,8 @@ def test_monthly_equal_weights_move_free_cash_as_computed_by_hand() -> None:
     assert a.metrics["total_return_pct"] == pytest.approx(50.0, abs=1e-9)
     assert b.metrics["total_return_pct"] == pytest.approx(0.0, abs=1e-12)
     assert float((1 + portfolio_returns(a)).prod()) == pytest.approx(1.5)
+    # tail risk too: a's only loss-looking bar is the 1,000 it gave away (raw CVaR -10%), no loss at all
+    assert a.metrics["var_95_pct"] == 0.0 and a.metrics["cvar_95_pct"] == 0.0
     # the book: 4,000 -> 5,000, and each portfolio's PnL adds up to it
     assert res.book["combined"]["return_pct"] == pytest.approx(25.0)
     assert res.book["per_portfolio"]["a"]["pnl"] == pytest.approx(1_000.0)
@@ -100,3 +102,20 @@ def test_allocator_errors_are_named() -> None:
     close = flat_then_double()
     with pytest.raises(ValueError, match="allocator portfolios"):
         mf.backtest_portfolios(close, [mf.Portfolio("a", script({}))], allocator=mf.CapitalAllocator(["x"]))
+
+
+def test_a_portfolios_report_reads_time_weighted_returns() -> None:
+    # the page's drawdown table, returns and contribution PnL do not count transfers as gains or losses
+    from multifolio.report.page import ReportContext
+
+    close = flat_then_double()
+    buy = script({0: lambda ctx: ctx.target_qty({"A": 10.0})})
+    alloc = mf.CapitalAllocator(["a", "b"], weights="equal", schedule="monthly")
+    ports = [mf.Portfolio("a", buy, 3_000.0), mf.Portfolio("b", script({}), 1_000.0)]
+    res = mf.backtest_portfolios(close, ports, allocator=alloc, execution="close", close_at_end=False)
+    a = res.portfolios["a"]
+    ctx = ReportContext(a)
+    assert len(ctx.drawdown_periods) == 0                 # a never lost money: the 1,000 + 500 it gave
+    assert a.metrics["max_drawdown_pct"] == 0.0           # away are not drawdowns
+    assert float(ctx.returns.min()) == 0.0 and float(ctx.returns.max()) == pytest.approx(0.5)
+    assert float(a.equity.min()) == 2_000.0               # while the account's money did fall

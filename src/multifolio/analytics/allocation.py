@@ -25,6 +25,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
+from multifolio.analytics.returns import performance_equity
 from multifolio.strategies.allocation.risk import (
     diversification_ratio,
     efficient_frontier,
@@ -222,7 +223,7 @@ def risk_metrics(result: Any) -> dict[str, Any]:
     """The figures ``compute_metrics`` adds: ``var_95_pct``, ``cvar_95_pct`` (1-day historical, whole
     period, %), ``diversification_ratio`` (ex-post; NaN without prices) and
     ``diversification_ratio_ex_ante`` (mean over rebalances; NaN without rebalance events)."""
-    r = daily_returns(result.equity)
+    r = daily_returns(performance_equity(result))    # an allocator's transfers are not returns
     ex_ante = ex_ante_diversification(result)
     return {"var_95_pct": value_at_risk(r) * 100.0, "cvar_95_pct": conditional_value_at_risk(r) * 100.0,
             "diversification_ratio": ex_post_diversification(result),
@@ -243,7 +244,7 @@ def allocation_summary(result: Any) -> dict[str, Any] | None:
         "risk_contribution_ex_ante_mean": ante.mean(),
         "risk_contribution_ex_post": ex_post_risk_contributions(result),
     })
-    roll = rolling_var_cvar(result.equity)
+    roll = rolling_var_cvar(performance_equity(result))
     return {"n_rebalances": len(reb), "per_asset": per_asset, **risk_metrics(result),
             "correlation": correlation_matrix(result), "rolling_var_cvar": roll.dropna(),
             "frontier": last_frontier(result)}

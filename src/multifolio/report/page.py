@@ -23,7 +23,7 @@ import pandas as pd
 
 from multifolio.analytics.five_answers import five_answers
 from multifolio.analytics.periodic import duration_unit, top_drawdowns
-from multifolio.analytics.returns import bar_returns, infer_freq, periods_per_year
+from multifolio.analytics.returns import bar_returns, infer_freq, performance_equity, periods_per_year
 from multifolio.report.json_report import result_metrics, result_per_asset
 
 #: Points per drawn line at most (each bucket of 4 keeps its first, lowest, highest and last point).
@@ -85,7 +85,9 @@ class ReportContext:
 
     @cached_property
     def equity(self) -> pd.Series:
-        return self.result.equity
+        """The equity the return figures read: time-weighted when an allocator moved cash in or out
+        (the metrics' definition), else the account's equity."""
+        return performance_equity(self.result)
 
     @cached_property
     def initial(self) -> float:

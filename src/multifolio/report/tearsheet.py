@@ -31,6 +31,7 @@ from multifolio.analytics.periodic import (
     var_cvar,
     yearly_returns,
 )
+from multifolio.analytics.returns import cash_flows
 from multifolio.report.page import (
     LOG_TOGGLE,
     N_DRAWDOWNS,
@@ -134,7 +135,7 @@ def equity_section(ctx: ReportContext) -> Section:
             line(bench, f"Benchmark: {bench_name}", line_color="#888", line_dash="dot"), row=1, col=1
         )
     fig.add_hline(y=ctx.initial, line_dash="dot", line_color="#bbb", row=1, col=1)
-    dd = drawdown_series(r.equity, initial=ctx.initial)
+    dd = drawdown_series(ctx.equity, initial=ctx.initial)     # the metrics' (time-weighted) drawdown
     fig.add_trace(line(dd, "Drawdown %", fill="tozeroy", line_color="#c62828"), row=2, col=1)
     if m.get("max_drawdown_trough_time") is not None:
         t = m["max_drawdown_trough_time"]
@@ -385,7 +386,8 @@ def contribution_section(ctx: ReportContext) -> Section | None:
         fig.add_trace(
             go.Scatter(x=x, y=y_values(v), name=str(col), mode="lines", stackgroup=group, line={"width": 0.5})
         )
-    pnl = ctx.equity - ctx.initial
+    flows = cash_flows(ctx.result)      # cash an allocator moved is not PnL
+    pnl = ctx.result.equity - ctx.initial - (flows.cumsum() if flows is not None else 0.0)
     fig.add_trace(line(pnl, "Portfolio PnL", line_color="#000", line_width=2))
     fig.update_layout(
         title="Cumulative PnL by asset (stacked; gains above zero, losses below)",
