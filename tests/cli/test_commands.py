@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from multifolio import __version__
-from multifolio.cli.common import ProgressReporter, parse_assets
+from multifolio.cli.common import ProgressBar, parse_assets
 from multifolio.data.store import CandleStore
 from multifolio.strategies.registry import STRATEGIES
 
@@ -86,15 +86,15 @@ def test_parse_assets() -> None:
 
 
 def test_progress_reporter_waits_then_shows_and_stays_off_when_disabled() -> None:
-    off = ProgressReporter(False, delay=0.0)
+    off = ProgressBar(False, delay=0.0)
     with off:
         off(5, 10)
     assert off._progress is None
-    slow = ProgressReporter(True, delay=3600.0)     # a run shorter than the delay never shows a bar
+    slow = ProgressBar(True, delay=3600.0)     # a run shorter than the delay never shows a bar
     with slow:
         slow(5, 10)
         assert slow._progress is None
-    shown = ProgressReporter(True, delay=0.0)
+    shown = ProgressBar(True, delay=0.0)
     with shown:
         shown(3, 10)
         assert shown._progress is not None

@@ -95,7 +95,7 @@ def die_halfway(self, done, total):
     if done >= {kill_at}:
         os.kill(os.getpid(), signal.SIGKILL)
 
-optimize_cmd.TaskProgress.__call__ = die_halfway
+optimize_cmd.ProgressBar.__call__ = die_halfway
 sys.argv = ["multifolio", "optimize", {config!r}, "--workers", "1", "--checkpoint", {cp!r}]
 app()
 """

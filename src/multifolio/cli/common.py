@@ -142,16 +142,20 @@ class _BarsPerSecond(ProgressColumn):
         return Text(f"{speed:,.0f} bars/s" if speed else "- bars/s", style="cyan")
 
 
-class ProgressReporter:
-    """A ``progress(bars_done, total)`` callback that shows a Rich bar once a run passes ``delay`` s.
+class ProgressBar:
+    """A ``progress(done, total)`` callback that shows a transient Rich bar on stderr once the work passes
+    ``delay`` seconds: bars of a backtest (with bars/s) or, with ``unit``, finished tasks (sweep runs,
+    optimisation evaluations), with the elapsed time and an ETA.
 
     Short runs never flash a bar; ``enabled=False`` (``--quiet``, or stdout not a terminal) turns it off.
-    Use as a context manager so the bar is removed when the run ends.
+    Use as a context manager so the bar is removed when the work ends.
     """
 
-    def __init__(self, enabled: bool, *, label: str = "backtest", delay: float = 1.0) -> None:
+    def __init__(self, enabled: bool, label: str = "backtest", *, unit: str | None = None,
+                 delay: float = 1.0) -> None:
         self.enabled = enabled
         self.label = label
+        self.unit = unit
         self.delay = delay
         self._t0 = time.monotonic()
         self._progress: Progress | None = None
@@ -163,8 +167,9 @@ class ProgressReporter:
         if self._progress is None:
             if time.monotonic() - self._t0 < self.delay:
                 return
+            rate = _BarsPerSecond() if self.unit is None else TextColumn(self.unit)
             self._progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(),
-                                      MofNCompleteColumn(), _BarsPerSecond(), TimeElapsedColumn(),
+                                      MofNCompleteColumn(), rate, TimeElapsedColumn(),
                                       TextColumn("ETA"), TimeRemainingColumn(),
                                       console=err_console, transient=True)
             self._progress.start()
@@ -172,7 +177,7 @@ class ProgressReporter:
         else:
             self._progress.update(self._task, completed=done, total=total)
 
-    def __enter__(self) -> ProgressReporter:
+    def __enter__(self) -> ProgressBar:
         self._t0 = time.monotonic()
         return self
 
@@ -187,40 +192,3 @@ def progress_enabled(quiet: bool) -> bool:
     return not quiet and sys.stdout.isatty()
 
 
-class TaskProgress:
-    """A transient Rich bar of finished tasks (sweep runs, optimisation evaluations) with the elapsed time
-    and an ETA, on stderr and only for a person watching; ``progress(done, total)`` updates it."""
-
-    def __init__(self, enabled: bool, label: str, unit: str) -> None:
-        self.enabled = enabled
-        self.label = label
-        self.unit = unit
-        self._progress: Any = None
-        self._task: Any = None
-
-    def __call__(self, done: int, total: int) -> None:
-        if not self.enabled:
-            return
-        if self._progress is None:
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeElapsedColumn,
-                TimeRemainingColumn,
-            )
-
-            self._progress = Progress(TextColumn(f"[bold]{self.label}"), BarColumn(), MofNCompleteColumn(),
-                                      TextColumn(self.unit), TimeElapsedColumn(), TextColumn("ETA"),
-                                      TimeRemainingColumn(), console=err_console, transient=True)
-            self._progress.start()
-            self._task = self._progress.add_task(self.label, total=total, completed=done)
-        self._progress.update(self._task, completed=done, total=total)
-
-    def __enter__(self) -> TaskProgress:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._progress is not None:
-            self._progress.stop()

@@ -17,7 +17,7 @@ from rich.table import Table
 from multifolio.cli.common import (
     CONFIG_SPELLING,
     BadInput,
-    ProgressReporter,
+    ProgressBar,
     console,
     err_console,
     guard,
@@ -99,7 +99,7 @@ def compare(
 
         if days is not None and days <= 0:
             raise BadInput(f"--days must be > 0, got {days}")
-        with ProgressReporter(progress_enabled(quiet) and not json_out) as progress:
+        with ProgressBar(progress_enabled(quiet) and not json_out) as progress:
             multi, cmp = compare_config(config, days=days, start=start, end=end, progress=progress)
         if output is not None:
             payload = to_jsonable({"comparison": cmp, **multi.to_dict()})

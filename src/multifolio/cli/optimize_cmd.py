@@ -17,7 +17,7 @@ import typer
 from multifolio.cli.common import (
     CONFIG_SPELLING,
     BadInput,
-    TaskProgress,
+    ProgressBar,
     console,
     err_console,
     guard,
@@ -95,7 +95,8 @@ def optimize(
         if resume and not Path(store).exists():  # type: ignore[arg-type]
             raise BadInput(f"--resume: no checkpoint file {store}")
         t0 = time.perf_counter()
-        with TaskProgress(progress_enabled(quiet) and not json_out, "optimize", "evaluations") as progress:
+        with ProgressBar(progress_enabled(quiet) and not json_out, "optimize", unit="evaluations",
+                         delay=0.0) as progress:
             wf = walk_forward(run_spec, spec, md, grid, train=train or oc.train, test=test or oc.test,
                               anchored=oc.anchored if anchored is None else anchored,
                               objective=objective or oc.objective,

@@ -11,7 +11,7 @@ import typer
 from multifolio.cli.common import (
     CONFIG_SPELLING,
     BadInput,
-    ProgressReporter,
+    ProgressBar,
     console,
     err_console,
     guard,
@@ -65,7 +65,7 @@ def execute(config_path: Path, *, json_out: bool = False, output: Path | None = 
     cfg = with_rule(cfg, "var_limit", limit=var_limit)
     _check_rules(cfg)
 
-    with ProgressReporter(progress_enabled(quiet) and not json_out) as progress:
+    with ProgressBar(progress_enabled(quiet) and not json_out) as progress:
         result = run_config(cfg, capital=capital, assets=parse_assets(assets), days=days, start=start,
                             end=end, progress=progress)
 

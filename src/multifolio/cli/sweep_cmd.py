@@ -19,7 +19,7 @@ from rich.table import Table
 from multifolio.cli.common import (
     CONFIG_SPELLING,
     BadInput,
-    TaskProgress,
+    ProgressBar,
     console,
     err_console,
     guard,
@@ -121,7 +121,7 @@ def sweep(
             raise BadInput(f"--n-assets {max(counts)} exceeds the {n_cfg} symbols of {config}")
         if not json:
             err_console.print(f"sweep: {len(caps) * len(counts)} runs, backend {backend}", highlight=False)
-        with TaskProgress(progress_enabled(False) and not json, "sweep", "runs") as progress:
+        with ProgressBar(progress_enabled(False) and not json, "sweep", unit="runs", delay=0.0) as progress:
             table = sweep_config(cfg, caps, counts, max_dd=max_dd, workers=workers, backend=backend,
                                  progress=progress, address=scheduler)
         answer = max_assets_per_capital(table, max_dd)
