@@ -14,6 +14,8 @@ import pytest
 from tests.engine.mf_testdata import random_market
 
 import multifolio as mf
+from multifolio.engine.strategy import offers_compiled_bars
+from multifolio.strategies.equal_weight import EqualWeight
 from multifolio.strategies.grid_atr import GridATR
 from multifolio.strategies.sma_cross import SmaCross
 from multifolio.strategies.top_n import TopN
@@ -159,3 +161,44 @@ def test_compiled_portfolios_equal_the_python_ones_beside_python_portfolios():
     for pid in ("grid", "top", "sma"):
         _same(mixed.portfolios[pid], python.portfolios[pid])
         _same(compiled.portfolios[pid], python.portfolios[pid])
+
+
+class PythonEqualWeight(EqualWeight):
+    """Equal weight driven bar by bar through ``on_bar``."""
+
+    run_bars = None
+
+
+@pytest.mark.parametrize("execution", ["next_open", "close"])
+@pytest.mark.parametrize("schedule", ["every_bar", "weekly"])
+def test_compiled_equal_weight_equals_the_python_path(execution, schedule):
+    # late listings, gaps and a delisting change the number of tradable assets from bar to bar
+    o, h, lo, c = random_market(13, n_bars=200, n_assets=6, freq="D", delisting=True)
+    data = mf.MarketData.from_frames(c, open=o, high=h, low=lo)
+    a = mf.backtest(data, EqualWeight(schedule=schedule), cash=10_000.0, fees=0.001, execution=execution)
+    b = mf.backtest(data, PythonEqualWeight(schedule=schedule), cash=10_000.0, fees=0.001,
+                    execution=execution)
+    assert len(a.fills) > 30
+    _same(a, b)
+
+
+def test_a_subclass_that_decides_in_python_is_never_run_compiled():
+    # a TopN whose on_bar trades only every other decision: the parent's compiled rows would be wrong
+    class EveryOther(TopN):
+        def on_bar(self, ctx):
+            if ctx.bar % 2 == 0:
+                super().on_bar(ctx)
+
+    class OwnInit(GridATR):
+        def init(self, ctx):
+            super().init(ctx)
+            self._pa[0] *= 0.5          # half the notional per level: a decision run_bars cannot know
+
+    assert not offers_compiled_bars(EveryOther(k=2)) and not offers_compiled_bars(OwnInit(**BASE))
+    assert offers_compiled_bars(TopN(k=2)) and offers_compiled_bars(GridATR(**BASE))
+    assert not offers_compiled_bars(PythonTopN(k=2)) and not offers_compiled_bars(SmaCross())
+    o, h, lo, c = random_market(14, n_bars=120, n_assets=5, freq="D")
+    data = mf.MarketData.from_frames(c, open=o, high=h, low=lo)
+    a = mf.backtest(data, EveryOther(k=2, lookback=5, schedule="every_bar"), cash=10_000.0)
+    b = mf.backtest(data, PythonTopN(k=2, lookback=5, schedule="every_bar"), cash=10_000.0)
+    assert len(a.fills) < len(b.fills)       # half the decisions: the subclass's on_bar ran

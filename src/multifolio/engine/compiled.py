@@ -232,6 +232,14 @@ class BarRun:
             book.m = int(self.counters[BOOK_ROWS])       # the kernel's book rows and ids, back to the book
             book.next_id = int(self.counters[NEXT_ID])
 
+    def target_rows(self, rows: np.ndarray, t0: int, t1: int, kind: int = C.TARGET_WEIGHT,
+                    reason: str = "rebalance") -> None:
+        """Bars t0..t1-1 of a strategy whose decision at bar t is row t of ``rows`` (T x N target
+        weights, or quantities with ``kind=TARGET_QTY``; NaN = leave that asset alone)."""
+        code = self.reason(reason)
+        self.advance(lambda t: run_target_rows(t, t1, self.decide, self.at_open, self.market, self.arrays(),
+                                               rows, kind, code), t0, t1, new_rows=0)
+
     def record(self, name: str) -> np.ndarray:
         """The per-bar array of a recorded value (``ctx.record``), for the kernel to write."""
         records = self.account.records

@@ -25,7 +25,7 @@ from multifolio.engine.raw import RawRun
 from multifolio.engine.records import Bars
 from multifolio.engine.settings import AccountSettings
 from multifolio.engine.state import last_valid_rows
-from multifolio.engine.strategy import Strategy, decision_mask
+from multifolio.engine.strategy import Strategy, decision_mask, offers_compiled_bars
 from multifolio.engine.vectorized import finish_run
 
 ProgressFn = Callable[[int, int], None]
@@ -176,7 +176,7 @@ class Simulator:
     def _compiles(self, u: PortfolioUnit, decide: np.ndarray) -> bool:
         """Can the unit's strategy run its bars compiled, with the result Python would give? Only where
         nothing else needs Python on a bar: no risk rules, no allocator, no tick rounding of levels."""
-        return (callable(getattr(u.strategy, "run_bars", None)) and not u.rules and self.allocator is None
+        return (offers_compiled_bars(u.strategy) and not u.rules and self.allocator is None
                 and not u.account.has_ticks and bool(decide.any()))
 
     # -- the loop ---------------------------------------------------------------------------------

@@ -99,3 +99,20 @@ class Strategy:
         strategy that splits its budget into smaller orders (a grid's levels) says so by overriding this.
         """
         return np.asarray(min_notional, dtype=np.float64).copy()
+
+
+def offers_compiled_bars(strategy: Strategy) -> bool:
+    """Does the strategy run its bars compiled (``run_bars``) with the decisions its ``on_bar`` makes?
+
+    Only when the class that defines ``run_bars`` also defines ``on_bar`` and no subclass below it
+    overrides ``init``: a subclass that changes the decisions in Python (a custom ``on_bar`` on top of
+    ``TopN``) is driven through its ``on_bar``, never through the parent's compiled twin.
+    """
+    def owner(name: str) -> type | None:
+        return next((c for c in type(strategy).__mro__ if name in c.__dict__), None)
+
+    runs = owner("run_bars")
+    if runs is None or not callable(runs.__dict__["run_bars"]):
+        return False
+    init = owner("init")
+    return owner("on_bar") is runs and (init is None or issubclass(runs, init))

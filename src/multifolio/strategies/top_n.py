@@ -10,8 +10,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from multifolio.engine import codes as C
-from multifolio.engine.compiled import BarRun, run_target_rows
+from multifolio.engine.compiled import BarRun
 from multifolio.engine.strategy import Strategy
 from multifolio.strategies._params import positive_int
 from multifolio.strategies._params import schedule as check_schedule
@@ -108,6 +107,4 @@ class TopN(Strategy):
     def run_bars(self, run: BarRun, t0: int, t1: int) -> None:
         """Bars t0..t1-1 without Python: the decisions are rows of the weight matrix made in ``init``
         (a row without any score is all NaN: no order, as in ``on_bar``)."""
-        reason = run.reason("rebalance")
-        run.advance(lambda t: run_target_rows(t, t1, run.decide, run.at_open, run.market, run.arrays(),
-                                              self._weights, C.TARGET_WEIGHT, reason), t0, t1, new_rows=0)
+        run.target_rows(self._weights, t0, t1)
