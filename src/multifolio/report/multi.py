@@ -23,9 +23,13 @@ from multifolio.analytics.drawdown import drawdown_series
 from multifolio.analytics.five_answers import five_answers
 from multifolio.analytics.returns import performance_equity
 from multifolio.report.json_report import result_to_dict, to_jsonable
+from multifolio.report.page import Section, line, para, render_page, sample_rows, table, x_values, y_values
 from multifolio.report.terminal import fmt
 
 __all__ = ["multi_to_dict", "multi_to_json", "render_multi", "render_multi_html", "write_multi_html"]
+
+_HEADERS = ["Portfolio", "Strategy", "Assets", "Capital", "Final", "Transfers in", "PnL", "Contrib %",
+            "Return %", "Max DD %", "Sharpe"]
 
 
 def multi_to_dict(multi: Any) -> dict[str, Any]:
@@ -64,18 +68,21 @@ def _rows(multi: Any) -> list[tuple[str, dict[str, Any]]]:
     return rows
 
 
+def _cells(pid: str, r: dict[str, Any]) -> list[str]:
+    """One row of the portfolios table (``_HEADERS``), for the terminal and the page alike."""
+    return [pid, r["strategy"], str(r["n_assets"]), fmt(r["capital"]), fmt(r["final_equity"]),
+            fmt(r["net_transfers"]), fmt(r["pnl"]), fmt(r["contribution_pct"], "{:+.2f}"),
+            fmt(r["return_pct"], "{:+.2f}"), fmt(r["max_drawdown_pct"], "{:.2f}"), fmt(r["sharpe"], "{:.2f}")]
+
+
 def render_multi(multi: Any, console: Console | None = None) -> Console:
     """Print the per-portfolio table, the combined book and its five answers."""
     console = console or Console()
     t = Table(title="Portfolios on one clock", title_justify="left")
-    for col in ("Portfolio", "Strategy", "Assets", "Capital", "Final", "Transfers in", "PnL", "Contrib %",
-                "Return %", "Max DD %", "Sharpe"):
+    for col in _HEADERS:
         t.add_column(col, justify="left" if col in ("Portfolio", "Strategy") else "right")
     for pid, r in _rows(multi):
-        t.add_row(pid, r["strategy"], str(r["n_assets"]), fmt(r["capital"]), fmt(r["final_equity"]),
-                  fmt(r["net_transfers"]), fmt(r["pnl"]), fmt(r["contribution_pct"], "{:+.2f}"),
-                  fmt(r["return_pct"], "{:+.2f}"), fmt(r["max_drawdown_pct"], "{:.2f}"),
-                  fmt(r["sharpe"], "{:.2f}"), style="bold" if pid == "combined" else None)
+        t.add_row(*_cells(pid, r), style="bold" if pid == "combined" else None)
     console.print(t)
     div = multi.book["diversification"]
     console.print(f"Diversification: combined volatility {fmt(div['combined_vol'] * 100, '{:.3f}')}% per bar "
@@ -91,24 +98,26 @@ def render_multi(multi: Any, console: Console | None = None) -> Console:
 
 
 def _figures(multi: Any) -> list[go.Figure]:
+    # stacked traces share one x: the portfolios' equity sampled on the same rows; single lines decimated
+    stacked = sample_rows(pd.DataFrame({pid: r.equity for pid, r in multi.portfolios.items()}))
+    x = x_values(stacked.index)
     eq = go.Figure()
-    for pid, r in multi.portfolios.items():
-        eq.add_trace(go.Scatter(x=r.equity.index, y=r.equity.to_numpy(), name=str(pid), stackgroup="book",
+    for pid in stacked.columns:
+        eq.add_trace(go.Scatter(x=x, y=y_values(stacked[pid]), name=str(pid), stackgroup="book",
                                 mode="lines"))
-    eq.add_trace(go.Scatter(x=multi.combined.equity.index, y=multi.combined.equity.to_numpy(),
-                            name="combined", line={"color": "black", "width": 1.5}))
+    eq.add_trace(line(multi.combined.equity, "combined", line={"color": "black", "width": 1.5}))
     tr = multi.transfers
     if len(tr):
-        at = multi.combined.equity.reindex(pd.DatetimeIndex(tr["timestamp"]))
-        eq.add_trace(go.Scatter(x=tr["timestamp"], y=at.to_numpy(), mode="markers", name="transfers",
-                                marker={"symbol": "diamond", "size": 8},
-                                text=[f"{html.escape(str(a))} → {html.escape(str(b))}: {x:,.2f}"
-                                      for a, b, x in zip(tr["from"], tr["to"], tr["amount"], strict=True)]))
+        times = pd.DatetimeIndex(tr["timestamp"])
+        at = multi.combined.equity.reindex(times)
+        eq.add_trace(go.Scatter(x=x_values(times), y=y_values(at.to_numpy(dtype=float)), mode="markers",
+                                name="transfers", marker={"symbol": "diamond", "size": 8},
+                                text=[f"{html.escape(str(a))} → {html.escape(str(b))}: {v:,.2f}"
+                                      for a, b, v in zip(tr["from"], tr["to"], tr["amount"], strict=True)]))
     eq.update_layout(title="Combined equity, each portfolio stacked", height=420)
     dd = go.Figure()
     for pid, r in [*multi.portfolios.items(), ("combined", multi.combined)]:
-        s = drawdown_series(performance_equity(r), float(r.initial_capital))
-        dd.add_trace(go.Scatter(x=s.index, y=s.to_numpy(), name=str(pid), mode="lines"))
+        dd.add_trace(line(drawdown_series(performance_equity(r), float(r.initial_capital)), str(pid)))
     dd.update_layout(title="Drawdown % (combined and each portfolio, time-weighted)", height=320)
     corr = multi.book["correlation"]
     ids = list(corr)
@@ -121,35 +130,14 @@ def _figures(multi: Any) -> list[go.Figure]:
 def render_multi_html(multi: Any, title: str = "multifolio portfolios",
                       extra: list[str] | None = None) -> str:
     """The multi-portfolio report as one self-contained HTML string (``extra``: lines shown first)."""
-    divs = [fig.to_html(full_html=False, include_plotlyjs=(i == 0), config={"displaylogo": False},
-                        div_id=f"mf-plot-{i}") for i, fig in enumerate(_figures(multi))]
-    head = ["Portfolio", "Strategy", "Assets", "Capital", "Final", "Transfers in", "PnL", "Contrib %",
-            "Return %", "Max DD %", "Sharpe"]
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in (
-            pid, r["strategy"], r["n_assets"], fmt(r["capital"]), fmt(r["final_equity"]),
-            fmt(r["net_transfers"]), fmt(r["pnl"]), fmt(r["contribution_pct"], "{:+.2f}"),
-            fmt(r["return_pct"], "{:+.2f}"), fmt(r["max_drawdown_pct"], "{:.2f}"),
-            fmt(r["sharpe"], "{:.2f}")))
-        + "</tr>" for pid, r in _rows(multi))
-    table = f"<table><tr>{''.join(f'<th>{h}</th>' for h in head)}</tr>{body}</table>"
+    eq, dd, heat = _figures(multi)
+    rows = [_cells(pid, r) for pid, r in _rows(multi)]
     answers = "".join(f"<li>{html.escape(a['answer'])}</li>" for a in five_answers(multi.combined).values())
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
-<style>body{{font-family:sans-serif;margin:2em;}} table{{border-collapse:collapse;}}
-td,th{{border:1px solid #ccc;padding:3px 8px;text-align:right;}}</style></head>
-<body>
-<h1>{html.escape(title)}</h1>
-{"".join(f"<p>{html.escape(line)}</p>" for line in (extra or []))}
-<h2>Portfolios and the combined book</h2>
-{table}
-<h2>The five answers (combined book)</h2>
-<ol>{answers}</ol>
-{divs[0]}
-{divs[1]}
-{divs[2]}
-</body></html>
-"""
+    sections = [
+        Section("Portfolios and the combined book", [table(_HEADERS, rows, signed_col=6)]),
+        Section("The five answers (combined book)", [f'<ol class="answers">{answers}</ol>', eq, dd, heat]),
+    ]
+    return render_page(title, "".join(para(text) for text in (extra or [])), sections)
 
 
 def write_multi_html(multi: Any, path: str | Path, title: str = "multifolio portfolios",
