@@ -187,10 +187,25 @@ def _three_portfolios():
         [p.id for p in ports], weights="equal", schedule="weekly"))
 
 
+def _small_walk_forward():
+    """Both modes of a walk-forward of a 3-pair grid over 30 days (10-day train, 5-day test spans)."""
+    import multifolio as mf
+    from multifolio.data import samples
+    from multifolio.portfolio.spec import AccountSpec, RunSpec
+    from multifolio.sweep.optimize import walk_forward
+
+    spec = RunSpec(strategy="grid_atr", params={"ma_period": 24, "atr_period": 14},
+                   account=AccountSpec(capital=10_000.0, fees=0.001),
+                   symbols=("BTC/USDT", "ETH/USDT", "SOL/USDT"), days=30, warmup_bars=50)
+    return walk_forward(mf.run_spec, spec, samples.crypto_hourly(), {"num_levels": [3, 5]}, train="10d",
+                        test="5d", mode="both", workers=1)
+
+
 @pytest.mark.browser
 def test_tearsheet_compare_and_sweep_pages_render_offline(tmp_path):
     from multifolio.report.extra_pages import compare_html, sweep_html
     from multifolio.report.multi import render_multi_html
+    from multifolio.report.optimize_report import render_optimize_html
     from multifolio.sweep.sizing import max_assets_per_capital
 
     require_chromium()
@@ -204,6 +219,7 @@ def test_tearsheet_compare_and_sweep_pages_render_offline(tmp_path):
                           "rejected_min_notional": [0] * 4, "ok": [True, False, True, True]})
     pages["sweep"] = sweep_html(table, max_assets_per_capital(table, 30.0), 30.0)
     pages["multi-portfolio"] = render_multi_html(_three_portfolios(), title="<b>three</b> systems")
+    pages["optimize"] = render_optimize_html(_small_walk_forward(), title="<i>walk-forward</i>")
     for name, text in pages.items():
         path = tmp_path / f"{name}.html"
         path.write_text(text, encoding="utf-8")
@@ -217,4 +233,5 @@ def test_tearsheet_compare_and_sweep_pages_render_offline(tmp_path):
         assert size < SIZE_LIMIT, f"{name}: {size:,} bytes"
     assert "Monthly and yearly returns" in pages["tearsheet-21x2y-hourly"]
     assert "&lt;b&gt;three&lt;/b&gt;" in pages["multi-portfolio"]
+    assert "&lt;i&gt;walk-forward&lt;/i&gt;" in pages["optimize"] and 'id="optimize"' in pages["optimize"]
     assert "30 days window" in pages["tearsheet-21x2y-hourly"]

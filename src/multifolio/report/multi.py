@@ -135,7 +135,10 @@ def render_multi_html(multi: Any, title: str = "multifolio portfolios",
     answers = "".join(f"<li>{html.escape(a['answer'])}</li>" for a in five_answers(multi.combined).values())
     sections = [
         Section("Portfolios and the combined book", [table(_HEADERS, rows, signed_col=6)]),
-        Section("The five answers (combined book)", [f'<ol class="answers">{answers}</ol>', eq, dd, heat]),
+        Section("The five answers (combined book)", [f'<ol class="answers">{answers}</ol>']),
+        Section("Combined equity and transfers", [eq]),
+        Section("Drawdowns", [dd]),
+        Section("Correlation of portfolio returns", [heat]),
     ]
     return render_page(title, "".join(para(text) for text in (extra or [])), sections)
 

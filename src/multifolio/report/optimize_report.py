@@ -18,6 +18,7 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
+from multifolio.report.page import Section, line, para, render_page, table, ts
 from multifolio.sweep.optimize import WalkForwardResult
 
 __all__ = ["DEFINITIONS", "optimize_json", "render_optimize", "render_optimize_html", "write_optimize_html"]
@@ -153,60 +154,33 @@ def optimize_json(wf: WalkForwardResult, path: str | Path | None = None) -> str:
     return text
 
 
-def _html_table(headers: list[str], rows: list[list[str]]) -> str:
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows)
-    return f'<table class="mf"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
-
-
 def render_optimize_html(wf: WalkForwardResult, title: str = "multifolio walk-forward optimisation") -> str:
     """The optimisation report as one self-contained HTML page (plotly.js embedded)."""
     import plotly.graph_objects as go
 
     fig = go.Figure()
     for m in wf.modes:
-        s = wf.equity[m].dropna()
-        fig.add_trace(go.Scatter(x=s.index, y=s.to_numpy(), mode="lines", name=m))
+        fig.add_trace(line(wf.equity[m].dropna(), m))
     for w in wf.windows.itertuples(index=False):
-        fig.add_vline(x=w.test_start, line_width=1, line_dash="dot", line_color="#bbb")
+        fig.add_vline(x=ts(w.test_start), line_width=1, line_dash="dot", line_color="#bbb")
     fig.update_layout(height=380, margin={"l": 50, "r": 20, "t": 20, "b": 40}, yaxis_title="equity",
                       legend={"orientation": "h"})
-    chart = fig.to_html(full_html=False, include_plotlyjs=True, config={"displaylogo": False},
-                        div_id="mf-optimize-equity")
     win_headers = ["window", "test span"] + [f"{m} {lbl}" for m in wf.modes
                                              for lbl in ("IS", "OOS", "OOS ret %", "DSR", "PBO")]
     defs = "".join(f"<li>{html.escape(d)}</li>" for d in DEFINITIONS)
-    yaml_block = html.escape(wf.per_asset_yaml())
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
-<style>
-body {{ font-family: -apple-system, Segoe UI, Helvetica, Arial, sans-serif; margin: 24px auto;
-       max-width: 1200px; }}
-h2 {{ font-size: 1.15em; margin-top: 1.6em; border-bottom: 1px solid #ddd; }}
-table.mf {{ border-collapse: collapse; font-size: 0.9em; }}
-table.mf th, table.mf td {{ padding: 3px 10px; border-bottom: 1px solid #eee; text-align: right; }}
-table.mf th:first-child, table.mf td:first-child {{ text-align: left; }}
-.muted {{ color: #777; font-size: 0.85em; }}
-</style></head><body>
-<h1>{html.escape(title)}</h1>
-<p class="muted">objective {html.escape(wf.objective)} &middot; {wf.n_combinations} combinations &middot;
-{len(wf.windows)} windows &middot; modes {html.escape(', '.join(wf.modes))} &middot;
-capital {wf.capital:,.2f}</p>
-<section id="optimize">
-<h2>Summary: the shared pool out of sample</h2>
-{_html_table(["", *wf.modes], summary_rows(wf))}
-<ul class="muted">{defs}</ul>
-<h2>Stitched out-of-sample equity</h2>
-{chart}
-<h2>In-sample vs out-of-sample per window</h2>
-{_html_table(win_headers, window_rows(wf))}
-<h2>Chosen parameters</h2>
-{_html_table(["mode", "window", "symbol", "parameters", "IS objective", ""], choice_rows(wf))}
-<h2>Final parameters</h2>
-<pre>{yaml_block}</pre>
-</section>
-</body></html>
-"""
+    header = para(f"objective {wf.objective} · {wf.n_combinations} combinations · {len(wf.windows)} "
+                  f"windows · modes {', '.join(wf.modes)} · capital {wf.capital:,.2f}", "muted")
+    sections = [
+        Section("Summary: the shared pool out of sample",
+                [table(["", *wf.modes], summary_rows(wf)), f'<ul class="muted">{defs}</ul>'],
+                anchor="optimize"),
+        Section("Stitched out-of-sample equity", [fig]),
+        Section("In-sample vs out-of-sample per window", [table(win_headers, window_rows(wf))]),
+        Section("Chosen parameters",
+                [table(["mode", "window", "symbol", "parameters", "IS objective", ""], choice_rows(wf))]),
+        Section("Final parameters", [f"<pre>{html.escape(wf.per_asset_yaml())}</pre>"]),
+    ]
+    return render_page(title, header, sections)
 
 
 def write_optimize_html(wf: WalkForwardResult, path: str | Path) -> str:
