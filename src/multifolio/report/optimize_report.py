@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import html
 import json
-import math
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from multifolio.report.page import Section, line, para, render_page, table, ts
+from multifolio.report.terminal import fmt
 from multifolio.sweep.optimize import WalkForwardResult
 
 __all__ = ["DEFINITIONS", "optimize_json", "render_optimize", "render_optimize_html", "write_optimize_html"]
@@ -46,12 +46,8 @@ _SUMMARY_ROWS = (("oos_return_pct", "out-of-sample return %", "{:+.2f}"),
 
 
 def _fmt(x: Any, spec: str = "{:.3f}") -> str:
-    if x is None or (isinstance(x, float) and not math.isfinite(x)):
-        return "-"
-    try:
-        return spec.format(x)
-    except (ValueError, TypeError):
-        return str(x)
+    """``terminal.fmt`` with three decimals by default (objectives, DSR and PBO)."""
+    return fmt(x, spec)
 
 
 def _day(t: Any) -> str:
