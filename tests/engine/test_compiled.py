@@ -108,10 +108,33 @@ def test_the_simulator_takes_the_compiled_path_only_where_it_may(monkeypatch):
     data = _market(7)
     mf.backtest(data, GridATR(ma_period=12, atr_period=5), cash=10_000.0)
     assert calls == {"on_bar": 0, "run_bars": 1}
-    # a risk rule sees every bar: the grid goes back to Python
+    # a breaker that only records is replayed after the compiled run
     mf.backtest(data, GridATR(ma_period=12, atr_period=5), cash=10_000.0,
-                risk=[{"rule": "kill_switch", "window": 24, "threshold": 30}])
-    assert calls["run_bars"] == 1 and calls["on_bar"] == data.n_bars
+                risk=[{"rule": "kill_switch", "window": 24, "threshold": 30, "mode": "record"}])
+    assert calls == {"on_bar": 0, "run_bars": 2}
+    # one that acts on the account sees every bar live: the grid goes back to Python
+    mf.backtest(data, GridATR(ma_period=12, atr_period=5), cash=10_000.0,
+                risk=[{"rule": "kill_switch", "window": 24, "threshold": 30, "mode": "flatten"}])
+    assert calls["run_bars"] == 2 and calls["on_bar"] == data.n_bars
+    # and so does a recording one in close mode (the strategy's fills at the close move the equity it reads)
+    mf.backtest(data, GridATR(ma_period=12, atr_period=5), cash=10_000.0, execution="close",
+                risk=[{"rule": "kill_switch", "window": 24, "threshold": 30, "mode": "record"}])
+    assert calls["run_bars"] == 2 and calls["on_bar"] == 2 * data.n_bars
+
+
+@pytest.mark.parametrize("seed", [6, 9])
+def test_recording_breakers_replayed_after_a_compiled_run_log_what_they_log_live(seed):
+    data = _market(seed)
+    grid = {**BASE, "sides": "both", "leverage": 5.0, "sl_percent": None}
+    rules = [{"rule": "kill_switch", "window": 12, "threshold": 2, "mode": "record"},
+             {"rule": "max_drawdown", "threshold": 3, "mode": "record"}]
+    account = dict(cash=5_000.0, leverage=5.0, allow_short=True, fees=0.001, start=data.index[30])
+    a = mf.backtest(data, GridATR(**grid), risk=rules, **account)
+    b = mf.backtest(data, PythonGrid(**grid), risk=rules, **account)
+    kinds = set(a.events["kind"]) if len(a.events) else set()
+    assert {"kill_switch", "max_drawdown"} <= kinds          # both fired: the replay had work to do
+    _same(a, b)
+    assert a.metrics["kill_switch_triggers"] == b.metrics["kill_switch_triggers"] > 0
 
 
 def test_progress_is_reported_across_a_compiled_run():

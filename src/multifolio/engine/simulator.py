@@ -175,9 +175,23 @@ class Simulator:
 
     def _compiles(self, u: PortfolioUnit, decide: np.ndarray) -> bool:
         """Can the unit's strategy run its bars compiled, with the result Python would give? Only where
-        nothing else needs Python on a bar: no risk rules, no allocator, no tick rounding of levels."""
-        return (offers_compiled_bars(u.strategy) and not u.rules and self.allocator is None
-                and not u.account.has_ticks and bool(decide.any()))
+        nothing else needs Python on a bar: no allocator, no tick rounding of levels, and no risk rule
+        but breakers that only record (replayed over the finished bars, ``_replay_rules``) in
+        ``next_open`` execution, where every end-of-bar equity they read is final when it is written."""
+        watchers_only = all(getattr(r, "replays_after_run", False) for r in u.rules)
+        return (offers_compiled_bars(u.strategy) and self.allocator is None and not u.account.has_ticks
+                and bool(decide.any())
+                and (not u.rules or (watchers_only and u.account.settings.execute_at_open)))
+
+    def _replay_rules(self, u: PortfolioUnit, n: int) -> None:
+        """A compiled unit's recording rules, run bar by bar over its finished bars as they would have run
+        live: every bar from the start, after marking (each reads that bar's end-of-bar equity)."""
+        if not u.rules:
+            return
+        for t in range(self.start_bar, n):
+            u.ctx.t = t
+            for rule in u.rules:
+                rule.on_bar(u.ctx)
 
     # -- the loop ---------------------------------------------------------------------------------
     def run(self, progress: ProgressFn | None = None) -> list[RawRun]:
@@ -215,6 +229,8 @@ class Simulator:
                     u.strategy.run_bars(u.run, t0, min(n, t0 + span))
                 if progress is not None and not units:
                     progress(min(n, t0 + span), n)
+            for u in compiled:
+                self._replay_rules(u, n)
         allocating = set(alloc_bars)
         next_report = 0
         t = 0 if units else n

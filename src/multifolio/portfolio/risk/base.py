@@ -41,6 +41,9 @@ class RiskRule:
 
     name: ClassVar[str] = ""
     PARAMS: ClassVar[tuple[str, ...]] = ()
+    #: A breaker whose ``on_bar`` reads nothing but the bar, its time and the end-of-bar equity, and
+    #: in ``record`` mode only logs events (``KillSwitch``, ``MaxDrawdownBreaker``).
+    WATCHES_EQUITY_ONLY: ClassVar[bool] = False
 
     def init(self, ctx: Any) -> None:
         """Called once before the first bar."""
@@ -53,6 +56,13 @@ class RiskRule:
         """Whether the rule's ``on_bar`` does anything: the simulator steps into Python at every bar
         only for rules that do (an order-screening rule is called on the strategy's decisions)."""
         return type(self).on_bar is not RiskRule.on_bar
+
+    @property
+    def replays_after_run(self) -> bool:
+        """Whether the rule may watch a compiled run afterwards: a breaker in ``record`` mode never trades,
+        pauses or screens, so its ``on_bar`` replayed over the finished run's bars (each end-of-bar equity
+        final in ``next_open`` execution) logs the same events as it would have bar by bar."""
+        return self.WATCHES_EQUITY_ONLY and getattr(self, "mode", None) == "record"
 
     def act(self, ctx: Any, mode: str, reason: str, pause_bars: int) -> None:
         """What a breaker does once it fires: ``record`` nothing more, ``flatten`` close everything and

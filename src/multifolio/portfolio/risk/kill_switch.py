@@ -33,6 +33,7 @@ class KillSwitch(RiskRule):
 
     name = "kill_switch"
     PARAMS = ("window", "threshold", "mode")
+    WATCHES_EQUITY_ONLY = True
 
     def __init__(self, window: float = 24, threshold: float = 30, mode: str = "record") -> None:
         try:

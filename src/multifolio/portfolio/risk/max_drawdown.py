@@ -21,6 +21,7 @@ class MaxDrawdownBreaker(RiskRule):
 
     name = "max_drawdown"
     PARAMS = ("threshold", "mode", "pause_hours")
+    WATCHES_EQUITY_ONLY = True
 
     def __init__(self, threshold: float = 30, mode: str = "halt", pause_hours: float = 24) -> None:
         self.threshold = check_threshold(threshold, "max_drawdown")
