@@ -33,6 +33,8 @@ __all__ = ["Account", "AccountView", "TradingState"]
 Event = tuple[int, str, str | None, "dict[str, Any] | Interventions"]
 _TARGET_VERBS = {C.TARGET_WEIGHT: "target_weights", C.TARGET_QTY: "target_qty"}
 _PendingOrders = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+_NO_INTS = np.zeros(0, dtype=np.int64)
+_NO_ORDERS = MarketOrders(_NO_INTS, _NO_INTS, np.zeros(0), _NO_INTS, _NO_INTS)   # the kernels' "none"
 
 
 class TradingState(str, Enum):
@@ -241,23 +243,47 @@ class Account:
                                   batch.order_id[keep], batch.tag[keep]))
         self._screened = len(self._pending)
 
-    def execute_pending(self, t: int, prices: np.ndarray) -> None:
+    def _take_pending(self) -> MarketOrders | None:
+        """The queued market-type orders as one batch, the queue emptied (None: nothing queued)."""
         if not self._pending:
-            return
+            return None
         if len(self._pending) == 1:
             batch = self._pending[0]
         else:
             batch = tuple(np.concatenate(cols) for cols in zip(*self._pending, strict=True))
         self._pending = []
         self._screened = 0
-        filled = np.empty(len(batch[0]))              # the kernel writes every entry
+        return MarketOrders(*batch)
+
+    def execute_at_open(self, t: int, op_t: np.ndarray, cl_t: np.ndarray, px: np.ndarray) -> None:
+        """``execution="next_open"``: the queued orders fill at bar t's open where it is tradable (``px``
+        an N-buffer)."""
+        orders = self._take_pending()
+        if orders is None:
+            return
+        filled = np.empty(len(orders.asset))              # the kernel writes every entry
         st = self.state
         st.ensure_room(K.room_needed(st.n_assets, 0) + 2 * len(filled))
         n_before = st.n_fills
-        K.execute_batch(t, prices, MarketOrders(*batch), self.decided_at, st.acct, st.pos, st.costs,
-                        st.ledgers, filled)
+        K.execute_tradable(t, op_t, op_t, cl_t, px, orders, self.decided_at, st.acct, st.pos, st.costs,
+                           st.ledgers, filled)
         if self._brackets:
-            self._activate_brackets(t, batch[3], filled, st.fills()[n_before:])
+            self._activate_brackets(t, orders.order_id, filled, st.fills()[n_before:])
+
+    def settle_at_close(self, t: int, op_t: np.ndarray, cl_t: np.ndarray, last_bar: np.ndarray,
+                        px: np.ndarray) -> None:
+        """``execution="close"``: after a decision at bar t its orders fill at this close, the bar is marked
+        again and delisted assets are closed out (one kernel call; ``px`` an N-buffer)."""
+        orders = self._take_pending()
+        st = self.state
+        filled = np.empty(0 if orders is None else len(orders.asset))
+        st.ensure_room(K.room_needed(st.n_assets, self.book.m) + 2 * len(filled))
+        n_before = st.n_fills
+        K.settle_close(t, op_t, cl_t, last_bar, _NO_ORDERS if orders is None else orders, orders is not None,
+                       self.decided_at, st.acct, st.pos, st.costs, self.book.live, st.snap, st.qh, st.ledgers,
+                       filled, px)
+        if orders is not None and self._brackets:
+            self._activate_brackets(t, orders.order_id, filled, st.fills()[n_before:])
 
     def drop_pending(self) -> None:
         self._pending = []

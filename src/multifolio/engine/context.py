@@ -357,6 +357,8 @@ class Context:
         return mask
 
     def _vector(self, values: Any, verb: str) -> np.ndarray:
+        if type(values) is np.ndarray and values.dtype == np.float64 and values.shape == (self.n_assets,):
+            return values           # the common case, every bar of a weights strategy: nothing to convert
         if isinstance(values, Mapping):
             out = np.full(self.n_assets, np.nan)
             for s, v in values.items():

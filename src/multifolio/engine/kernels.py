@@ -734,6 +734,25 @@ def close_delisted(t, cl, last_bar, acct, pos, costs, book, snap, qh, led):
 
 
 @nb.njit(cache=True)
+def execute_tradable(t, prices_t, op_t, cl_t, px, orders, placed, acct, pos, costs, led, filled):
+    """``execute_batch`` at bar t's ``prices_t`` (its open or its close) where the bar is tradable
+    (``tradable_prices`` into the N-buffer ``px``)."""
+    execute_batch(t, tradable_prices(prices_t, op_t, cl_t, px), orders, placed, acct, pos, costs, led, filled)
+
+
+@nb.njit(cache=True)
+def settle_close(t, op_t, cl_t, last_bar, orders, has_orders, placed, acct, pos, costs, book, snap, qh, led,
+                 filled, px):
+    """The end of a decision at bar t in ``execution="close"`` mode, in one call: the queued orders (when
+    ``has_orders``) fill at the close (``px``: an N-buffer for the tradable prices), the bar is marked
+    again, then delisted assets are closed out."""
+    if has_orders:
+        execute_tradable(t, cl_t, op_t, cl_t, px, orders, placed, acct, pos, costs, led, filled)
+        snapshot(t, cl_t, acct, pos, costs, book, snap, qh)
+    close_delisted(t, cl_t, last_bar, acct, pos, costs, book, snap, qh, led)
+
+
+@nb.njit(cache=True)
 def run_span(t0, t1, op, hi, lo, cl, last_bar, book, acct, pos, costs, snap, qh, led, delist_later,
              sched, funding, fx):
     """Bars t0..t1-1 of the T x N open/high/low/close: match resting orders, mark, liquidate, delist,

@@ -84,9 +84,6 @@ class PortfolioUnit:
         self._k = k
         return bars[k] if k < len(bars) else n
 
-    def tradable(self, prices: np.ndarray, t: int) -> np.ndarray:
-        return K.tradable_prices(prices, self.bars.open[t], self.bars.close[t], self.px)
-
 
 class Simulator:
     """Drives portfolios, each on its own account and view of the market, on one clock.
@@ -155,14 +152,7 @@ class Simulator:
             if u.rules or acct.reducing:
                 acct.screen_pending()
         if not acct.settings.execute_at_open:
-            st = acct.state
-            cl = u.bars.close
-            st.ensure_room(K.room_needed(st.n_assets, acct.book.m))
-            if acct.has_pending:
-                acct.execute_pending(t, u.tradable(cl[t], t))
-                K.snapshot(t, cl[t], st.acct, st.pos, st.costs, acct.book.live, st.snap, st.qh)
-            K.close_delisted(t, cl[t], u.last_bar, st.acct, st.pos, st.costs, acct.book.live,
-                             st.snap, st.qh, st.ledgers)
+            acct.settle_at_close(t, u.bars.open[t], u.bars.close[t], u.last_bar, u.px)
 
     def _allocate(self, t: int) -> None:
         """The allocator's moves of free cash at bar t's close, each logged on both accounts."""
@@ -246,7 +236,7 @@ class Simulator:
                         st.ensure_room(K.room_needed(st.n_assets, 0))
                         K.charge_financing(t, u.bars.open[t], st.sched, st.funding, st.acct, st.pos,
                                            st.costs, st.ledgers)
-                    acct.execute_pending(t, u.tradable(u.bars.open[t], t))
+                    acct.execute_at_open(t, u.bars.open[t], u.bars.close[t], u.px)
             due = [u.next_python_bar(t, n) for u in units]
             nxt = min(due)
             if nxt > t:
