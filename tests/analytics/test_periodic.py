@@ -97,11 +97,14 @@ def test_rolling_window_follows_the_bar_frequency_and_rolling_stats():
 
 
 def test_var_and_cvar_are_historical_tail_losses():
+    # the metrics' (empyrical's) definitions as positive losses: the 10th percentile (linear between
+    # ranks 9 and 10: -0.10 + 0.9 x 0.06) and the mean of the lowest int(99 x 0.1) + 1 = 10 returns
     r = np.array([-0.10, -0.04, -0.02, 0.0, 0.01, 0.02, 0.03, 0.03, 0.04, 0.05] * 10)
     var, cvar = var_cvar(r, 0.9)
-    q = np.quantile(r, 0.1)
-    assert var == pytest.approx(-q * 100)
-    assert cvar == pytest.approx(-r[r <= q].mean() * 100)
+    assert var == pytest.approx(4.6) and cvar == pytest.approx(10.0)
+    # a tail of unequal losses: the lowest 3 of 21 (int(20 x 0.1) + 1), not every return below the cut
+    r2 = np.r_[-0.09, -0.06, -0.03, np.zeros(18)]
+    assert var_cvar(r2, 0.9)[1] == pytest.approx(6.0)
     assert cvar >= var
     with pytest.raises(ValueError, match="level"):
         var_cvar(r, 1.0)

@@ -25,38 +25,13 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
-from multifolio.analytics.returns import performance_equity
+from multifolio.analytics.returns import conditional_value_at_risk, performance_equity, value_at_risk
 from multifolio.strategies.allocation.risk import (
     diversification_ratio,
     efficient_frontier,
     risk_contributions,
 )
 from multifolio.strategies.indicators import forward_filled
-
-
-def value_at_risk(returns: np.ndarray | pd.Series, cutoff: float = 0.05) -> float:
-    """Historical VaR as empyrical: the ``cutoff`` percentile of the returns (NaN without data).
-
-    >>> round(value_at_risk(np.arange(-10, 10) / 100.0), 6)      # between -0.10 and -0.09
-    -0.0905
-    """
-    r = np.asarray(returns, dtype=np.float64)
-    r = r[np.isfinite(r)]
-    return float(np.percentile(r, 100.0 * cutoff)) if len(r) else math.nan
-
-
-def conditional_value_at_risk(returns: np.ndarray | pd.Series, cutoff: float = 0.05) -> float:
-    """Historical CVaR (expected shortfall) as empyrical: mean of the lowest ``int((n-1) cutoff) + 1``.
-
-    >>> conditional_value_at_risk(np.arange(-10, 10) / 100.0)
-    -0.1
-    """
-    r = np.asarray(returns, dtype=np.float64)
-    r = r[np.isfinite(r)]
-    if not len(r):
-        return math.nan
-    k = int((len(r) - 1) * cutoff)
-    return float(np.mean(np.partition(r, k)[: k + 1]))
 
 
 def daily_returns(equity: pd.Series) -> pd.Series:

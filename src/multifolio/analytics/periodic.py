@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from multifolio.analytics.drawdown import drawdown_episodes
-from multifolio.analytics.returns import check_equity, infer_freq
+from multifolio.analytics.returns import check_equity, conditional_value_at_risk, infer_freq, value_at_risk
 
 __all__ = [
     "calendar_returns",
@@ -145,21 +145,19 @@ def rolling_sharpe(returns: pd.Series, window: int, ppy: float) -> pd.Series:
 def var_cvar(returns: pd.Series | np.ndarray, level: float = 0.95) -> tuple[float, float]:
     """Historical Value at Risk and Conditional VaR of bar returns at ``level``, as positive losses in %.
 
-    VaR: minus the (1 - level) quantile of the returns; CVaR: minus the mean of the returns at or below
-    that quantile. NaN without returns.
+    The definitions of the metrics' ``var_95_pct`` / ``cvar_95_pct`` (``returns.value_at_risk``,
+    ``returns.conditional_value_at_risk``: empyrical's), signs flipped: VaR is minus the (1 - level)
+    percentile of the returns, CVaR minus the mean of the lowest ``int((n - 1)(1 - level)) + 1``. NaN
+    without returns.
 
     >>> var_cvar(pd.Series([-0.05, -0.03, 0.0, 0.01, 0.02] * 4), level=0.75)
-    (3.0, 4.0)
+    (3.0, 4.6)
     """
     if not 0 < level < 1:
         raise ValueError(f"level must be in (0, 1), got {level}")
-    r = np.asarray(returns, dtype=float)
-    r = r[np.isfinite(r)]
-    if len(r) == 0:
-        return math.nan, math.nan
-    q = float(np.quantile(r, 1.0 - level))
-    tail = r[r <= q]
-    return -q * 100.0, -float(tail.mean()) * 100.0
+    # the metrics' (empyrical's) estimators, on whatever returns the caller gives (the page: bar returns)
+    cutoff = round(1.0 - level, 12)       # 1 - 0.9 is 0.0999...: the tail's count must not lose a return
+    return -value_at_risk(returns, cutoff) * 100.0, -conditional_value_at_risk(returns, cutoff) * 100.0
 
 
 def top_drawdowns(

@@ -224,3 +224,28 @@ def sortino_ratio(returns: pd.Series, ppy: float) -> float:
     if downside <= 1e-15:
         return math.inf if mean > 0 else math.nan
     return mean / downside * math.sqrt(ppy)
+
+
+def value_at_risk(returns: np.ndarray | pd.Series, cutoff: float = 0.05) -> float:
+    """Historical VaR as empyrical: the ``cutoff`` percentile of the returns (NaN without data).
+
+    >>> round(value_at_risk(np.arange(-10, 10) / 100.0), 6)      # between -0.10 and -0.09
+    -0.0905
+    """
+    r = np.asarray(returns, dtype=np.float64)
+    r = r[np.isfinite(r)]
+    return float(np.percentile(r, 100.0 * cutoff)) if len(r) else math.nan
+
+
+def conditional_value_at_risk(returns: np.ndarray | pd.Series, cutoff: float = 0.05) -> float:
+    """Historical CVaR (expected shortfall) as empyrical: mean of the lowest ``int((n-1) cutoff) + 1``.
+
+    >>> conditional_value_at_risk(np.arange(-10, 10) / 100.0)
+    -0.1
+    """
+    r = np.asarray(returns, dtype=np.float64)
+    r = r[np.isfinite(r)]
+    if not len(r):
+        return math.nan
+    k = int((len(r) - 1) * cutoff)
+    return float(np.mean(np.partition(r, k)[: k + 1]))
