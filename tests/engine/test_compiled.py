@@ -171,16 +171,17 @@ def test_compiled_portfolios_equal_the_python_ones_beside_python_portfolios():
     data = mf.MarketData.from_frames(c, open=o, high=h, low=lo)
     syms = list(data.symbols)
 
-    def book(grid_cls, top_cls):
+    def book(grid_cls, top_cls, sma_cls):
         return mf.backtest_portfolios(data, [
             mf.Portfolio("grid", grid_cls(**BASE), capital=10_000.0, symbols=syms[:4]),
             mf.Portfolio("top", top_cls(k=2, lookback=8, schedule="every_bar"), capital=5_000.0,
                          symbols=syms[2:]),
-            mf.Portfolio("sma", SmaCross(fast=3, slow=9), capital=5_000.0)],
+            mf.Portfolio("sma", sma_cls(fast=3, slow=9), capital=5_000.0)],
             fees=0.001)
 
-    mixed, python = book(GridATR, PythonTopN), book(PythonGrid, PythonTopN)
-    compiled = book(GridATR, TopN)
+    mixed = book(GridATR, PythonTopN, SmaCross)
+    python = book(PythonGrid, PythonTopN, PythonSmaCross)
+    compiled = book(GridATR, TopN, SmaCross)
     for pid in ("grid", "top", "sma"):
         _same(mixed.portfolios[pid], python.portfolios[pid])
         _same(compiled.portfolios[pid], python.portfolios[pid])
@@ -219,9 +220,27 @@ def test_a_subclass_that_decides_in_python_is_never_run_compiled():
 
     assert not offers_compiled_bars(EveryOther(k=2)) and not offers_compiled_bars(OwnInit(**BASE))
     assert offers_compiled_bars(TopN(k=2)) and offers_compiled_bars(GridATR(**BASE))
-    assert not offers_compiled_bars(PythonTopN(k=2)) and not offers_compiled_bars(SmaCross())
+    assert not offers_compiled_bars(PythonTopN(k=2)) and offers_compiled_bars(SmaCross())
     o, h, lo, c = random_market(14, n_bars=120, n_assets=5, freq="D")
     data = mf.MarketData.from_frames(c, open=o, high=h, low=lo)
     a = mf.backtest(data, EveryOther(k=2, lookback=5, schedule="every_bar"), cash=10_000.0)
     b = mf.backtest(data, PythonTopN(k=2, lookback=5, schedule="every_bar"), cash=10_000.0)
     assert len(a.fills) < len(b.fills)       # half the decisions: the subclass's on_bar ran
+
+
+class PythonSmaCross(SmaCross):
+    """The SMA cross driven bar by bar through ``on_bar``."""
+
+    run_bars = None
+
+
+@pytest.mark.parametrize("execution", ["next_open", "close"])
+def test_compiled_sma_cross_equals_the_python_path(execution):
+    o, h, lo, c = random_market(15, n_bars=400, n_assets=6, freq="h", delisting=True)
+    data = mf.MarketData.from_frames(c, open=o, high=h, low=lo)
+    a, b = SmaCross(fast=5, slow=20), PythonSmaCross(fast=5, slow=20)
+    ra = mf.backtest(data, a, cash=10_000.0, fees=0.001, execution=execution, start=data.index[25])
+    rb = mf.backtest(data, b, cash=10_000.0, fees=0.001, execution=execution, start=data.index[25])
+    assert len(ra.fills) > 20
+    _same(ra, rb)
+    assert np.array_equal(a._held, b._held)        # the strategy ends holding what it would live

@@ -1,11 +1,17 @@
-"""SMA cross: long an asset while its fast SMA is above its slow SMA, at 1/N of the book each."""
+"""SMA cross: long an asset while its fast SMA is above its slow SMA, at 1/N of the book each.
+
+Its decisions follow from the signals alone (which assets cross, bar by bar), so where nothing else needs
+Python the simulator runs the bars compiled (``run_bars``), with the result ``on_bar`` gives.
+"""
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
+import numba as nb
 import numpy as np
 
+from multifolio.engine.compiled import BarRun
 from multifolio.engine.strategy import Strategy
 from multifolio.strategies._params import positive_int
 from multifolio.strategies.indicators import sma
@@ -41,7 +47,9 @@ class SmaCross(Strategy):
         with np.errstate(invalid="ignore"):
             sig = np.where(np.isnan(fast) | np.isnan(slow), np.nan, (fast > slow).astype(float))
         self._signal = sig
+        self._tradable = ctx.data.tradable
         self._held = np.zeros(ctx.n_assets, dtype=bool)
+        self._targets: np.ndarray | None = None       # run_bars' target rows (made on its first call)
 
     def on_bar(self, ctx: Any) -> None:
         sig = self._signal[ctx.bar]
@@ -54,3 +62,29 @@ class SmaCross(Strategy):
         target[change] = np.where(want[change], 1.0 / ctx.n_assets, 0.0)
         self._held[change] = want[change]
         ctx.target_weights(target, reason="signal")
+
+    def run_bars(self, run: BarRun, t0: int, t1: int) -> None:
+        """Bars t0..t1-1 without Python: ``on_bar``'s targets of every decision bar, worked out from the
+        signals once (the assets held change only where a signal does)."""
+        if self._targets is None:
+            self._targets = _cross_targets(self._signal, self._tradable, run.decide, 1.0 / len(self._held),
+                                           self._held)
+        run.target_rows(self._targets, t0, t1, reason="signal")
+
+
+@nb.njit(cache=True)
+def _cross_targets(signal, tradable, decide, weight, held):  # pragma: no cover - numba
+    """``on_bar``'s target row of every decision bar (NaN: no order), ``held`` updated as it goes."""
+    out = np.full(signal.shape, np.nan)
+    for t in range(signal.shape[0]):
+        if not decide[t]:
+            continue
+        for j in range(signal.shape[1]):
+            s = signal[t, j]
+            if s != s or not tradable[t, j]:
+                continue
+            want = s == 1.0
+            if want != held[j]:
+                out[t, j] = weight if want else 0.0
+                held[j] = want
+    return out
