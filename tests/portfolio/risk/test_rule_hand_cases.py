@@ -283,3 +283,42 @@ def test_risk_per_trade_by_volatility() -> None:
     [ev] = risk_events(res)
     assert ev["volatility"] == pytest.approx(sigma, rel=1e-12)
     assert ev["allowed_qty"] * C[6] == pytest.approx(10.0 / sigma, rel=1e-12)
+
+
+# -- resting orders: max_correlation and risk_per_trade screen them too ---------------------------
+def test_max_correlation_drops_resting_orders_that_would_open_a_correlated_asset() -> None:
+    import numpy as np
+
+    md = market(A=A, B=B, C=C)
+    # A held; at bar 6 a buy limit in B (moves with A) and one in C (does not), and a limit adding to A
+    steps = {0: lambda ctx: ctx.order("A", 2.0),
+             6: lambda ctx: ctx.place_limits(np.array([1, 2, 0]), np.array([3.0, 4.0, 1.0]),
+                                             np.array([50.0, 20.0, 100.0]))}
+    res = run(md, steps, [R.MaxCorrelation(threshold=0.8, window=6)])
+    [ev] = risk_events(res)
+    assert (ev["symbol"], ev["requested_qty"], ev["allowed_qty"]) == ("B", 3.0, 0.0)
+    assert ev["correlated_with"] == "A"
+    assert ev["correlation"] == pytest.approx(abs(statistics.correlation(rets(A), rets(B))), abs=1e-12)
+    resting = res.orders[res.orders["status"] == "open"]
+    assert sorted(resting["symbol"]) == ["A", "C"]          # the C level and the add-on to A rest
+
+
+def test_risk_per_trade_caps_a_new_assets_resting_levels_together() -> None:
+    import numpy as np
+
+    md = market(**FLAT)
+    # 10% of 1000 = 100 of new position in A: buy levels 4 @ 10, 4 @ 9, 4 @ 8, 4 @ 7 add up to
+    # 40, 76, 108 -> the third is cut to the 24 left (3 units), the fourth dropped; a sell above is its
+    # own side (40 of 100: kept); B is held, so its level passes whole
+    steps = {0: lambda ctx: ctx.order("B", 1.0),
+             1: lambda ctx: ctx.place_limits(np.array([0, 0, 0, 0, 0, 1]),
+                                             np.array([4.0, 4.0, 4.0, 4.0, -4.0, 50.0]),
+                                             np.array([10.0, 9.0, 8.0, 7.0, 11.0, 9.0]))}
+    res = run(md, steps, [R.RiskPerTrade(percent=10)], allow_short=True, leverage=2.0)
+    evs = risk_events(res)
+    assert [(e["symbol"], e["requested_qty"], e["allowed_qty"]) for e in evs] == [
+        ("A", 4.0, pytest.approx(3.0)), ("A", 4.0, 0.0)]
+    assert all(e["base_notional"] == pytest.approx(100.0, rel=1e-12) for e in evs)
+    placed = res.orders[res.orders["timestamp"] == res.equity.index[1]]
+    assert sorted(zip(placed["symbol"], placed["qty"], strict=True)) == [
+        ("A", -4.0), ("A", pytest.approx(3.0)), ("A", 4.0), ("A", 4.0), ("B", 50.0)]

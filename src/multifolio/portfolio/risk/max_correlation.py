@@ -20,8 +20,9 @@ class MaxCorrelation(RiskRule):
     """Drop an order that opens a new position (the asset is not held) when its |correlation| with an
     asset held is above ``threshold``, over the last ``window`` bars of close-to-close returns.
 
-    Orders in assets already held pass (adding to or trimming a position is not a new asset). Logged
-    with ``correlation``, ``correlated_with``, ``threshold`` and ``window``.
+    Orders in assets already held pass (adding to or trimming a position is not a new asset). Market-type
+    orders and resting ones alike. Logged with ``correlation``, ``correlated_with``, ``threshold`` and
+    ``window``.
 
     >>> MaxCorrelation(threshold=0.9).window
     30
@@ -35,6 +36,14 @@ class MaxCorrelation(RiskRule):
         self.window = check_positive_int(window, "window", self.name, minimum=3)
 
     def pre_trade(self, view: Any, batch: Any) -> None:
+        self._drop_correlated(view, batch)
+
+    def pre_limits(self, view: Any, batch: Any) -> None:
+        """Resting orders too: one that would open a position in an asset not held is dropped when that
+        asset moves with one held (a grid is not laid in a second asset that moves with the first)."""
+        self._drop_correlated(view, batch)
+
+    def _drop_correlated(self, view: Any, batch: Any) -> None:
         opening = kept_opening(batch)
         new = np.flatnonzero((opening != 0.0) & (batch.held == 0.0))
         if len(new) == 0:

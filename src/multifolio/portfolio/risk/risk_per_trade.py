@@ -24,7 +24,8 @@ class RiskPerTrade(RiskRule):
     return volatility over ``window`` bars (``by="volatility"``: a position whose one-sigma bar move
     costs ``percent`` % of equity), or divided by a stop distance of ``stop_pct`` % (``by="stop"``:
     a position whose stop costs ``percent`` % of equity). Rules only cut, so a smaller order passes.
-    Logged with ``base_notional``, ``percent``, ``by`` and ``volatility`` / ``stop_pct``.
+    Resting orders count too: an asset's orders on one side, added up at their levels, at most the
+    base size. Logged with ``base_notional``, ``percent``, ``by`` and ``volatility`` / ``stop_pct``.
 
     >>> RiskPerTrade(percent=2, by="stop", stop_pct=5).by
     'stop'
@@ -47,33 +48,64 @@ class RiskPerTrade(RiskRule):
         new = np.flatnonzero((opening != 0.0) & (batch.held == 0.0))
         if len(new) == 0:
             return
-        budget = self.percent / 100.0 * batch.equity
-        vol = None
-        if self.by == "volatility":
-            rets = trailing_returns(view, self.window)
-            if len(rets) < 2:
-                return
-            vol = np.nanstd(rets[:, batch.asset[new]], axis=0, ddof=1)
+        bases = self._bases(view, batch.asset[new], batch.equity)
+        if bases is None:
+            return
         requested = batch.requested()      # set_qty(i) changes order i alone
-        for k, i in enumerate(new):
+        for i, (base, figures) in zip(new, bases, strict=True):
             p = float(batch.price[i])
-            if not p > 0:
+            if base is None or not p > 0:
                 continue
-            figures: dict[str, Any] = {}
-            if self.by == "value":
-                base = budget
-            elif self.by == "stop":
-                base = budget / (self.stop_pct / 100.0)
-                figures["stop_pct"] = self.stop_pct
-            else:
-                v = float(vol[k]) if vol is not None else float("nan")
-                if not v > 0:
-                    continue
-                base = budget / v
-                figures["volatility"] = v
             want = float(requested[i])
             if abs(want) * p <= base * (1 + 1e-12):
                 continue
             batch.set_qty(int(i), float(np.sign(want)) * base / p, rule=self.name,
-                          reason="above_base_size", base_notional=base, percent=self.percent,
-                          by=self.by, **figures)
+                          reason="above_base_size", **figures)
+
+    def pre_limits(self, view: Any, batch: Any) -> None:
+        """Resting orders that would open a position in an asset not held: the orders of one asset on one
+        side, added up at their levels in the call's order (a grid's levels fill one after another), at
+        most the base size; the order that crosses it is cut to the room left, later ones dropped."""
+        opening = kept_opening(batch)
+        q = np.where(batch.keep, batch.requested(), 0.0)
+        new = np.flatnonzero((opening != 0.0) & (batch.held == 0.0))
+        if len(new) == 0:
+            return
+        assets = np.unique(batch.asset[new])
+        bases = self._bases(view, assets, float(view.equity))
+        if bases is None:
+            return
+        for a, (base, figures) in zip(assets, bases, strict=True):
+            if base is None:
+                continue
+            for side in (q > 0, q < 0):
+                room = base
+                for i in new[side[new] & (batch.asset[new] == a)]:
+                    p, want = float(batch.price[i]), float(q[i])
+                    value = abs(want) * p
+                    if value <= room * (1 + 1e-12):
+                        room -= value
+                    elif room > 0:
+                        batch.set_qty(int(i), float(np.sign(want)) * room / p, rule=self.name,
+                                      reason="above_base_size", **figures)
+                        room = 0.0
+                    else:
+                        batch.drop(int(i), rule=self.name, reason="above_base_size", **figures)
+
+    def _bases(self, view: Any, assets: np.ndarray, equity: float
+               ) -> list[tuple[float | None, dict[str, Any]]] | None:
+        """Per asset, the base size in currency (None: no volatility to size by) and the figures logged
+        with a cut; None when the volatility cannot be measured yet."""
+        budget = self.percent / 100.0 * equity
+        common = {"percent": self.percent, "by": self.by}
+        if self.by == "value":
+            return [(budget, {"base_notional": budget, **common})] * len(assets)
+        if self.by == "stop":
+            base = budget / (self.stop_pct / 100.0)
+            return [(base, {"base_notional": base, "stop_pct": self.stop_pct, **common})] * len(assets)
+        rets = trailing_returns(view, self.window)
+        if len(rets) < 2:
+            return None
+        vol = np.nanstd(rets[:, assets], axis=0, ddof=1)
+        return [(budget / float(v), {"base_notional": budget / float(v), "volatility": float(v), **common})
+                if v > 0 else (None, {}) for v in vol]
