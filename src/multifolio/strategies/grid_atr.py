@@ -56,6 +56,7 @@ from multifolio.engine import codes as C
 from multifolio.engine import compiled as E
 from multifolio.engine.compiled import BarRun
 from multifolio.engine.strategy import Strategy
+from multifolio.strategies._params import per_asset_overrides
 from multifolio.strategies.indicators import atr, forward_filled, sma
 
 __all__ = ["GridATR"]
@@ -173,20 +174,9 @@ class GridATR(Strategy):
         for k, v in base.items():
             setattr(self, k, v)
         self._base = base
-        self.per_asset: dict[str, dict[str, Any]] = {}
-        if per_asset is not None:
-            if not isinstance(per_asset, Mapping):
-                raise ValueError(f"per_asset must be a {{symbol: {{param: value}}}} mapping, "
-                                 f"got {type(per_asset).__name__}")
-            for sym, overrides in per_asset.items():
-                if not isinstance(overrides, Mapping):
-                    raise ValueError(f"per_asset[{sym!r}] must be a {{param: value}} mapping, "
-                                     f"got {type(overrides).__name__}")
-                unknown = [k for k in overrides if k not in _PER_ASSET_PARAMS]
-                if unknown:
-                    raise ValueError(f"per_asset[{sym!r}] has unknown parameter(s) {unknown}; "
-                                     f"allowed: {list(_PER_ASSET_PARAMS)}")
-                self.per_asset[str(sym)] = _check_params({**base, **overrides}, f" for {sym!r}")
+        self.per_asset: dict[str, dict[str, Any]] = {
+            sym: _check_params({**base, **overrides}, f" for {sym!r}")
+            for sym, overrides in per_asset_overrides(per_asset, _PER_ASSET_PARAMS).items()}
         self.budget_weights = self._check_weights(budget_weights)
 
     @staticmethod

@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from multifolio.engine.strategy import Strategy
-from multifolio.strategies._params import positive_int
+from multifolio.strategies._params import per_asset_overrides, positive_int
 from multifolio.strategies.indicators import atr
 
 SIDES = ("long", "short", "both")
@@ -105,30 +105,13 @@ class MeanReversion(Strategy):
                 raise ValueError(f"per_asset_file: cannot read {str(path)!r}: {exc.strerror}") from None
             except json.JSONDecodeError as exc:
                 raise ValueError(f"per_asset_file {str(path)!r} is not valid JSON: {exc}") from None
-            overrides.update(self._overrides(loaded, "per_asset_file"))
-        for sym, over in self._overrides(per_asset, "per_asset").items():
+            overrides.update(per_asset_overrides(loaded, self._PER_ASSET, "per_asset_file"))
+        for sym, over in per_asset_overrides(per_asset, self._PER_ASSET).items():
             overrides[sym] = {**overrides.get(sym, {}), **over}
         self.per_asset_file = per_asset_file
         self.per_asset = {sym: self._check({**base, **over}, f" for {sym!r}")
                           for sym, over in overrides.items()}
         self.schedule = schedule
-
-    def _overrides(self, given: Any, what: str) -> dict[str, dict[str, Any]]:
-        if given is None:
-            return {}
-        if not isinstance(given, Mapping):
-            raise ValueError(f"{what} must be a {{symbol: {{param: value}}}} mapping, "
-                             f"got {type(given).__name__}")
-        out = {}
-        for sym, over in given.items():
-            if not isinstance(over, Mapping):
-                raise ValueError(f"{what}[{sym!r}] must be a {{param: value}} mapping, got {over!r}")
-            unknown = sorted(set(over) - set(self._PER_ASSET))
-            if unknown:
-                raise ValueError(f"{what}[{sym!r}] has unknown parameter(s) {unknown}; known: "
-                                 f"{list(self._PER_ASSET)}")
-            out[str(sym)] = dict(over)
-        return out
 
     @staticmethod
     def _check(p: dict[str, Any], where: str) -> dict[str, Any]:
