@@ -77,8 +77,6 @@ class Account:
         self.events: list[Event] = []
         self.records: dict[str, np.ndarray] = {}
         self.tags: dict[str, int] = {}
-        self.finances = bool(self.state.acct[0]["has_financing"])   # swaps, borrow or funding to charge
-        self.converts = False     # an instrument quoted in another currency (set by the simulator)
         # price ticks of the instruments that have one (None: no tick anywhere, levels as given)
         self._ticks = settings.tick if settings.tick is not None and np.any(settings.tick > 0) else None
         self.flows = np.zeros(len(index))   # cash moved in (+) or out (-) by an allocator, per bar
@@ -256,8 +254,8 @@ class Account:
         return MarketOrders(*batch)
 
     def execute_at_open(self, t: int, op_t: np.ndarray, cl_t: np.ndarray, px: np.ndarray) -> None:
-        """``execution="next_open"``: the queued orders fill at bar t's open where it is tradable (``px``
-        an N-buffer)."""
+        """``execution="next_open"``: the queued orders fill at bar t's open where it is tradable, after
+        that bar's conversion rates and financing (``kernels.fill_at_open``; ``px`` an N-buffer)."""
         orders = self._take_pending()
         if orders is None:
             return
@@ -265,8 +263,8 @@ class Account:
         st = self.state
         st.ensure_room(K.room_needed(st.n_assets, 0) + 2 * len(filled))
         n_before = st.n_fills
-        K.execute_tradable(t, op_t, op_t, cl_t, px, orders, self.decided_at, st.acct, st.pos, st.costs,
-                           st.ledgers, filled)
+        K.fill_at_open(t, op_t, cl_t, px, st.sched, st.funding, st.fx, orders, self.decided_at, st.acct,
+                       st.pos, st.costs, st.ledgers, filled)
         if self._brackets:
             self._activate_brackets(t, orders.order_id, filled, st.fills()[n_before:])
 

@@ -68,16 +68,11 @@ class AccountArrays(NamedTuple):
 
 
 @nb.njit(cache=True, inline="always")
-def _execute_pending(t, prices, a):
-    """The pending market orders at bar t's ``prices`` (NaN where the bar is not tradable)."""
+def _pending(a):
+    """The queued market-type orders (the first ``N_PENDING`` rows of the queue) and their fill buffer."""
     k = a.counters[N_PENDING]
-    if k == 0:
-        return
     p = a.pending
-    orders = MarketOrders(p.asset[:k], p.kind[:k], p.value[:k], p.order_id[:k], p.reason[:k])
-    K.execute_batch(t, prices, orders, a.counters[DECIDED_AT], a.acct, a.pos, a.costs, a.led,
-                    a.filled[:k])
-    a.counters[N_PENDING] = 0
+    return MarketOrders(p.asset[:k], p.kind[:k], p.value[:k], p.order_id[:k], p.reason[:k]), a.filled[:k]
 
 
 @nb.njit(cache=True, inline="always")
@@ -96,11 +91,10 @@ def begin_bar(t, at_open, deciding, new_rows, mk, a):
         if m + new_rows > a.book.shape[0]:
             return False
     if at_open and a.counters[N_PENDING] > 0:
-        if a.acct[0].has_conversion:    # bar t's conversion rates before its open fills
-            K.convert(2 * t, mk.fx, a.acct, a.pos, a.costs)
-        if a.acct[0].has_financing:     # held into bar t: charged before its open fills
-            K.charge_financing(t, mk.open[t], mk.sched, mk.funding, a.acct, a.pos, a.costs, a.led)
-        _execute_pending(t, K.tradable_prices(mk.open[t], mk.open[t], mk.close[t], a.prices), a)
+        orders, filled = _pending(a)
+        K.fill_at_open(t, mk.open[t], mk.close[t], a.prices, mk.sched, mk.funding, mk.fx, orders,
+                       a.counters[DECIDED_AT], a.acct, a.pos, a.costs, a.led, filled)
+        a.counters[N_PENDING] = 0
     # in close mode a deciding portfolio trades at this close before delisted assets are closed out
     K.bar_step(t, a.prices, mk.open, mk.high, mk.low, mk.close, mk.last_bar, a.book[:m], a.acct, a.pos,
                a.costs, a.snap, a.qh, a.led, not (deciding and not at_open), mk.sched, mk.funding, mk.fx)
@@ -113,12 +107,11 @@ def end_decision(t, at_open, mk, a):
     again and delisted assets are closed out (``next_open`` mode: nothing, they wait for the open)."""
     if at_open:
         return
-    m = a.counters[BOOK_ROWS]
-    cl = mk.close[t]
-    if a.counters[N_PENDING] > 0:
-        _execute_pending(t, K.tradable_prices(cl, mk.open[t], cl, a.prices), a)
-        K.snapshot(t, cl, a.acct, a.pos, a.costs, a.book[:m], a.snap, a.qh)
-    K.close_delisted(t, cl, mk.last_bar, a.acct, a.pos, a.costs, a.book[:m], a.snap, a.qh, a.led)
+    orders, filled = _pending(a)
+    K.settle_close(t, mk.open[t], mk.close[t], mk.last_bar, orders, a.counters[N_PENDING] > 0,
+                   a.counters[DECIDED_AT], a.acct, a.pos, a.costs, a.book[:a.counters[BOOK_ROWS]], a.snap,
+                   a.qh, a.led, filled, a.prices)
+    a.counters[N_PENDING] = 0
 
 
 @nb.njit(cache=True, inline="always")

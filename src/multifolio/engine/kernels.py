@@ -741,6 +741,16 @@ def execute_tradable(t, prices_t, op_t, cl_t, px, orders, placed, acct, pos, cos
 
 
 @nb.njit(cache=True)
+def fill_at_open(t, op_t, cl_t, px, sched, funding, fx, orders, placed, acct, pos, costs, led, filled):
+    """Queued orders at bar t's open (``execution="next_open"``): bar t's conversion rates and the
+    financing of the positions held into it come first (each runs once per bar), then the fills where
+    the bar is tradable (``px``: an N-buffer)."""
+    convert(2 * t, fx, acct, pos, costs)              # the rate known at the open
+    charge_financing(t, op_t, sched, funding, acct, pos, costs, led)
+    execute_tradable(t, op_t, op_t, cl_t, px, orders, placed, acct, pos, costs, led, filled)
+
+
+@nb.njit(cache=True)
 def settle_close(t, op_t, cl_t, last_bar, orders, has_orders, placed, acct, pos, costs, book, snap, qh, led,
                  filled, px):
     """The end of a decision at bar t in ``execution="close"`` mode, in one call: the queued orders (when

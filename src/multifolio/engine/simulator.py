@@ -117,8 +117,6 @@ class Simulator:
                 except ValueError as exc:
                     raise ValueError(f"instruments: {exc}") from None
                 account.state.set_conversion(fx, cols)
-            account.finances = bool(account.state.acct[0]["has_financing"])
-            account.converts = bool(account.state.acct[0]["has_conversion"])
             self.units.append(PortfolioUnit(setup.id, md, account, setup.strategy, list(setup.rules),
                                             Context(account, md), bars, last_bar, np.empty(md.n_assets)))
 
@@ -229,13 +227,6 @@ class Simulator:
                 acct = u.account
                 acct.fills_mark = acct.state.n_fills   # later fills: "since the last decision"
                 if acct.has_pending and acct.settings.execute_at_open:
-                    st = acct.state
-                    if acct.converts:     # bar t's conversion rates before its open fills
-                        K.convert(2 * t, st.fx, st.acct, st.pos, st.costs)   # the rate known at the open
-                    if acct.finances:     # held into bar t: charged before its open fills
-                        st.ensure_room(K.room_needed(st.n_assets, 0))
-                        K.charge_financing(t, u.bars.open[t], st.sched, st.funding, st.acct, st.pos,
-                                           st.costs, st.ledgers)
                     acct.execute_at_open(t, u.bars.open[t], u.bars.close[t], u.px)
             due = [u.next_python_bar(t, n) for u in units]
             nxt = min(due)
