@@ -64,6 +64,12 @@ def summary_rows(wf: WalkForwardResult) -> list[list[str]]:
             for k, label, spec in _SUMMARY_ROWS]
 
 
+def window_headers(wf: WalkForwardResult) -> list[str]:
+    """The columns of :func:`window_rows`."""
+    return ["window", "test span"] + [f"{m} {label}" for m in wf.modes
+                                      for label in ("IS", "OOS", "OOS ret %", "DSR", "PBO")]
+
+
 def window_rows(wf: WalkForwardResult) -> list[list[str]]:
     """Per window: test span, then per mode in-sample / out-of-sample objective, test return, DSR, PBO."""
     rows = []
@@ -115,11 +121,8 @@ def render_optimize(wf: WalkForwardResult, console: Console | None = None) -> No
         console.print(f"  {d}", highlight=False, style="dim")
 
     t = Table(title=f"In-sample vs out-of-sample {wf.objective} per window")
-    t.add_column("window", justify="right")
-    t.add_column("test span", no_wrap=True)
-    for m in wf.modes:
-        for label in ("IS", "OOS", "OOS ret %", "DSR", "PBO"):
-            t.add_column(f"{m} {label}", justify="right")
+    for name in window_headers(wf):
+        t.add_column(name, justify="left" if name == "test span" else "right", no_wrap=name == "test span")
     for row in window_rows(wf):
         t.add_row(*row)
     console.print(t)
@@ -161,8 +164,6 @@ def render_optimize_html(wf: WalkForwardResult, title: str = "multifolio walk-fo
         fig.add_vline(x=ts(w.test_start), line_width=1, line_dash="dot", line_color="#bbb")
     fig.update_layout(height=380, margin={"l": 50, "r": 20, "t": 20, "b": 40}, yaxis_title="equity",
                       legend={"orientation": "h"})
-    win_headers = ["window", "test span"] + [f"{m} {lbl}" for m in wf.modes
-                                             for lbl in ("IS", "OOS", "OOS ret %", "DSR", "PBO")]
     defs = "".join(f"<li>{html.escape(d)}</li>" for d in DEFINITIONS)
     header = para(f"objective {wf.objective} · {wf.n_combinations} combinations · {len(wf.windows)} "
                   f"windows · modes {', '.join(wf.modes)} · capital {wf.capital:,.2f}", "muted")
@@ -171,7 +172,7 @@ def render_optimize_html(wf: WalkForwardResult, title: str = "multifolio walk-fo
                 [table(["", *wf.modes], summary_rows(wf)), f'<ul class="muted">{defs}</ul>'],
                 anchor="optimize"),
         Section("Stitched out-of-sample equity", [fig]),
-        Section("In-sample vs out-of-sample per window", [table(win_headers, window_rows(wf))]),
+        Section("In-sample vs out-of-sample per window", [table(window_headers(wf), window_rows(wf))]),
         Section("Chosen parameters",
                 [table(["mode", "window", "symbol", "parameters", "IS objective", ""], choice_rows(wf))]),
         Section("Final parameters", [f"<pre>{html.escape(wf.per_asset_yaml())}</pre>"]),
